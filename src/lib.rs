@@ -1,0 +1,128 @@
+//! PostgreSQL declarative table partitioning for [SeaORM](https://www.sea-ql.org/SeaORM/) and
+//! [SeaQuery](https://github.com/SeaQL/sea-query): partitioned tables created from your entities and
+//! migrations, and their partitions managed while your service runs.
+//!
+//! # The statement extension
+//!
+//! [`schema`] extends sea-query with what PostgreSQL partitioning needs and sea-query lacks. It is pure: it
+//! builds SQL text and sends nothing. Every statement checks itself in `build` and returns a typed [`Error`]
+//! before any SQL exists.
+//!
+//! ## A partitioned parent from any `TableCreateStatement`
+//!
+//! [`partitioned_by`](schema::PartitionedBy::partitioned_by) turns a hand-written statement, or one that
+//! SeaORM builds from an entity, into a partitioned parent. PostgreSQL requires every unique constraint of a
+//! partitioned table, the primary key included, to contain all partition key columns; a primary key that does
+//! not is suppressed by default, or widened on request ([`PrimaryKeyPolicy`](schema::PrimaryKeyPolicy)).
+//!
+//! ```
+//! use sea_orm::sea_query::{ColumnDef, PostgresQueryBuilder, Table};
+//! use sea_orm_pg_partitioning::prelude::*;
+//!
+//! let sql = Table::create()
+//!     .table("event")
+//!     .col(ColumnDef::new("id").big_integer().not_null().primary_key())
+//!     .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
+//!     .partitioned_by(PartitionKey::range(["created_at"]))
+//!     .primary_key_policy(PrimaryKeyPolicy::IncludeKey)
+//!     .build(PostgresQueryBuilder)?;
+//! assert_eq!(
+//!     sql,
+//!     r#"CREATE TABLE "event" ( "id" bigint NOT NULL, "created_at" timestamp with time zone NOT NULL, PRIMARY KEY ("id", "created_at") ) PARTITION BY RANGE ("created_at")"#
+//! );
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! Keys may be several columns, or expressions ([`KeyPart::expr`](schema::KeyPart::expr)), with a collation or
+//! an operator class; a UNIQUE constraint that PostgreSQL would reject is reported with the fix:
+//!
+//! ```
+//! use sea_orm::sea_query::{ColumnDef, PostgresQueryBuilder, Table};
+//! use sea_orm_pg_partitioning::prelude::*;
+//!
+//! let err = Table::create()
+//!     .table("account")
+//!     .col(ColumnDef::new("email").text().unique_key())
+//!     .col(ColumnDef::new("region").text())
+//!     .partitioned_by(PartitionKey::list(["region"]))
+//!     .build(PostgresQueryBuilder)
+//!     .unwrap_err();
+//! assert_eq!(
+//!     err.to_string(),
+//!     r#"unique constraint UNIQUE ("email") on table "account" does not contain the partition key column(s) "region"; PostgreSQL requires every unique constraint of a partitioned table to contain all partition key columns: add "region" to the constraint, or drop it"#
+//! );
+//! ```
+//!
+//! ## Partitions, ATTACH, DETACH and tablespaces
+//!
+//! [`Partition`](schema::Partition) is the entry point, in the manner of sea-query's `Table`: range bounds of
+//! any type with `MINVALUE` / `MAXVALUE` (timestamps carry an explicit offset), list bounds with `NULL` and
+//! `''`, hash bounds, `DEFAULT`, `IF NOT EXISTS`, `TABLESPACE`, and partitions that are themselves partitioned.
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use sea_orm::sea_query::PostgresQueryBuilder;
+//! use sea_orm_pg_partitioning::prelude::*;
+//!
+//! let sql = Partition::create()
+//!     .table("event_2024_01")
+//!     .partition_of("event")
+//!     .values_from_to(
+//!         [Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap()],
+//!         [Utc.with_ymd_and_hms(2024, 2, 1, 0, 0, 0).unwrap()],
+//!     )
+//!     .tablespace("fast")
+//!     .build(PostgresQueryBuilder)?;
+//! assert_eq!(
+//!     sql,
+//!     r#"CREATE TABLE "event_2024_01" PARTITION OF "event" FOR VALUES FROM ('2024-01-01 00:00:00.000000 +00:00') TO ('2024-02-01 00:00:00.000000 +00:00') TABLESPACE "fast""#
+//! );
+//!
+//! let sql = Partition::detach().table("event").partition("event_2024_01").concurrently().build(PostgresQueryBuilder)?;
+//! assert_eq!(sql, r#"ALTER TABLE "event" DETACH PARTITION "event_2024_01" CONCURRENTLY"#);
+//!
+//! let sql = Partition::set_tablespace().index("event_2024_01_pkey").tablespace("archive").build(PostgresQueryBuilder)?;
+//! assert_eq!(sql, r#"ALTER INDEX "event_2024_01_pkey" SET TABLESPACE "archive""#);
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! ## In migrations
+//!
+//! With the `migration` feature, [`PartitionSchemaManagerExt`](prelude::PartitionSchemaManagerExt) adds
+//! `create_partitioned_table`, `create_partition`, `attach_partition`, `detach_partition` and
+//! `set_tablespace` to sea-orm-migration's `SchemaManager`; each validates before it executes.
+//!
+//! # Identifiers
+//!
+//! Table, index, tablespace, schema, collation and operator class names are quoted by sea-query; values are
+//! written by sea-query. A name PostgreSQL would not keep exactly as given (empty, containing NUL, longer than
+//! 63 bytes, which PostgreSQL silently truncates) is refused with a typed error. sea-query writes *constraint*
+//! names into `CREATE TABLE` without escaping them, so a constraint or index name containing `"` is refused too.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![deny(
+    missing_debug_implementations,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
+mod error;
+#[cfg(feature = "migration")]
+mod migration;
+pub mod schema;
+
+pub use error::{Error, Result};
+
+/// Everything a migration or a service needs, in one import.
+pub mod prelude {
+    pub use crate::error::{Error, Result};
+    #[cfg(feature = "migration")]
+    pub use crate::migration::PartitionSchemaManagerExt;
+    pub use crate::schema::{
+        DetachMode, KeyPart, Partition, PartitionBound, PartitionKey, PartitionStrategy,
+        PartitionedBy, PartitionedTable, PrimaryKeyPolicy, RangeValue,
+    };
+}

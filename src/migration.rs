@@ -1,0 +1,113 @@
+//! `SchemaManager` extension for sea-orm-migration files (feature `migration`).
+
+use sea_orm::sea_query::PostgresQueryBuilder;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm_migration::SchemaManager;
+
+use crate::error::Result;
+use crate::schema::{
+    PartitionAttachStatement, PartitionCreateStatement, PartitionDetachStatement, PartitionedTable,
+    SetTablespaceStatement,
+};
+
+/// Partitioning statements on sea-orm-migration's `SchemaManager`. Each method validates its statement first
+/// (nothing reaches the server when validation fails) and then executes it on the migration's connection.
+///
+/// The methods return this crate's [`Result`]; `?` turns the error into a `DbErr` inside `up` and `down`.
+///
+/// # Examples
+///
+/// ```
+/// use sea_orm_migration::prelude::*;
+/// use sea_orm_pg_partitioning::prelude::*;
+///
+/// pub struct Migration;
+///
+/// impl MigrationName for Migration {
+///     fn name(&self) -> &str {
+///         "m20240101_000001_create_event"
+///     }
+/// }
+///
+/// #[async_trait::async_trait]
+/// impl MigrationTrait for Migration {
+///     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+///         let event = Table::create()
+///             .table("event")
+///             .col(ColumnDef::new("id").big_integer().not_null().auto_increment().primary_key())
+///             .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
+///             .col(ColumnDef::new("payload").json_binary().not_null())
+///             .partitioned_by(PartitionKey::range(["created_at"]))
+///             .primary_key_policy(PrimaryKeyPolicy::IncludeKey)
+///             .to_owned();
+///         manager.create_partitioned_table(event).await?;
+///         manager
+///             .create_partition(
+///                 Partition::create()
+///                     .table("event_default")
+///                     .partition_of("event")
+///                     .default_partition()
+///                     .to_owned(),
+///             )
+///             .await?;
+///         Ok(())
+///     }
+///
+///     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+///         // Dropping the parent drops its partitions.
+///         manager.drop_table(Table::drop().table("event").to_owned()).await
+///     }
+/// }
+/// ```
+#[async_trait::async_trait]
+pub trait PartitionSchemaManagerExt {
+    /// `CREATE TABLE .. PARTITION BY ..`, after the legality checks of [`PartitionedTable`].
+    async fn create_partitioned_table(&self, table: PartitionedTable) -> Result<()>;
+
+    /// `CREATE TABLE .. PARTITION OF ..`.
+    async fn create_partition(&self, partition: PartitionCreateStatement) -> Result<()>;
+
+    /// `ALTER TABLE .. ATTACH PARTITION ..`.
+    async fn attach_partition(&self, attach: PartitionAttachStatement) -> Result<()>;
+
+    /// `ALTER TABLE .. DETACH PARTITION ..`. A `CONCURRENTLY` detach cannot run inside a transaction: the
+    /// migration must return `Some(false)` from `MigrationTrait::use_transaction`.
+    async fn detach_partition(&self, detach: PartitionDetachStatement) -> Result<()>;
+
+    /// `ALTER TABLE | INDEX .. SET TABLESPACE ..`.
+    async fn set_tablespace(&self, set: SetTablespaceStatement) -> Result<()>;
+}
+
+async fn execute<C: ConnectionTrait>(conn: &C, sql: String) -> Result<()> {
+    conn.execute_raw(Statement::from_string(DbBackend::Postgres, sql))
+        .await?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl PartitionSchemaManagerExt for SchemaManager<'_> {
+    async fn create_partitioned_table(&self, table: PartitionedTable) -> Result<()> {
+        let sql = table.build(PostgresQueryBuilder)?;
+        execute(self.get_connection(), sql).await
+    }
+
+    async fn create_partition(&self, partition: PartitionCreateStatement) -> Result<()> {
+        let sql = partition.build(PostgresQueryBuilder)?;
+        execute(self.get_connection(), sql).await
+    }
+
+    async fn attach_partition(&self, attach: PartitionAttachStatement) -> Result<()> {
+        let sql = attach.build(PostgresQueryBuilder)?;
+        execute(self.get_connection(), sql).await
+    }
+
+    async fn detach_partition(&self, detach: PartitionDetachStatement) -> Result<()> {
+        let sql = detach.build(PostgresQueryBuilder)?;
+        execute(self.get_connection(), sql).await
+    }
+
+    async fn set_tablespace(&self, set: SetTablespaceStatement) -> Result<()> {
+        let sql = set.build(PostgresQueryBuilder)?;
+        execute(self.get_connection(), sql).await
+    }
+}

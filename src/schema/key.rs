@@ -1,0 +1,433 @@
+//! Partition keys and partition bounds: the data shared by parent tables, partitions and `ATTACH`.
+
+use sea_orm::sea_query::{DynIden, Expr, IntoIden, Value};
+
+use super::ident::check_iden;
+use crate::error::{Error, Result};
+
+/// How rows are distributed among partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PartitionStrategy {
+    /// `PARTITION BY RANGE`: each partition holds a range `[from, to)` of key values.
+    Range,
+    /// `PARTITION BY LIST`: each partition holds an explicit list of key values.
+    List,
+    /// `PARTITION BY HASH`: each partition holds the rows whose key hash has a given remainder.
+    Hash,
+}
+
+impl PartitionStrategy {
+    /// The SQL keyword.
+    pub fn as_sql(self) -> &'static str {
+        match self {
+            Self::Range => "RANGE",
+            Self::List => "LIST",
+            Self::Hash => "HASH",
+        }
+    }
+}
+
+/// What one element of a partition key is computed from.
+#[derive(Debug, Clone)]
+pub enum KeyTarget {
+    /// A column of the table.
+    Column(DynIden),
+    /// An expression over the table's columns, e.g. `date_trunc('day', ts)`.
+    Expr(Expr),
+}
+
+/// One element of a partition key: a column or an expression, optionally with a collation and an operator class.
+///
+/// Anything that names a column (`&str`, `String`, a SeaORM `Column`, a `DeriveIden` enum) converts into a
+/// `KeyPart`, so `PartitionKey::range(["created_at"])` needs no wrapping.
+///
+/// # Examples
+///
+/// ```
+/// use sea_orm::sea_query::{Expr, PostgresQueryBuilder, Table, ColumnDef};
+/// use sea_orm_pg_partitioning::prelude::*;
+///
+/// let key = PartitionKey::list([KeyPart::column("code").collate("C").opclass("text_pattern_ops")]);
+/// let sql = Table::create()
+///     .table("product")
+///     .col(ColumnDef::new("code").text())
+///     .partitioned_by(key)
+///     .build(PostgresQueryBuilder)?;
+/// assert_eq!(
+///     sql,
+///     r#"CREATE TABLE "product" ( "code" text ) PARTITION BY LIST ("code" COLLATE "C" "text_pattern_ops")"#
+/// );
+/// # Ok::<(), sea_orm_pg_partitioning::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct KeyPart {
+    pub(crate) target: KeyTarget,
+    pub(crate) collate: Option<DynIden>,
+    pub(crate) opclass: Option<DynIden>,
+}
+
+impl KeyPart {
+    /// A key element that is a column.
+    pub fn column<C: IntoIden>(column: C) -> Self {
+        Self {
+            target: KeyTarget::Column(column.into_iden()),
+            collate: None,
+            opclass: None,
+        }
+    }
+
+    /// A key element that is an expression. It is always written in parentheses, as PostgreSQL requires.
+    ///
+    /// ```
+    /// use sea_orm::sea_query::{ColumnDef, Expr, Func, PostgresQueryBuilder, Table};
+    /// use sea_orm_pg_partitioning::prelude::*;
+    ///
+    /// let day = Func::cust("date_trunc").arg("day").arg(Expr::col("ts"));
+    /// let sql = Table::create()
+    ///     .table("metric")
+    ///     .col(ColumnDef::new("ts").timestamp())
+    ///     .partitioned_by(PartitionKey::range([KeyPart::expr(day)]))
+    ///     .build(PostgresQueryBuilder)?;
+    /// assert_eq!(
+    ///     sql,
+    ///     r#"CREATE TABLE "metric" ( "ts" timestamp ) PARTITION BY RANGE ((date_trunc('day', "ts")))"#
+    /// );
+    /// # Ok::<(), sea_orm_pg_partitioning::Error>(())
+    /// ```
+    pub fn expr<E: Into<Expr>>(expr: E) -> Self {
+        Self {
+            target: KeyTarget::Expr(expr.into()),
+            collate: None,
+            opclass: None,
+        }
+    }
+
+    /// `COLLATE collation` for this element (e.g. `"C"` for byte-wise text ordering).
+    pub fn collate<C: IntoIden>(mut self, collation: C) -> Self {
+        self.collate = Some(collation.into_iden());
+        self
+    }
+
+    /// The operator class of this element (e.g. `text_pattern_ops`).
+    pub fn opclass<C: IntoIden>(mut self, opclass: C) -> Self {
+        self.opclass = Some(opclass.into_iden());
+        self
+    }
+
+    /// The column or expression.
+    pub fn get_target(&self) -> &KeyTarget {
+        &self.target
+    }
+
+    /// The column name, if this element is a plain column.
+    pub fn get_column(&self) -> Option<String> {
+        match &self.target {
+            KeyTarget::Column(column) => Some(column.to_string()),
+            KeyTarget::Expr(_) => None,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if let KeyTarget::Column(column) = &self.target {
+            check_iden("partition key column", column)?;
+        }
+        if let Some(collation) = &self.collate {
+            check_iden("collation", collation)?;
+        }
+        if let Some(opclass) = &self.opclass {
+            check_iden("operator class", opclass)?;
+        }
+        Ok(())
+    }
+}
+
+impl<T: IntoIden> From<T> for KeyPart {
+    fn from(column: T) -> Self {
+        Self::column(column)
+    }
+}
+
+/// A partition key: the strategy and the columns or expressions it partitions by.
+///
+/// # Examples
+///
+/// ```
+/// use sea_orm_pg_partitioning::prelude::*;
+///
+/// let by_day = PartitionKey::range(["created_at"]);
+/// let by_region = PartitionKey::list(["region"]);
+/// let by_tenant = PartitionKey::hash(["tenant_id", "user_id"]);
+/// assert_eq!(by_tenant.column_names(), ["tenant_id", "user_id"]);
+/// assert_eq!(by_day.get_strategy(), PartitionStrategy::Range);
+/// ```
+#[derive(Debug, Clone)]
+pub struct PartitionKey {
+    pub(crate) strategy: PartitionStrategy,
+    pub(crate) parts: Vec<KeyPart>,
+}
+
+impl PartitionKey {
+    /// A key with the given strategy and elements.
+    pub fn new<I, P>(strategy: PartitionStrategy, parts: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<KeyPart>,
+    {
+        Self {
+            strategy,
+            parts: parts.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// `PARTITION BY RANGE (..)`.
+    pub fn range<I, P>(parts: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<KeyPart>,
+    {
+        Self::new(PartitionStrategy::Range, parts)
+    }
+
+    /// `PARTITION BY LIST (..)`.
+    pub fn list<I, P>(parts: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<KeyPart>,
+    {
+        Self::new(PartitionStrategy::List, parts)
+    }
+
+    /// `PARTITION BY HASH (..)`.
+    pub fn hash<I, P>(parts: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<KeyPart>,
+    {
+        Self::new(PartitionStrategy::Hash, parts)
+    }
+
+    /// The strategy.
+    pub fn get_strategy(&self) -> PartitionStrategy {
+        self.strategy
+    }
+
+    /// The key elements, in order.
+    pub fn get_parts(&self) -> &[KeyPart] {
+        &self.parts
+    }
+
+    /// The names of the key elements that are plain columns, in order.
+    pub fn column_names(&self) -> Vec<String> {
+        self.parts.iter().filter_map(KeyPart::get_column).collect()
+    }
+
+    /// Whether any key element is an expression (which rules out unique constraints and primary keys).
+    pub fn has_expression(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|part| matches!(part.target, KeyTarget::Expr(_)))
+    }
+
+    pub(crate) fn validate(&self, table: &str) -> Result<()> {
+        if self.parts.is_empty() {
+            return Err(Error::EmptyPartitionKey {
+                table: table.to_owned(),
+            });
+        }
+        self.parts.iter().try_for_each(KeyPart::validate)
+    }
+}
+
+/// One side of a range bound: a value, or `MINVALUE` / `MAXVALUE`.
+#[derive(Debug, Clone)]
+pub enum RangeValue {
+    /// `MINVALUE`: below every value of the column.
+    MinValue,
+    /// `MAXVALUE`: above every value of the column.
+    MaxValue,
+    /// A value (anything that converts into a sea-query `Expr`: integers, text, chrono date-times, ...).
+    Value(Expr),
+}
+
+impl<T: Into<Expr>> From<T> for RangeValue {
+    fn from(value: T) -> Self {
+        Self::Value(value.into())
+    }
+}
+
+/// The bound of a partition: the rows it accepts.
+///
+/// Timestamps with a time zone (`DateTime<Utc>`, `DateTime<FixedOffset>`) are written with an explicit offset,
+/// so the bound does not depend on the session's `TimeZone`.
+///
+/// # Examples
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use sea_orm_pg_partitioning::prelude::*;
+///
+/// let jan = PartitionBound::range(
+///     [Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap()],
+///     [Utc.with_ymd_and_hms(2024, 2, 1, 0, 0, 0).unwrap()],
+/// );
+/// let below_zero = PartitionBound::range([RangeValue::MinValue], [0]);
+/// let nordics = PartitionBound::list(["se", "no", "dk"]);
+/// let quarter = PartitionBound::hash(4, 0);
+/// let rest = PartitionBound::Default;
+/// # let _ = (jan, below_zero, nordics, quarter, rest);
+/// ```
+#[derive(Debug, Clone)]
+pub enum PartitionBound {
+    /// `FOR VALUES FROM (..) TO (..)`; `from` is inclusive, `to` exclusive.
+    Range {
+        /// Lower bound, one value per key element.
+        from: Vec<RangeValue>,
+        /// Upper bound (exclusive), one value per key element.
+        to: Vec<RangeValue>,
+    },
+    /// `FOR VALUES IN (..)`; may contain `NULL` (`Option::<T>::None`) and the empty string.
+    List(Vec<Expr>),
+    /// `FOR VALUES WITH (MODULUS m, REMAINDER r)`.
+    Hash {
+        /// Number of hash partitions (at least 1).
+        modulus: u32,
+        /// Remainder this partition holds (`0 ..= modulus - 1`).
+        remainder: u32,
+    },
+    /// `DEFAULT`: every row no other partition accepts.
+    Default,
+}
+
+impl PartitionBound {
+    /// `FOR VALUES FROM (from..) TO (to..)`.
+    pub fn range<I, J, F, T>(from: I, to: J) -> Self
+    where
+        I: IntoIterator<Item = F>,
+        J: IntoIterator<Item = T>,
+        F: Into<RangeValue>,
+        T: Into<RangeValue>,
+    {
+        Self::Range {
+            from: from.into_iter().map(Into::into).collect(),
+            to: to.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// `FOR VALUES IN (values..)`.
+    pub fn list<I, V>(values: I) -> Self
+    where
+        I: IntoIterator<Item = V>,
+        V: Into<Expr>,
+    {
+        Self::List(values.into_iter().map(Into::into).collect())
+    }
+
+    /// `FOR VALUES WITH (MODULUS modulus, REMAINDER remainder)`.
+    pub fn hash(modulus: u32, remainder: u32) -> Self {
+        Self::Hash { modulus, remainder }
+    }
+
+    /// Checks what can be checked without the parent table: arity of range bounds, non-empty lists, hash
+    /// modulus and remainder, and text values PostgreSQL cannot store.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            Self::Range { from, to } => {
+                if from.is_empty() || from.len() != to.len() {
+                    return Err(Error::RangeBoundArity {
+                        from: from.len(),
+                        to: to.len(),
+                    });
+                }
+                from.iter().chain(to).try_for_each(|value| match value {
+                    RangeValue::Value(expr) => check_value(expr),
+                    RangeValue::MinValue | RangeValue::MaxValue => Ok(()),
+                })
+            }
+            Self::List(values) => {
+                if values.is_empty() {
+                    return Err(Error::EmptyListBound);
+                }
+                values.iter().try_for_each(check_value)
+            }
+            Self::Hash { modulus, remainder } => {
+                if *modulus == 0 || remainder >= modulus {
+                    return Err(Error::InvalidHashBound {
+                        modulus: *modulus,
+                        remainder: *remainder,
+                    });
+                }
+                Ok(())
+            }
+            Self::Default => Ok(()),
+        }
+    }
+}
+
+fn check_value(expr: &Expr) -> Result<()> {
+    match expr {
+        Expr::Value(Value::String(Some(text))) if text.contains('\0') => Err(Error::NulInValue {
+            value: text.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_bounds_are_checked() {
+        assert!(PartitionBound::hash(1, 0).validate().is_ok());
+        assert!(PartitionBound::hash(8, 7).validate().is_ok());
+        for (m, r) in [(0, 0), (4, 4), (4, 9)] {
+            assert!(matches!(
+                PartitionBound::hash(m, r).validate(),
+                Err(Error::InvalidHashBound { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn range_bounds_need_matching_arity() {
+        assert!(matches!(
+            PartitionBound::range([1, 2], [3]).validate(),
+            Err(Error::RangeBoundArity { from: 2, to: 1 })
+        ));
+        let empty: [i32; 0] = [];
+        assert!(matches!(
+            PartitionBound::range(empty, empty).validate(),
+            Err(Error::RangeBoundArity { from: 0, to: 0 })
+        ));
+        assert!(
+            PartitionBound::range([RangeValue::MinValue], [10])
+                .validate()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn list_bounds_need_values_without_nul() {
+        let empty: [&str; 0] = [];
+        assert!(matches!(
+            PartitionBound::list(empty).validate(),
+            Err(Error::EmptyListBound)
+        ));
+        assert!(matches!(
+            PartitionBound::list(["a\0b"]).validate(),
+            Err(Error::NulInValue { .. })
+        ));
+        assert!(PartitionBound::list(["", "a"]).validate().is_ok());
+    }
+
+    #[test]
+    fn key_knows_its_columns() {
+        let key = PartitionKey::range([KeyPart::column("a"), KeyPart::expr(Expr::col("b"))]);
+        assert_eq!(key.column_names(), ["a"]);
+        assert!(key.has_expression());
+        assert!(matches!(
+            PartitionKey::hash(Vec::<KeyPart>::new()).validate("t"),
+            Err(Error::EmptyPartitionKey { .. })
+        ));
+    }
+}

@@ -1,0 +1,21 @@
+//! The SeaQuery extension: partitioned parent tables, partitions, `ATTACH` / `DETACH`, tablespace moves.
+//!
+//! Pure statement building, no I/O. Every statement validates itself in `build` and renders through
+//! [`PartitionBuilder`], which quotes identifiers and writes values with sea-query's own machinery.
+
+mod alter;
+mod builder;
+mod ident;
+mod key;
+mod parent;
+mod partition;
+
+pub use alter::{
+    DetachMode, PartitionAttachStatement, PartitionDetachStatement, PartitionDropStatement,
+    PartitionTruncateStatement, SetTablespaceStatement, TablespaceTarget,
+};
+pub use builder::PartitionBuilder;
+pub use ident::MAX_IDENTIFIER_BYTES;
+pub use key::{KeyPart, KeyTarget, PartitionBound, PartitionKey, PartitionStrategy, RangeValue};
+pub use parent::{PartitionedBy, PartitionedTable, PrimaryKeyPolicy};
+pub use partition::{Partition, PartitionCreateStatement};

@@ -1,0 +1,10 @@
+//! Live tests against a real PostgreSQL: run them with `scripts/with-postgres cargo test --workspace`.
+//!
+//! Each test creates its own database (see `support`), so they run in parallel.
+
+mod support;
+
+mod entity;
+mod hostile;
+mod migration;
+mod statements;

@@ -1,0 +1,191 @@
+//! The `SchemaManager` extension inside real sea-orm-migration migrations: up, down, and a refused definition.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_pg_partitioning::prelude::*;
+
+use crate::support::{TS_A, TestDb, catalog};
+use crate::test_name;
+
+struct CreateEvent;
+
+impl MigrationName for CreateEvent {
+    fn name(&self) -> &str {
+        "m20240101_000001_create_event"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateEvent {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let event = Table::create()
+            .table("event")
+            .col(
+                ColumnDef::new("id")
+                    .big_integer()
+                    .not_null()
+                    .auto_increment()
+                    .primary_key(),
+            )
+            .col(ColumnDef::new("tenant").integer().not_null())
+            .col(
+                ColumnDef::new("created_at")
+                    .timestamp_with_time_zone()
+                    .not_null(),
+            )
+            .partitioned_by(PartitionKey::list(["tenant"]))
+            .primary_key_policy(PrimaryKeyPolicy::IncludeKey)
+            .to_owned();
+        manager.create_partitioned_table(event).await?;
+        manager
+            .create_partition(
+                Partition::create()
+                    .table("event_t1")
+                    .partition_of("event")
+                    .values_in([1])
+                    .tablespace(TS_A)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_partition(
+                Partition::create()
+                    .table("event_rest")
+                    .partition_of("event")
+                    .default_partition()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .detach_partition(
+                Partition::detach()
+                    .table("event")
+                    .partition("event_rest")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .set_tablespace(
+                Partition::set_tablespace()
+                    .table("event_rest")
+                    .tablespace(TS_A)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .attach_partition(
+                Partition::attach()
+                    .table("event")
+                    .partition("event_rest")
+                    .default_partition()
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("event").to_owned())
+            .await
+    }
+}
+
+struct IllegalUnique;
+
+impl MigrationName for IllegalUnique {
+    fn name(&self) -> &str {
+        "m20240101_000002_illegal_unique"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for IllegalUnique {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let account = Table::create()
+            .table("account")
+            .col(ColumnDef::new("email").text().not_null().unique_key())
+            .col(ColumnDef::new("region").text().not_null())
+            .partitioned_by(PartitionKey::list(["region"]))
+            .to_owned();
+        manager.create_partitioned_table(account).await?;
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Ok(())
+    }
+}
+
+struct Good;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Good {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(CreateEvent)]
+    }
+}
+
+struct Bad;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Bad {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(IllegalUnique)]
+    }
+}
+
+#[tokio::test]
+async fn migration_up_and_down() {
+    let t = TestDb::new(test_name!("migration_up_and_down")).await;
+    let db = &t.conn;
+    Good::up(db, None).await.expect("up");
+    assert_eq!(
+        catalog::partition_key(db, "public", "event")
+            .await
+            .as_deref(),
+        Some("LIST (tenant)")
+    );
+    assert_eq!(
+        catalog::partitions(db, "public", "event").await,
+        [
+            ("event_rest".to_owned(), "DEFAULT".to_owned()),
+            ("event_t1".to_owned(), "FOR VALUES IN (1)".to_owned()),
+        ]
+    );
+    assert_eq!(
+        catalog::tablespace(db, "public", "event_t1")
+            .await
+            .as_deref(),
+        Some(TS_A)
+    );
+    assert_eq!(
+        catalog::tablespace(db, "public", "event_rest")
+            .await
+            .as_deref(),
+        Some(TS_A)
+    );
+    Good::down(db, None).await.expect("down");
+    assert!(!catalog::exists(db, "public", "event").await);
+    assert!(!catalog::exists(db, "public", "event_t1").await);
+    Good::up(db, None).await.expect("up again");
+    assert_eq!(catalog::partitions(db, "public", "event").await.len(), 2);
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn an_illegal_definition_fails_the_migration_before_any_sql() {
+    let t = TestDb::new(test_name!(
+        "an_illegal_definition_fails_the_migration_before_any_sql"
+    ))
+    .await;
+    let db = &t.conn;
+    let err = Bad::up(db, None).await.unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains(r#"unique constraint UNIQUE ("email")"#)
+            && message.contains(r#"add "region""#),
+        "{message}"
+    );
+    assert!(!catalog::exists(db, "public", "account").await);
+    t.finish().await;
+}
