@@ -1,18 +1,20 @@
-//! Quickstart: a partitioned table from a SeaORM entity, monthly partitions, rows routed, a partition detached.
+//! Quickstart: a partitioned table from a SeaORM entity, managed by `PartitionService`.
 //!
 //! ```text
 //! scripts/with-postgres cargo run --example quickstart
 //! ```
 //!
-//! Uses the database at `DATABASE_URL` (the script starts a throwaway PostgreSQL when it is not set) and
-//! works in a schema of its own, `quickstart`, which it drops and recreates on every run.
+//! Uses the database at `DATABASE_URL` (the script starts a throwaway PostgreSQL when it is not set) and works
+//! in a schema of its own, `quickstart`, which it drops and recreates on every run. To show retention without
+//! waiting for months, the service reads the time from a `ManualClock` that the example moves forward.
 
-use chrono::{Datelike, TimeZone, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use sea_orm::sea_query::PostgresQueryBuilder;
 use sea_orm::{
-    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DbBackend, EntityName,
-    EntityTrait, Schema, Set, Statement,
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DbBackend, EntityTrait, Schema,
+    Set,
 };
+use sea_orm_migration::MigratorTrait;
 use sea_orm_pg_partitioning::prelude::*;
 
 mod event {
@@ -20,7 +22,7 @@ mod event {
 
     #[sea_orm::model]
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(schema_name = "quickstart", table_name = "event")]
+    #[sea_orm(table_name = "event")]
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i64,
@@ -31,18 +33,40 @@ mod event {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+fn show(partitions: &[partition_log::Model]) {
+    for p in partitions {
+        let state = if p.is_attached {
+            "attached"
+        } else {
+            "detached"
+        };
+        println!(
+            "   {:<34} [{} .. {})  {state}",
+            p.partition_name, p.start, p.end
+        );
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("DATABASE_URL").map_err(
         |_| "DATABASE_URL is not set: run `scripts/with-postgres cargo run --example quickstart`",
     )?;
-    let mut options = ConnectOptions::new(url);
-    options.sqlx_logging(false);
-    let db = Database::connect(options).await?;
-    db.execute_unprepared("DROP SCHEMA IF EXISTS quickstart CASCADE; CREATE SCHEMA quickstart")
+    let setup = Database::connect(url.as_str()).await?;
+    setup
+        .execute_unprepared("DROP SCHEMA IF EXISTS quickstart CASCADE; CREATE SCHEMA quickstart")
         .await?;
+    setup.close().await?;
+    let mut options = ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        .set_schema_search_path("quickstart");
+    let db = Database::connect(options).await?;
 
-    // 1. The parent table, from the entity. Its primary key (id) lacks the partition key, so we widen it.
+    // 1. The crate's own tables (in an application: add its Migrator's migrations to yours).
+    sea_orm_pg_partitioning_migration::Migrator::up(&db, None).await?;
+
+    // 2. The partitioned table, from the entity. Its primary key (id) lacks the partition key: widen it.
     let parent = Schema::new(DbBackend::Postgres)
         .create_table_from_entity(event::Entity)
         .partitioned_by(PartitionKey::range([event::Column::CreatedAt]))
@@ -51,35 +75,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{parent};");
     db.execute_unprepared(&parent).await?;
 
-    // 2. Three monthly partitions, and a DEFAULT one for anything else. `table_ref()` keeps the entity's
-    //    schema (an entity passed as a table name is unqualified).
-    let month = |y: i32, m: u32| Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).single();
-    for m in 1..=3 {
-        let (Some(from), Some(to)) = (month(2025, m), month(2025, m + 1)) else {
-            return Err("invalid month".into());
-        };
-        let partition = Partition::create()
-            .if_not_exists()
-            .table(("quickstart".to_owned(), format!("event_2025_{m:02}")))
-            .partition_of(event::Entity.table_ref())
-            .values_from_to([from], [to])
-            .build(PostgresQueryBuilder)?;
-        println!("{partition};");
-        db.execute_unprepared(&partition).await?;
-    }
-    let default = Partition::create()
-        .table(("quickstart", "event_default"))
-        .partition_of(event::Entity.table_ref())
-        .default_partition()
-        .build(PostgresQueryBuilder)?;
-    println!("{default};");
-    db.execute_unprepared(&default).await?;
+    // 3. Register it: monthly partitions in Berlin time, detached 2 months after they end.
+    let clock = ManualClock::new(
+        Utc.with_ymd_and_hms(2025, 1, 20, 9, 0, 0)
+            .single()
+            .ok_or("date")?,
+    );
+    let service = PartitionService::new(db.clone()).with_clock(clock.clone());
+    let events = service
+        .time_range(event::Entity)
+        .period(Period::Month)
+        .interval(2)
+        .time_zone(chrono_tz::Europe::Berlin)
+        .register()
+        .await?;
+    // Keep partitions ready 40 days ahead: February and March are created now.
+    events.create_partition(40).await?;
+    println!("-- registered on {}:", service.now());
+    show(&events.partitions().await?);
 
-    // 3. Rows go through the entity as usual; PostgreSQL routes each to its partition.
-    for (m, d) in [(1, 15), (2, 28), (3, 31), (7, 4)] {
-        let Some(at) = Utc.with_ymd_and_hms(2025, m, d, 12, 0, 0).single() else {
-            return Err("invalid date".into());
-        };
+    // 4. Rows go through the entity; PostgreSQL routes each to its partition.
+    for day in [1, 20, 31] {
+        let at = Utc
+            .with_ymd_and_hms(2025, 1, day, 12, 0, 0)
+            .single()
+            .ok_or("date")?;
         event::ActiveModel {
             created_at: Set(at),
             kind: Set(format!("signup on {}", at.date_naive())),
@@ -88,32 +108,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .insert(&db)
         .await?;
     }
-    let routed = db
-        .query_all_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT e.tableoid::regclass::text AS partition, e.created_at FROM quickstart.event e ORDER BY 2",
-        ))
-        .await?;
-    for row in routed {
-        let partition: String = row.try_get("", "partition")?;
-        let at: chrono::DateTime<Utc> = row.try_get("", "created_at")?;
-        println!(
-            "-- row of {}-{:02}-{:02} is in {partition}",
-            at.year(),
-            at.month(),
-            at.day()
-        );
-    }
 
-    // 4. Detach January: it leaves the table, keeping its rows as a table of its own.
-    let detach = Partition::detach()
-        .table(event::Entity.table_ref())
-        .partition(("quickstart", "event_2025_01"))
-        .build(PostgresQueryBuilder)?;
-    println!("{detach};");
-    db.execute_unprepared(&detach).await?;
-    let left = event::Entity::find().all(&db).await?.len();
-    println!("-- {left} rows remain visible through the entity; event_2025_01 keeps its row");
+    // 5. Five months later (a daily job would have run create_partition all along; this call catches up).
+    clock.advance(Duration::days(150));
+    let created = events.create_partition(40).await?;
+    let detached = events.detach_partitions(None).await?;
+    println!(
+        "-- on {}: created {} partitions, detached {} by the retention rule:",
+        service.now(),
+        created.len(),
+        detached.len()
+    );
+    show(&events.partitions().await?);
+    let visible = event::Entity::find().all(&db).await?.len();
+    println!(
+        "-- rows visible through the entity: {visible} (January's rows stay in their detached table)"
+    );
+
+    // 6. Bring January back until the end of the year, e.g. for an audit.
+    let january: Vec<_> = detached.into_iter().take(1).collect();
+    let until = Utc
+        .with_ymd_and_hms(2025, 12, 31, 0, 0, 0)
+        .single()
+        .ok_or("date")?;
+    events
+        .attach_partitions(Some(&january), Some(until))
+        .await?;
+    let visible = event::Entity::find().all(&db).await?.len();
+    println!("-- January attached again until {until}: {visible} rows visible");
 
     db.execute_unprepared("DROP SCHEMA quickstart CASCADE")
         .await?;

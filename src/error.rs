@@ -163,9 +163,187 @@ pub enum Error {
         detail: &'static str,
     },
 
+    /// The table to register does not exist.
+    #[error(
+        "table {table:?} does not exist: create it (e.g. with create_partitioned_table in a migration) before \
+         registering it"
+    )]
+    UnknownTable {
+        /// The table, `schema.name`.
+        table: String,
+    },
+
+    /// The table exists but is not partitioned.
+    #[error(
+        "table {table:?} is not partitioned: create it with PARTITION BY {expected} (e.g. with partitioned_by) \
+         before registering it"
+    )]
+    NotPartitioned {
+        /// The table, `schema.name`.
+        table: String,
+        /// The strategy the registration needs (`RANGE`, `LIST`, `HASH`).
+        expected: &'static str,
+    },
+
+    /// The table is partitioned with another strategy or key than the registration asks for.
+    #[error("table {table:?} is partitioned by {found}, but {expected} is needed: {fix}")]
+    WrongPartitionKey {
+        /// The table, `schema.name`.
+        table: String,
+        /// What the registration needs, e.g. `RANGE on column "created_at"`.
+        expected: String,
+        /// The table's key, from `pg_get_partkeydef`.
+        found: String,
+        /// How to fix it.
+        fix: &'static str,
+    },
+
+    /// The partition key column has a type the registration cannot partition by.
+    #[error(
+        "partition key column {column:?} of table {table:?} has type {data_type}; time-range partitioning needs \
+         timestamp with time zone (or timestamp without time zone): change the column's type"
+    )]
+    UnsupportedKeyType {
+        /// The table, `schema.name`.
+        table: String,
+        /// The key column.
+        column: String,
+        /// Its type.
+        data_type: String,
+    },
+
+    /// A configured tablespace does not exist.
+    #[error(
+        "tablespace {tablespace:?} does not exist: create it with CREATE TABLESPACE, or configure another one \
+         (None keeps partitions where they are)"
+    )]
+    MissingTablespace {
+        /// The tablespace.
+        tablespace: String,
+    },
+
+    /// An unknown time zone name.
+    #[error("unknown time zone {name:?}: use an IANA name such as \"Europe/Berlin\" or \"UTC\"")]
+    InvalidTimeZone {
+        /// The name as given.
+        name: String,
+    },
+
+    /// A retention interval of zero periods.
+    #[error(
+        "the retention interval is 0 periods, which would detach every partition at once: give at least 1, or \
+         None to never detach"
+    )]
+    ZeroInterval,
+
+    /// A stored configuration row that cannot be used as it is.
+    #[error(
+        "the configuration of table {table:?} is invalid: {problem}; fix it with update_config"
+    )]
+    InvalidConfig {
+        /// The table, `schema.name`.
+        table: String,
+        /// What is wrong.
+        problem: String,
+    },
+
+    /// The table is not registered with the service.
+    #[error(
+        "table {table:?} is not registered: register it first (e.g. service.time_range(..).register())"
+    )]
+    NotRegistered {
+        /// The table, `schema.name`.
+        table: String,
+    },
+
+    /// A partition name is taken by a table the log does not know.
+    #[error(
+        "a table named {partition:?} already exists in schema {schema:?} but is not recorded as a partition of \
+         {table:?}: drop or rename that table, then create the partition again"
+    )]
+    PartitionNameTaken {
+        /// Schema of the partition.
+        schema: String,
+        /// The partition name.
+        partition: String,
+        /// The parent table.
+        table: String,
+    },
+
+    /// A new partition's range overlaps a partition that exists (SQLSTATE 42P17).
+    #[error(
+        "partition {partition:?} of {table:?} for [{start}, {end}) overlaps an existing partition ({detail}): \
+         detach or drop the overlapping partition, or let the log follow the catalog"
+    )]
+    RangeOverlap {
+        /// The parent table.
+        table: String,
+        /// The partition that was to be created.
+        partition: String,
+        /// Its start.
+        start: chrono::DateTime<chrono::Utc>,
+        /// Its end.
+        end: chrono::DateTime<chrono::Utc>,
+        /// What PostgreSQL said.
+        detail: String,
+    },
+
+    /// A partition given to an operation belongs to another table.
+    #[error(
+        "partition {partition:?} is not recorded for table {table:?}: pass partitions of this table only"
+    )]
+    ForeignPartition {
+        /// The partition.
+        partition: String,
+        /// The table the operation was called on.
+        table: String,
+    },
+
+    /// A hook failed; the change it was called for was rolled back.
+    #[error(
+        "the {event} hook for partition {partition:?} failed, so the change was rolled back: {source}"
+    )]
+    Hook {
+        /// `created`, `attached` or `detached`.
+        event: &'static str,
+        /// The partition.
+        partition: String,
+        /// The hook's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
     /// The database returned an error.
     #[error(transparent)]
     Db(#[from] DbErr),
+}
+
+impl Error {
+    /// The SQLSTATE of the database error inside, if any (e.g. `23514` when rows fall outside an attached
+    /// partition's bound).
+    pub fn sqlstate(&self) -> Option<String> {
+        match self {
+            Error::Db(db) => sqlstate(db),
+            _ => None,
+        }
+    }
+}
+
+/// The SQLSTATE of a database error (e.g. `"42P07"`), for classifying failures by code rather than by
+/// message text.
+///
+/// ```
+/// use sea_orm::DbErr;
+/// assert_eq!(sea_orm_pg_partitioning::sqlstate(&DbErr::Custom("not from the server".into())), None);
+/// ```
+pub fn sqlstate(err: &DbErr) -> Option<String> {
+    use sea_orm::RuntimeErr;
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .map(|c| c.into_owned()),
+        _ => None,
+    }
 }
 
 /// `Result` with this crate's [`Error`].

@@ -92,6 +92,62 @@
 //! `create_partitioned_table`, `create_partition`, `attach_partition`, `detach_partition` and
 //! `set_tablespace` to sea-orm-migration's `SchemaManager`; each validates before it executes.
 //!
+//! # Managing partitions while your service runs
+//!
+//! [`PartitionService`](service::PartitionService) keeps its configuration and history in two tables of its
+//! own, [`partition_config`](entity::partition_config) and [`partition_log`](entity::partition_log), created
+//! by the `sea-orm-pg-partitioning-migration` crate. It registers a table partitioned by RANGE on a timestamp
+//! column and then creates partitions ahead, detaches old ones by a retention rule, attaches them back, moves
+//! them and all their indexes between tablespaces, drops and truncates them. Period boundaries are local
+//! midnights (or hours) of a configured time zone, correct across DST; "now" comes from a replaceable
+//! [`Clock`](service::Clock).
+//!
+//! ```
+//! use chrono::{Duration, TimeZone, Utc};
+//! use sea_orm::{ConnectOptions, ConnectionTrait, Database};
+//! use sea_orm_migration::MigratorTrait;
+//! use sea_orm_pg_partitioning::prelude::*;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let Ok(url) = std::env::var("DATABASE_URL") else { return Ok(()) }; // run by `scripts/with-postgres cargo test`
+//! # let setup = Database::connect(url.as_str()).await?;
+//! # setup.execute_unprepared("DROP SCHEMA IF EXISTS doc_tour CASCADE; CREATE SCHEMA doc_tour").await?;
+//! # let mut options = ConnectOptions::new(url);
+//! # options.set_schema_search_path("doc_tour");
+//! let db = Database::connect(options).await?;
+//! sea_orm_pg_partitioning_migration::Migrator::up(&db, None).await?; // the crate's tables
+//! db.execute_unprepared(
+//!     "CREATE TABLE event (id bigint, created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at)",
+//! )
+//! .await?;
+//!
+//! let clock = ManualClock::new(Utc.with_ymd_and_hms(2024, 1, 15, 12, 0, 0).unwrap());
+//! let service = PartitionService::new(db.clone()).with_clock(clock.clone());
+//! let events = service
+//!     .time_range_table("event")
+//!     .period(Period::Month)
+//!     .interval(1)                                  // detach a month after a partition ends
+//!     .time_zone(chrono_tz::Europe::Berlin)
+//!     .register()                                   // config row + the partition of this month
+//!     .await?;
+//! assert_eq!(events.latest().await?.unwrap().partition_name, "event_2024-01-01_2024-02-01");
+//!
+//! clock.set(Utc.with_ymd_and_hms(2024, 3, 31, 0, 0, 0).unwrap());
+//! let created = events.create_partition(1).await?; // catches up to a day before it is needed
+//! assert_eq!(created.len(), 3);                     // February, March, April
+//! let detached = events.detach_partitions(None).await?; // by the rule: January ended before 29 February
+//! assert_eq!(detached[0].partition_name, "event_2024-01-01_2024-02-01");
+//! events.attach_partitions(Some(&detached), None).await?; // and back
+//! events.update_config(|s| s.period = Period::Week).await?; // applies at once
+//! # db.execute_unprepared("DROP SCHEMA doc_tour CASCADE").await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Every change runs in one transaction holding an advisory lock on the table and its configuration row
+//! `FOR UPDATE`: the DDL, the log row and the [hooks](service::PartitionHook) commit together or not at all,
+//! and any number of service instances may call the same operation at once.
+//!
 //! # Identifiers
 //!
 //! Table, index, tablespace, schema, collation and operator class names are quoted by sea-query; values are
@@ -109,20 +165,29 @@
     clippy::print_stderr
 )]
 
+pub mod calendar;
+pub mod entity;
 mod error;
 #[cfg(feature = "migration")]
 mod migration;
 pub mod schema;
+pub mod service;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, sqlstate};
 
 /// Everything a migration or a service needs, in one import.
 pub mod prelude {
+    pub use crate::calendar::Period;
+    pub use crate::entity::{partition_config, partition_log};
     pub use crate::error::{Error, Result};
     #[cfg(feature = "migration")]
     pub use crate::migration::PartitionSchemaManagerExt;
     pub use crate::schema::{
         DetachMode, KeyPart, Partition, PartitionBound, PartitionKey, PartitionStrategy,
         PartitionedBy, PartitionedTable, PrimaryKeyPolicy, RangeValue,
+    };
+    pub use crate::service::{
+        Clock, ConfigUpdated, ManualClock, PartitionEvent, PartitionEventKind, PartitionHook,
+        PartitionService, QualifiedTable, SystemClock, TimeRangeSettings, TimeRangeTable,
     };
 }

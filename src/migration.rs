@@ -1,7 +1,6 @@
 //! `SchemaManager` extension for sea-orm-migration files (feature `migration`).
 
 use sea_orm::sea_query::PostgresQueryBuilder;
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use sea_orm_migration::SchemaManager;
 
 use crate::error::Result;
@@ -9,6 +8,7 @@ use crate::schema::{
     PartitionAttachStatement, PartitionCreateStatement, PartitionDetachStatement, PartitionedTable,
     SetTablespaceStatement,
 };
+use crate::service::execute;
 
 /// Partitioning statements on sea-orm-migration's `SchemaManager`. Each method validates its statement first
 /// (nothing reaches the server when validation fails) and then executes it on the migration's connection.
@@ -76,12 +76,6 @@ pub trait PartitionSchemaManagerExt {
 
     /// `ALTER TABLE | INDEX .. SET TABLESPACE ..`.
     async fn set_tablespace(&self, set: SetTablespaceStatement) -> Result<()>;
-}
-
-async fn execute<C: ConnectionTrait>(conn: &C, sql: String) -> Result<()> {
-    conn.execute_raw(Statement::from_string(DbBackend::Postgres, sql))
-        .await?;
-    Ok(())
 }
 
 #[async_trait::async_trait]

@@ -1,18 +1,23 @@
 //! Partition keys and partition bounds: the data shared by parent tables, partitions and `ATTACH`.
 
-use sea_orm::sea_query::{DynIden, Expr, IntoIden, Value};
+use sea_orm::sea_query::{DynIden, Expr, IntoIden, StringLen, Value};
+use sea_orm::{DeriveActiveEnum, EnumIter};
 
 use super::ident::check_iden;
 use crate::error::{Error, Result};
 
 /// How rows are distributed among partitions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
 pub enum PartitionStrategy {
     /// `PARTITION BY RANGE`: each partition holds a range `[from, to)` of key values.
+    #[sea_orm(string_value = "range")]
     Range,
     /// `PARTITION BY LIST`: each partition holds an explicit list of key values.
+    #[sea_orm(string_value = "list")]
     List,
     /// `PARTITION BY HASH`: each partition holds the rows whose key hash has a given remainder.
+    #[sea_orm(string_value = "hash")]
     Hash,
 }
 

@@ -8,7 +8,7 @@ use sea_orm_pg_partitioning::prelude::*;
 use crate::support::{TestDb, catalog, exec, strings};
 use crate::test_name;
 
-mod event {
+pub mod event {
     use sea_orm::entity::prelude::*;
 
     #[sea_orm::model]

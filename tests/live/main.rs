@@ -8,3 +8,5 @@ mod entity;
 mod hostile;
 mod migration;
 mod statements;
+mod time_range;
+mod time_range_more;

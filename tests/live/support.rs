@@ -9,7 +9,7 @@
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, QueryResult,
-    RuntimeErr, Statement, Value,
+    Statement, Value,
 };
 
 /// Tablespaces the tests use; cluster-wide, created once per cluster (by the harness script or here).
@@ -196,16 +196,7 @@ pub async fn exec_err<C: ConnectionTrait>(conn: &C, sql: &str) -> DbErr {
     }
 }
 
-/// The SQLSTATE of a database error.
-pub fn sqlstate(err: &DbErr) -> Option<String> {
-    match err {
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e
-            .as_database_error()
-            .and_then(|d| d.code())
-            .map(|c| c.into_owned()),
-        _ => None,
-    }
-}
+pub use sea_orm_pg_partitioning::sqlstate;
 
 /// All rows of a query with parameters.
 pub async fn rows<C: ConnectionTrait>(conn: &C, sql: &str, values: Vec<Value>) -> Vec<QueryResult> {

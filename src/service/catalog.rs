@@ -1,0 +1,166 @@
+//! Catalog reads. Every query is a constant text whose inputs are bound parameters ($1, $2, ...): names are
+//! compared with `pg_class.relname` and friends as values, never spliced into SQL.
+
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
+
+use crate::error::Result;
+
+/// Namespace of the crate's advisory locks (`'sopp'`), the first key of `pg_advisory_xact_lock(int, int)`.
+pub(crate) const LOCK_CLASS: i32 = 0x736f_7070;
+
+async fn query_all<C: ConnectionTrait>(
+    conn: &C,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Vec<QueryResult>> {
+    Ok(conn
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?)
+}
+
+async fn query_one<C: ConnectionTrait>(
+    conn: &C,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Option<QueryResult>> {
+    Ok(conn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?)
+}
+
+/// Serialises every change to one partitioned table, until the transaction ends (so it cannot be lost at an
+/// intermediate commit).
+pub(crate) async fn lock_table<C: ConnectionTrait>(
+    conn: &C,
+    schema: &str,
+    table: &str,
+) -> Result<()> {
+    let key = format!("{schema}.{table}");
+    query_all(
+        conn,
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))::text",
+        vec![LOCK_CLASS.into(), key.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// `current_schema()`: where an unqualified name resolves to.
+pub(crate) async fn current_schema<C: ConnectionTrait>(conn: &C) -> Result<String> {
+    let row = query_one(conn, "SELECT current_schema()::text", vec![]).await?;
+    Ok(row
+        .and_then(|r| r.try_get_by_index::<Option<String>>(0).ok().flatten())
+        .unwrap_or_else(|| "public".to_owned()))
+}
+
+/// What registration needs to know about a table.
+#[derive(Debug, Clone)]
+pub(crate) struct TableInfo {
+    /// `r` range, `l` list, `h` hash; `None` when not partitioned.
+    pub strategy: Option<String>,
+    /// `pg_get_partkeydef`, e.g. `RANGE (created_at)`.
+    pub key_definition: Option<String>,
+    /// The single plain key column, if the key is exactly one column.
+    pub key_column: Option<String>,
+    /// Its type, e.g. `timestamp with time zone`.
+    pub key_type: Option<String>,
+}
+
+/// The table's partitioning, or `None` when no ordinary or partitioned table has that name.
+pub(crate) async fn table_info<C: ConnectionTrait>(
+    conn: &C,
+    schema: &str,
+    table: &str,
+) -> Result<Option<TableInfo>> {
+    const SQL: &str = "\
+        SELECT p.partstrat::text, pg_get_partkeydef(c.oid), \
+               CASE WHEN p.partnatts = 1 THEN a.attname::text END, \
+               CASE WHEN p.partnatts = 1 THEN a.atttypid::regtype::text END \
+        FROM pg_class c \
+        JOIN pg_namespace n ON n.oid = c.relnamespace \
+        LEFT JOIN pg_partitioned_table p ON p.partrelid = c.oid \
+        LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = p.partattrs[0] AND a.attnum > 0 \
+        WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')";
+    let Some(row) = query_one(conn, SQL, vec![schema.into(), table.into()]).await? else {
+        return Ok(None);
+    };
+    Ok(Some(TableInfo {
+        strategy: row.try_get_by_index(0)?,
+        key_definition: row.try_get_by_index(1)?,
+        key_column: row.try_get_by_index(2)?,
+        key_type: row.try_get_by_index(3)?,
+    }))
+}
+
+/// Whether a relation (of any kind) of that name exists in the schema.
+pub(crate) async fn relation_exists<C: ConnectionTrait>(
+    conn: &C,
+    schema: &str,
+    name: &str,
+) -> Result<bool> {
+    const SQL: &str = "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                       WHERE n.nspname = $1 AND c.relname = $2";
+    Ok(query_one(conn, SQL, vec![schema.into(), name.into()])
+        .await?
+        .is_some())
+}
+
+/// Whether the tablespace exists.
+pub(crate) async fn tablespace_exists<C: ConnectionTrait>(
+    conn: &C,
+    tablespace: &str,
+) -> Result<bool> {
+    const SQL: &str = "SELECT 1 FROM pg_tablespace WHERE spcname = $1";
+    Ok(query_one(conn, SQL, vec![tablespace.into()])
+        .await?
+        .is_some())
+}
+
+/// A table or index and the tablespace it is in (the database default by its name, e.g. `pg_default`).
+#[derive(Debug, Clone)]
+pub(crate) struct Placement {
+    pub name: String,
+    pub tablespace: String,
+}
+
+/// The table's own placement and that of each of its indexes, in one query.
+pub(crate) async fn placements<C: ConnectionTrait>(
+    conn: &C,
+    schema: &str,
+    table: &str,
+) -> Result<(Option<Placement>, Vec<Placement>)> {
+    const SQL: &str = "\
+        WITH t AS (SELECT c.oid, c.relname, c.reltablespace FROM pg_class c \
+                   JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2), \
+             d AS (SELECT dattablespace FROM pg_database WHERE datname = current_database()) \
+        SELECT false, t.relname::text, s.spcname::text FROM t, d \
+        JOIN pg_tablespace s ON true WHERE s.oid = COALESCE(NULLIF(t.reltablespace, 0), d.dattablespace) \
+        UNION ALL \
+        SELECT true, ci.relname::text, s.spcname::text FROM t \
+        JOIN pg_index i ON i.indrelid = t.oid JOIN pg_class ci ON ci.oid = i.indexrelid, d \
+        JOIN pg_tablespace s ON true WHERE s.oid = COALESCE(NULLIF(ci.reltablespace, 0), d.dattablespace)";
+    let mut table_placement = None;
+    let mut indexes = Vec::new();
+    for row in query_all(conn, SQL, vec![schema.into(), table.into()]).await? {
+        let is_index: bool = row.try_get_by_index(0)?;
+        let placement = Placement {
+            name: row.try_get_by_index(1)?,
+            tablespace: row.try_get_by_index(2)?,
+        };
+        if is_index {
+            indexes.push(placement);
+        } else {
+            table_placement = Some(placement);
+        }
+    }
+    indexes.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((table_placement, indexes))
+}

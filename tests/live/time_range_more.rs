@@ -1,0 +1,353 @@
+//! Time zones across DST, concurrent callers, and hooks.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::Duration;
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use sea_orm_pg_partitioning::prelude::*;
+use sea_orm_pg_partitioning::service::HookError;
+
+use crate::support::{TestDb, catalog, exec, strings};
+use crate::test_name;
+use crate::time_range::{
+    assert_consistent, assert_routing, berlin, bounds_in_utc, event_table, logged, service, setup,
+    utc,
+};
+
+#[tokio::test]
+async fn berlin_days_across_both_dst_changes() {
+    let t = setup(test_name!("berlin_days_across_both_dst_changes")).await;
+    let db = &t.conn;
+    event_table(db, "event", "timestamptz").await;
+    let (service, clock) = service(db, utc(2024, 3, 30, 12, 0));
+    let table = service
+        .time_range_table("event")
+        .period(Period::Day)
+        .time_zone(berlin())
+        .register()
+        .await
+        .expect("register");
+    table.create_partition(0).await.expect("create");
+    table.create_partition(0).await.expect("create");
+    let logs = logged(&table).await;
+    assert_eq!(
+        logs.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(),
+        [
+            "event_2024-03-30_2024-03-31",
+            "event_2024-03-31_2024-04-01",
+            "event_2024-04-01_2024-04-02"
+        ]
+    );
+    assert_eq!(
+        logs[1].2 - logs[1].1,
+        Duration::hours(23),
+        "the day clocks spring forward"
+    );
+    // The catalog holds the instants of local midnights, whatever the session's zone.
+    assert_eq!(
+        bounds_in_utc(db, "event").await,
+        [
+            "FOR VALUES FROM ('2024-03-29 23:00:00+00') TO ('2024-03-30 23:00:00+00')",
+            "FOR VALUES FROM ('2024-03-30 23:00:00+00') TO ('2024-03-31 22:00:00+00')",
+            "FOR VALUES FROM ('2024-03-31 22:00:00+00') TO ('2024-04-01 22:00:00+00')",
+        ]
+    );
+    assert_routing(db, &table).await;
+
+    clock.set(utc(2024, 10, 26, 12, 0));
+    event_table(db, "autumn", "timestamptz").await;
+    let autumn = service
+        .time_range_table("autumn")
+        .period(Period::Day)
+        .time_zone(berlin())
+        .register()
+        .await
+        .expect("register");
+    autumn.create_partition(0).await.expect("create");
+    let logs = logged(&autumn).await;
+    assert_eq!(logs[1].0, "autumn_2024-10-27_2024-10-28");
+    assert_eq!(
+        logs[1].2 - logs[1].1,
+        Duration::hours(25),
+        "the day clocks fall back"
+    );
+    assert_routing(db, &autumn).await;
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn berlin_hours_and_a_local_timestamp_key() {
+    let t = setup(test_name!("berlin_hours_and_a_local_timestamp_key")).await;
+    let db = &t.conn;
+    event_table(db, "event", "timestamptz").await;
+    event_table(db, "local", "timestamp").await;
+    let (service, _clock) = service(db, utc(2024, 3, 31, 0, 30)); // 01:30 CET, before the gap at 02:00
+    let table = service
+        .time_range_table("event")
+        .period(Period::Hour)
+        .time_zone(berlin())
+        .register()
+        .await
+        .expect("register");
+    table.create_partition(0).await.expect("create");
+    table.create_partition(0).await.expect("create");
+    let logs = logged(&table).await;
+    // 02:00 does not exist: the hour from 01:00 ends at 03:00 CEST, an hour later.
+    assert_eq!(
+        logs.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(),
+        [
+            "event_2024-03-31_01_2024-03-31_03",
+            "event_2024-03-31_03_2024-03-31_04",
+            "event_2024-03-31_04_2024-03-31_05"
+        ]
+    );
+    assert!(logs.iter().all(|l| l.2 - l.1 == Duration::hours(1)));
+    assert_routing(db, &table).await;
+
+    // A `timestamp without time zone` key gets local wall-clock bounds.
+    let local = service
+        .time_range_table("local")
+        .period(Period::Day)
+        .time_zone(berlin())
+        .register()
+        .await
+        .expect("register");
+    local.create_partition(0).await.expect("create");
+    assert_eq!(
+        bounds_in_utc(db, "local").await,
+        [
+            "FOR VALUES FROM ('2024-03-31 00:00:00') TO ('2024-04-01 00:00:00')",
+            "FOR VALUES FROM ('2024-04-01 00:00:00') TO ('2024-04-02 00:00:00')",
+        ]
+    );
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn sao_paulo_midnight_that_did_not_exist_and_shanghai_months() {
+    let t = setup(test_name!(
+        "sao_paulo_midnight_that_did_not_exist_and_shanghai_months"
+    ))
+    .await;
+    let db = &t.conn;
+    // Bounds must not depend on the session's zone: the service's connections use another one.
+    exec(
+        db,
+        &format!(
+            r#"ALTER DATABASE "{}" SET timezone TO 'Pacific/Kiritimati'"#,
+            t.name
+        ),
+    )
+    .await;
+    let other_zone = t.connect(2).await;
+    event_table(db, "sp", "timestamptz").await;
+    event_table(db, "sh", "timestamptz").await;
+    let (service, clock) = service(&other_zone, utc(2018, 11, 3, 12, 0));
+    let sp = service
+        .time_range_table("sp")
+        .period(Period::Day)
+        .time_zone_name("America/Sao_Paulo")
+        .register()
+        .await
+        .expect("register");
+    sp.create_partition(0).await.expect("create");
+    sp.create_partition(0).await.expect("create");
+    // 2018-11-04 00:00 did not exist there (clocks went to 01:00 -02): the boundary is 01:00 -02 = 03:00 UTC.
+    assert_eq!(
+        bounds_in_utc(db, "sp").await,
+        [
+            "FOR VALUES FROM ('2018-11-03 03:00:00+00') TO ('2018-11-04 03:00:00+00')",
+            "FOR VALUES FROM ('2018-11-04 03:00:00+00') TO ('2018-11-05 02:00:00+00')",
+            "FOR VALUES FROM ('2018-11-05 02:00:00+00') TO ('2018-11-06 02:00:00+00')",
+        ]
+    );
+    assert_routing(db, &sp).await;
+
+    clock.set(utc(2024, 1, 31, 17, 0)); // already 1 February in Shanghai
+    let sh = service
+        .time_range_table("sh")
+        .time_zone(chrono_tz::Asia::Shanghai)
+        .register()
+        .await
+        .expect("register");
+    sh.create_partition(0).await.expect("create");
+    assert_eq!(
+        logged(&sh)
+            .await
+            .iter()
+            .map(|l| l.0.as_str())
+            .collect::<Vec<_>>(),
+        ["sh_2024-02-01_2024-03-01", "sh_2024-03-01_2024-04-01"]
+    );
+    assert_eq!(
+        bounds_in_utc(db, "sh").await,
+        [
+            "FOR VALUES FROM ('2024-01-31 16:00:00+00') TO ('2024-02-29 16:00:00+00')",
+            "FOR VALUES FROM ('2024-02-29 16:00:00+00') TO ('2024-03-31 16:00:00+00')",
+        ]
+    );
+    assert_routing(db, &sh).await;
+    let _ = other_zone.close().await;
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn eight_concurrent_callers_create_each_partition_once() {
+    let t = setup(test_name!(
+        "eight_concurrent_callers_create_each_partition_once"
+    ))
+    .await;
+    let db = &t.conn;
+    event_table(db, "event", "timestamptz").await;
+    let now = utc(2024, 1, 1, 12, 0);
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let conn = t.connect(1).await;
+        tasks.push(tokio::spawn(async move {
+            let (service, _clock) = service(&conn, now);
+            let table = service
+                .time_range_table("event")
+                .period(Period::Day)
+                .register()
+                .await?;
+            let created = table.create_partition(30).await?;
+            let _ = conn.close().await;
+            Ok::<_, Error>(created.len())
+        }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        created += task.await.expect("task").expect("no caller fails");
+    }
+    let (service, _clock) = service(db, now);
+    let table = service
+        .time_range_of("event")
+        .await
+        .expect("registered once");
+    assert_eq!(service.configs().await.expect("configs").len(), 1);
+    let logs = table.partitions().await.expect("partitions");
+    // 1 January, then every day until the latest ends more than 30 days after now: 1 + 30 partitions.
+    assert_eq!(logs.len(), 31);
+    assert_eq!(
+        created, 30,
+        "the first partition came with registration; each other one was created once"
+    );
+    assert_eq!(logs.last().map(|l| l.end), Some(utc(2024, 2, 1, 0, 0)));
+    assert_consistent(db, &table).await;
+    t.finish().await;
+}
+
+/// Records events in a table of the application, in the change's transaction; fails on demand.
+#[derive(Debug, Default, Clone)]
+struct Recorder {
+    fail_on: Arc<Mutex<Option<PartitionEventKind>>>,
+}
+
+#[async_trait::async_trait]
+impl PartitionHook for Recorder {
+    async fn after(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &PartitionEvent,
+    ) -> Result<(), HookError> {
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "INSERT INTO audit (partition, kind) VALUES ($1, $2)",
+            [
+                event.partition.partition_name.clone().into(),
+                event.kind.as_str().into(),
+            ],
+        ))
+        .await?;
+        if *self.fail_on.lock().expect("lock") == Some(event.kind) {
+            return Err(format!("refusing {}", event.kind.as_str()).into());
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn hooks_run_in_the_transaction_and_a_failing_hook_rolls_back() {
+    let t: TestDb = setup(test_name!(
+        "hooks_run_in_the_transaction_and_a_failing_hook_rolls_back"
+    ))
+    .await;
+    let db = &t.conn;
+    event_table(db, "event", "timestamptz").await;
+    exec(db, "CREATE TABLE audit (partition text, kind text)").await;
+    let recorder = Recorder::default();
+    let (service, clock) = service(db, utc(2024, 1, 1, 0, 0));
+    let service = service.with_hook(recorder.clone());
+    let table = service
+        .time_range_table("event")
+        .interval(1)
+        .register()
+        .await
+        .expect("register");
+    clock.set(utc(2024, 3, 15, 0, 0));
+    table.create_partition(1).await.expect("create");
+    table.detach_partitions(None).await.expect("detach");
+    table
+        .attach_partitions(None, Some(utc(2024, 12, 1, 0, 0)))
+        .await
+        .expect("attach");
+    let audit = strings(
+        db,
+        "SELECT kind || ' ' || partition FROM audit ORDER BY 1",
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        audit,
+        [
+            "attached event_2024-01-01_2024-02-01",
+            "created event_2024-01-01_2024-02-01",
+            "created event_2024-02-01_2024-03-01",
+            "created event_2024-03-01_2024-04-01",
+            "detached event_2024-01-01_2024-02-01",
+        ]
+    );
+
+    // A failing hook: the change, its log row and the hook's own writes are rolled back.
+    let before = logged(&table).await;
+    *recorder.fail_on.lock().expect("lock") = Some(PartitionEventKind::Created);
+    let err = table.create_partition(0).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Hook {
+                event: "created",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("refusing created"), "{err}");
+    assert_eq!(logged(&table).await, before);
+    assert!(!catalog::exists(db, "public", "event_2024-04-01_2024-05-01").await);
+    assert_eq!(
+        strings(db, "SELECT count(*)::text FROM audit", vec![]).await,
+        ["5"]
+    );
+
+    *recorder.fail_on.lock().expect("lock") = Some(PartitionEventKind::Detached);
+    clock.set(utc(2025, 1, 1, 0, 0));
+    let err = table.detach_partitions(None).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Hook {
+                event: "detached",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        logged(&table).await,
+        before,
+        "no partition detached, none half-way"
+    );
+    assert_consistent(db, &table).await;
+    t.finish().await;
+}
