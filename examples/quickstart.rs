@@ -40,9 +40,12 @@ fn show(partitions: &[partition_log::Model]) {
         } else {
             "detached"
         };
+        let (Some(start), Some(end)) = (p.start, p.end) else {
+            continue;
+        };
         println!(
             "   {:<34} [{} .. {})  {state}",
-            p.partition_name, p.start, p.end
+            p.partition_name, start, end
         );
     }
 }

@@ -200,8 +200,8 @@ pub enum Error {
 
     /// The partition key column has a type the registration cannot partition by.
     #[error(
-        "partition key column {column:?} of table {table:?} has type {data_type}; time-range partitioning needs \
-         timestamp with time zone (or timestamp without time zone): change the column's type"
+        "partition key column {column:?} of table {table:?} has type {data_type}, but this kind of partitioning \
+         needs {needed}: change the column's type, or register the table as another kind"
     )]
     UnsupportedKeyType {
         /// The table, `schema.name`.
@@ -210,6 +210,8 @@ pub enum Error {
         column: String,
         /// Its type.
         data_type: String,
+        /// The types this kind of partitioning accepts.
+        needed: &'static str,
     },
 
     /// A configured tablespace does not exist.
@@ -270,20 +272,16 @@ pub enum Error {
         table: String,
     },
 
-    /// A new partition's range overlaps a partition that exists (SQLSTATE 42P17).
+    /// A new or re-attached partition's bound overlaps a partition that exists (SQLSTATE 42P17).
     #[error(
-        "partition {partition:?} of {table:?} for [{start}, {end}) overlaps an existing partition ({detail}): \
-         detach or drop the overlapping partition, or let the log follow the catalog"
+        "partition {partition:?} of {table:?} overlaps an existing partition ({detail}): detach or drop the \
+         overlapping partition, then try again"
     )]
-    RangeOverlap {
+    Overlap {
         /// The parent table.
         table: String,
-        /// The partition that was to be created.
+        /// The partition that was to be created or attached.
         partition: String,
-        /// Its start.
-        start: chrono::DateTime<chrono::Utc>,
-        /// Its end.
-        end: chrono::DateTime<chrono::Utc>,
         /// What PostgreSQL said.
         detail: String,
     },
@@ -297,6 +295,29 @@ pub enum Error {
         partition: String,
         /// The table the operation was called on.
         table: String,
+    },
+
+    /// `DETACH .. CONCURRENTLY` refused because the table has a DEFAULT partition (SQLSTATE 55000).
+    #[error(
+        "PostgreSQL cannot detach partition {partition:?} of {table:?} concurrently while the table has a DEFAULT \
+         partition: detach it without CONCURRENTLY (a short ACCESS EXCLUSIVE lock), or detach the DEFAULT \
+         partition first"
+    )]
+    ConcurrentDetachWithDefault {
+        /// The parent table.
+        table: String,
+        /// The partition.
+        partition: String,
+    },
+
+    /// `DETACH .. CONCURRENTLY` inside a transaction block (SQLSTATE 25001).
+    #[error(
+        "DETACH PARTITION {partition:?} CONCURRENTLY cannot run inside a transaction block: run it on its own \
+         (in a sea-orm-migration migration, return Some(false) from use_transaction)"
+    )]
+    ConcurrentDetachInTransaction {
+        /// The partition.
+        partition: String,
     },
 
     /// A hook failed; the change it was called for was rolled back.

@@ -178,16 +178,19 @@ pub use error::{Error, Result, sqlstate};
 /// Everything a migration or a service needs, in one import.
 pub mod prelude {
     pub use crate::calendar::Period;
+    pub use crate::entity::partition_log::PartitionKind;
     pub use crate::entity::{partition_config, partition_log};
     pub use crate::error::{Error, Result};
     #[cfg(feature = "migration")]
     pub use crate::migration::PartitionSchemaManagerExt;
+    pub use crate::schema::ListValue;
     pub use crate::schema::{
         DetachMode, KeyPart, Partition, PartitionBound, PartitionKey, PartitionStrategy,
         PartitionedBy, PartitionedTable, PrimaryKeyPolicy, RangeValue,
     };
     pub use crate::service::{
-        Clock, ConfigUpdated, ManualClock, PartitionEvent, PartitionEventKind, PartitionHook,
-        PartitionService, QualifiedTable, SystemClock, TimeRangeSettings, TimeRangeTable,
+        Clock, ConfigUpdated, DefaultRows, HashTable, IdRangeTable, ListTable, ManualClock,
+        PartitionEvent, PartitionEventKind, PartitionHook, PartitionService, QualifiedTable,
+        SystemClock, TableHandle, TimeRangeSettings, TimeRangeTable,
     };
 }

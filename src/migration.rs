@@ -97,7 +97,9 @@ impl PartitionSchemaManagerExt for SchemaManager<'_> {
 
     async fn detach_partition(&self, detach: PartitionDetachStatement) -> Result<()> {
         let sql = detach.build(PostgresQueryBuilder)?;
-        execute(self.get_connection(), sql).await
+        execute(self.get_connection(), sql)
+            .await
+            .map_err(|err| detach.classify(err))
     }
 
     async fn set_tablespace(&self, set: SetTablespaceStatement) -> Result<()> {

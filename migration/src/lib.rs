@@ -25,6 +25,7 @@ use sea_orm_migration::prelude::*;
 pub use sea_orm_pg_partitioning::prelude::PartitionSchemaManagerExt;
 
 mod m20261124_000001_sopp_create_partition_tables;
+mod m20261124_000002_sopp_partition_kinds;
 
 /// The crate's migrations, in order.
 #[derive(Debug)]
@@ -33,8 +34,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(
-            m20261124_000001_sopp_create_partition_tables::Migration,
-        )]
+        vec![
+            Box::new(m20261124_000001_sopp_create_partition_tables::Migration),
+            Box::new(m20261124_000002_sopp_partition_kinds::Migration),
+        ]
     }
 }

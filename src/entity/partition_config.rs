@@ -22,7 +22,8 @@ pub struct Model {
     pub strategy: PartitionStrategy,
     /// Length of each time-range partition.
     pub period: Option<Period>,
-    /// Retention: attached partitions that ended more than `interval` periods ago are detached. `None`: never.
+    /// Retention: time ranges detach attached partitions that ended more than `interval` periods ago; integer
+    /// ranges those more than `interval` partitions below the one holding the largest key. `None`: never.
     pub interval: Option<i32>,
     /// Tablespace of partitions (and their indexes) while attached; `None` leaves them where they are.
     pub attach_tablespace: Option<String>,
@@ -30,6 +31,16 @@ pub struct Model {
     pub detach_tablespace: Option<String>,
     /// IANA time zone in which period boundaries fall, e.g. `Europe/Berlin`.
     pub time_zone: String,
+    /// Integer ranges: the width of each partition (e.g. 1 000 000 ids).
+    pub step: Option<i64>,
+    /// Integer ranges: how many partitions to keep ready beyond the one holding the largest key.
+    pub premake: Option<i32>,
+    /// Whether the table keeps a DEFAULT partition (range and list tables).
+    pub default_partition: bool,
+    /// Sub-partitioning: each new range partition is itself partitioned by HASH of this column ...
+    pub sub_partition_column: Option<String>,
+    /// ... into this many hash partitions.
+    pub sub_partition_modulus: Option<i32>,
     /// When the table was registered.
     pub created_at: DateTimeUtc,
     /// When the configuration last changed.

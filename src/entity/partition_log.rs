@@ -2,6 +2,24 @@
 
 use sea_orm::entity::prelude::*;
 
+/// What kind of partition a log row records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
+pub enum PartitionKind {
+    /// A range: `[start, end)` of timestamps, or `[int_start, int_end)` of integers.
+    #[sea_orm(string_value = "range")]
+    Range,
+    /// A list of values (`list_values`).
+    #[sea_orm(string_value = "list")]
+    List,
+    /// A hash partition (`hash_modulus`, `hash_remainder`).
+    #[sea_orm(string_value = "hash")]
+    Hash,
+    /// The DEFAULT partition.
+    #[sea_orm(string_value = "default")]
+    Default,
+}
+
 /// The record of one partition.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sopp_partition_log")]
@@ -15,10 +33,26 @@ pub struct Model {
     pub schema_name: String,
     /// The partition's table name, as it is in the catalog; unique with `schema_name`.
     pub partition_name: String,
-    /// Start of the range, inclusive.
-    pub start: DateTimeUtc,
-    /// End of the range, exclusive.
-    pub end: DateTimeUtc,
+    /// What kind of partition this is.
+    pub kind: PartitionKind,
+    /// For a sub-partition: the partition it belongs to (`None`: a partition of the registered table).
+    pub parent_name: Option<String>,
+    /// Time ranges: start, inclusive.
+    pub start: Option<DateTimeUtc>,
+    /// Time ranges: end, exclusive.
+    pub end: Option<DateTimeUtc>,
+    /// Integer ranges: start, inclusive.
+    pub int_start: Option<i64>,
+    /// Integer ranges: end, exclusive.
+    pub int_end: Option<i64>,
+    /// List partitions: the values, as a JSON array of strings, integers, booleans and nulls.
+    pub list_values: Option<Json>,
+    /// Hash partitions: the modulus.
+    pub hash_modulus: Option<i32>,
+    /// Hash partitions: the remainder.
+    pub hash_remainder: Option<i32>,
+    /// Rows moved out of the DEFAULT partition into this one when it was created or attached.
+    pub moved_rows: Option<i64>,
     /// Whether the partition is attached to its parent.
     pub is_attached: bool,
     /// While set and in the future, the rule-based detach leaves this partition attached.

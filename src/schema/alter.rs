@@ -230,6 +230,27 @@ impl PartitionDetachStatement {
         std::mem::take(self)
     }
 
+    /// Turns the errors PostgreSQL gives for a concurrent detach it refuses into errors that say why and
+    /// what to do; any other error is returned as it is.
+    pub fn classify(&self, err: Error) -> Error {
+        let code = err.sqlstate();
+        let name = |t: &Option<TableRef>| {
+            t.as_ref()
+                .map(super::ident::table_display)
+                .unwrap_or_default()
+        };
+        match (self.mode, code.as_deref()) {
+            (DetachMode::Concurrently, Some("55000")) => Error::ConcurrentDetachWithDefault {
+                table: name(&self.parent),
+                partition: name(&self.partition),
+            },
+            (DetachMode::Concurrently, Some("25001")) => Error::ConcurrentDetachInTransaction {
+                partition: name(&self.partition),
+            },
+            _ => err,
+        }
+    }
+
     /// Validates the statement and renders it.
     pub fn build(&self, builder: PostgresQueryBuilder) -> Result<String> {
         const STATEMENT: &str = "ALTER TABLE .. DETACH PARTITION";

@@ -377,6 +377,105 @@ fn check_value(expr: &Expr) -> Result<()> {
     }
 }
 
+/// One value of a list partition: text, an integer, a boolean, or NULL.
+///
+/// ```
+/// use sea_orm_pg_partitioning::schema::ListValue;
+///
+/// let values: Vec<ListValue> = vec!["A".into(), "".into(), 7.into(), true.into(), ListValue::Null];
+/// let json = ListValue::to_json(&values);
+/// assert_eq!(json.to_string(), r#"["A","",7,true,null]"#);
+/// assert_eq!(ListValue::from_json(&json), Some(values));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ListValue {
+    /// `NULL`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// Text (possibly empty).
+    Text(String),
+}
+
+impl ListValue {
+    /// The value as a sea-query expression.
+    pub fn to_expr(&self) -> Expr {
+        match self {
+            ListValue::Null => Expr::value(Value::String(None)),
+            ListValue::Bool(b) => Expr::value(*b),
+            ListValue::Int(i) => Expr::value(*i),
+            ListValue::Text(t) => Expr::value(t.clone()),
+        }
+    }
+
+    /// The values as a JSON array, as `partition_log.list_values` stores them.
+    pub fn to_json(values: &[ListValue]) -> serde_json::Value {
+        serde_json::Value::Array(
+            values
+                .iter()
+                .map(|v| match v {
+                    ListValue::Null => serde_json::Value::Null,
+                    ListValue::Bool(b) => serde_json::Value::Bool(*b),
+                    ListValue::Int(i) => serde_json::Value::from(*i),
+                    ListValue::Text(t) => serde_json::Value::String(t.clone()),
+                })
+                .collect(),
+        )
+    }
+
+    /// The values of a JSON array written by [`to_json`](Self::to_json); `None` for anything else.
+    pub fn from_json(json: &serde_json::Value) -> Option<Vec<ListValue>> {
+        json.as_array()?
+            .iter()
+            .map(|v| match v {
+                serde_json::Value::Null => Some(ListValue::Null),
+                serde_json::Value::Bool(b) => Some(ListValue::Bool(*b)),
+                serde_json::Value::Number(n) => n.as_i64().map(ListValue::Int),
+                serde_json::Value::String(s) => Some(ListValue::Text(s.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl From<&str> for ListValue {
+    fn from(text: &str) -> Self {
+        ListValue::Text(text.to_owned())
+    }
+}
+
+impl From<String> for ListValue {
+    fn from(text: String) -> Self {
+        ListValue::Text(text)
+    }
+}
+
+impl From<i64> for ListValue {
+    fn from(i: i64) -> Self {
+        ListValue::Int(i)
+    }
+}
+
+impl From<i32> for ListValue {
+    fn from(i: i32) -> Self {
+        ListValue::Int(i64::from(i))
+    }
+}
+
+impl From<bool> for ListValue {
+    fn from(b: bool) -> Self {
+        ListValue::Bool(b)
+    }
+}
+
+impl<T: Into<ListValue>> From<Option<T>> for ListValue {
+    fn from(value: Option<T>) -> Self {
+        value.map_or(ListValue::Null, Into::into)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,8 @@ pub use alter::{
 pub use builder::PartitionBuilder;
 pub use ident::MAX_IDENTIFIER_BYTES;
 pub(crate) use ident::check_identifier as check_name;
-pub use key::{KeyPart, KeyTarget, PartitionBound, PartitionKey, PartitionStrategy, RangeValue};
+pub use key::{
+    KeyPart, KeyTarget, ListValue, PartitionBound, PartitionKey, PartitionStrategy, RangeValue,
+};
 pub use parent::{PartitionedBy, PartitionedTable, PrimaryKeyPolicy};
 pub use partition::{Partition, PartitionCreateStatement};

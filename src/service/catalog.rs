@@ -164,3 +164,35 @@ pub(crate) async fn placements<C: ConnectionTrait>(
     indexes.sort_by(|a, b| a.name.cmp(&b.name));
     Ok((table_placement, indexes))
 }
+
+/// The table's columns that an `INSERT` can write (not dropped, not generated), in order.
+pub(crate) async fn columns<C: ConnectionTrait>(
+    conn: &C,
+    schema: &str,
+    table: &str,
+) -> Result<Vec<String>> {
+    const SQL: &str = "SELECT a.attname::text FROM pg_attribute a \
+                       JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+                       WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped \
+                       AND a.attgenerated = '' ORDER BY a.attnum";
+    query_all(conn, SQL, vec![schema.into(), table.into()])
+        .await?
+        .iter()
+        .map(|row| Ok(row.try_get_by_index::<String>(0)?))
+        .collect()
+}
+
+/// The planner's row estimate of a table; `None` while unknown (never vacuumed or analyzed).
+pub(crate) async fn estimated_rows<C: ConnectionTrait>(
+    conn: &C,
+    schema: &str,
+    table: &str,
+) -> Result<Option<i64>> {
+    const SQL: &str = "SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                       WHERE n.nspname = $1 AND c.relname = $2";
+    let row = query_one(conn, SQL, vec![schema.into(), table.into()]).await?;
+    Ok(row
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .transpose()?
+        .filter(|n| *n >= 0))
+}

@@ -8,19 +8,26 @@
 
 mod catalog;
 mod clock;
+mod core;
+mod handle;
 mod hook;
+mod kinds;
 mod time_range;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityName, EntityTrait, QueryFilter,
-    QueryOrder,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityName, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use handle::{DefaultRows, TableHandle};
 pub use hook::{HookError, PartitionEvent, PartitionEventKind, PartitionHook};
+pub use kinds::{
+    HashRegistration, HashTable, IdRangeRegistration, IdRangeTable, ListRegistration, ListTable,
+};
 pub use time_range::{ConfigUpdated, TimeRangeRegistration, TimeRangeSettings, TimeRangeTable};
 
 use crate::entity::partition_config;
@@ -183,19 +190,83 @@ impl PartitionService {
         TimeRangeRegistration::new(self.clone(), table.into())
     }
 
-    /// The handle of a registered time-range table.
-    pub async fn time_range_of<T: Into<QualifiedTable>>(&self, table: T) -> Result<TimeRangeTable> {
+    /// Starts registering the table of a SeaORM entity, partitioned by LIST.
+    pub fn list<E: EntityName>(&self, entity: E) -> ListRegistration {
+        ListRegistration::new(self.clone(), QualifiedTable::of(entity))
+    }
+
+    /// Starts registering a table, by name, partitioned by LIST.
+    pub fn list_table<T: Into<QualifiedTable>>(&self, table: T) -> ListRegistration {
+        ListRegistration::new(self.clone(), table.into())
+    }
+
+    /// Starts registering the table of a SeaORM entity, partitioned by HASH.
+    pub fn hash<E: EntityName>(&self, entity: E) -> HashRegistration {
+        HashRegistration::new(self.clone(), QualifiedTable::of(entity))
+    }
+
+    /// Starts registering a table, by name, partitioned by HASH.
+    pub fn hash_table<T: Into<QualifiedTable>>(&self, table: T) -> HashRegistration {
+        HashRegistration::new(self.clone(), table.into())
+    }
+
+    /// Starts registering the table of a SeaORM entity, partitioned by RANGE on an integer column with a step.
+    pub fn id_range<E: EntityName>(&self, entity: E) -> IdRangeRegistration {
+        IdRangeRegistration::new(self.clone(), QualifiedTable::of(entity))
+    }
+
+    /// Starts registering a table, by name, partitioned by RANGE on an integer column with a step.
+    pub fn id_range_table<T: Into<QualifiedTable>>(&self, table: T) -> IdRangeRegistration {
+        IdRangeRegistration::new(self.clone(), table.into())
+    }
+
+    /// The configuration of a registered table.
+    pub async fn config_of<T: Into<QualifiedTable>>(
+        &self,
+        table: T,
+    ) -> Result<partition_config::Model> {
         let table = table.into();
         let schema = self.resolve_schema(&table).await?;
-        let config = partition_config::Entity::find()
+        partition_config::Entity::find()
             .filter(partition_config::Column::SchemaName.eq(schema.as_str()))
             .filter(partition_config::Column::TableName.eq(table.name.as_str()))
             .one(self.connection())
             .await?
             .ok_or_else(|| Error::NotRegistered {
                 table: format!("{schema}.{}", table.name),
-            })?;
-        Ok(TimeRangeTable::from_config(self.clone(), &config))
+            })
+    }
+
+    /// The handle of a registered time-range table.
+    pub async fn time_range_of<T: Into<QualifiedTable>>(&self, table: T) -> Result<TimeRangeTable> {
+        Ok(TimeRangeTable::from_config(
+            self.clone(),
+            &self.config_of(table).await?,
+        ))
+    }
+
+    /// The handle of a registered list table.
+    pub async fn list_of<T: Into<QualifiedTable>>(&self, table: T) -> Result<ListTable> {
+        Ok(ListTable::from_config(
+            self.clone(),
+            &self.config_of(table).await?,
+        ))
+    }
+
+    /// The handle of a registered hash table.
+    pub async fn hash_of<T: Into<QualifiedTable>>(&self, table: T) -> Result<HashTable> {
+        Ok(HashTable::from_config(
+            self.clone(),
+            &self.config_of(table).await?,
+        ))
+    }
+
+    /// The handle of a registered integer-range table.
+    pub async fn id_range_of<T: Into<QualifiedTable>>(&self, table: T) -> Result<IdRangeTable> {
+        Ok(IdRangeTable::from_config(
+            self.clone(),
+            &self.config_of(table).await?,
+        ))
     }
 
     /// The configuration of every registered table, by schema and name.
@@ -205,6 +276,27 @@ impl PartitionService {
             .order_by_asc(partition_config::Column::TableName)
             .all(self.connection())
             .await?)
+    }
+
+    /// Starts a registration: a transaction holding the table's lock, and its configuration if it has one.
+    pub(crate) async fn begin_registration(&self, table: &QualifiedTable) -> Result<Registering> {
+        let schema = self.resolve_schema(table).await?;
+        crate::schema::check_name("schema", &schema)?;
+        crate::schema::check_name("table", &table.name)?;
+        let txn = self.connection().begin().await?;
+        catalog::lock_table(&txn, &schema, &table.name).await?;
+        let existing = partition_config::Entity::find()
+            .filter(partition_config::Column::SchemaName.eq(schema.as_str()))
+            .filter(partition_config::Column::TableName.eq(table.name.as_str()))
+            .lock_exclusive()
+            .one(&txn)
+            .await?;
+        Ok(Registering {
+            txn,
+            schema,
+            table: table.name.clone(),
+            existing,
+        })
     }
 
     pub(crate) async fn resolve_schema(&self, table: &QualifiedTable) -> Result<String> {
@@ -227,6 +319,97 @@ impl PartitionService {
             })?;
         }
         Ok(())
+    }
+}
+
+/// A registration in progress.
+pub(crate) struct Registering {
+    pub txn: DatabaseTransaction,
+    pub schema: String,
+    pub table: String,
+    pub existing: Option<partition_config::Model>,
+}
+
+/// Checks that the table exists and is partitioned with `strategy` (`r`, `l`, `h`) on exactly one plain
+/// column (the given one, if any); returns that column and its type.
+pub(crate) async fn check_single_key<C: ConnectionTrait>(
+    conn: &C,
+    schema: &str,
+    table: &str,
+    strategy: &str,
+    key_column: Option<&str>,
+) -> Result<(String, String)> {
+    let qualified = format!("{schema}.{table}");
+    let keyword = match strategy {
+        "l" => "LIST",
+        "h" => "HASH",
+        _ => "RANGE",
+    };
+    let info = catalog::table_info(conn, schema, table)
+        .await?
+        .ok_or_else(|| Error::UnknownTable {
+            table: qualified.clone(),
+        })?;
+    let (Some(found), Some(definition)) = (info.strategy.as_deref(), info.key_definition.clone())
+    else {
+        return Err(Error::NotPartitioned {
+            table: qualified,
+            expected: keyword,
+        });
+    };
+    let expected = match key_column {
+        Some(column) => format!("{keyword} on column {column:?}"),
+        None => format!("{keyword} on one column"),
+    };
+    let wrong = |fix| Error::WrongPartitionKey {
+        table: qualified.clone(),
+        expected: expected.clone(),
+        found: definition.clone(),
+        fix,
+    };
+    if found != strategy {
+        return Err(wrong(
+            "register the table as the kind its partitioning is (time_range, id_range, list or hash)",
+        ));
+    }
+    let (Some(column), Some(key_type)) = (info.key_column, info.key_type) else {
+        return Err(wrong(
+            "the service manages keys of exactly one plain column, not several columns or an expression",
+        ));
+    };
+    if key_column.is_some_and(|wanted| wanted != column) {
+        return Err(wrong(
+            "register the table with its actual key column, or leave key_column out",
+        ));
+    }
+    Ok((column, key_type))
+}
+
+/// Checks a requested hash sub-partitioning.
+pub(crate) fn validate_sub_partition(sub: Option<&(String, u32)>) -> Result<Option<(String, i32)>> {
+    let Some((column, modulus)) = sub else {
+        return Ok(None);
+    };
+    crate::schema::check_name("sub-partition column", column)?;
+    if *modulus == 0 {
+        return Err(Error::InvalidHashBound {
+            modulus: 0,
+            remainder: 0,
+        });
+    }
+    Ok(Some((
+        column.clone(),
+        i32::try_from(*modulus).unwrap_or(i32::MAX),
+    )))
+}
+
+/// The configured hash sub-partitioning.
+pub(crate) fn sub_partition_of(config: &partition_config::Model) -> Option<(String, u32)> {
+    match (&config.sub_partition_column, config.sub_partition_modulus) {
+        (Some(column), Some(modulus)) if modulus > 0 => {
+            Some((column.clone(), modulus.unsigned_abs()))
+        }
+        _ => None,
     }
 }
 

@@ -6,6 +6,7 @@ mod support;
 
 mod entity;
 mod hostile;
+mod kinds;
 mod migration;
 mod statements;
 mod time_range;

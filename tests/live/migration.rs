@@ -1,5 +1,6 @@
 //! The `SchemaManager` extension inside real sea-orm-migration migrations: up, down, and a refused definition.
 
+use sea_orm::TransactionTrait;
 use sea_orm_migration::prelude::*;
 use sea_orm_pg_partitioning::prelude::*;
 
@@ -187,5 +188,87 @@ async fn an_illegal_definition_fails_the_migration_before_any_sql() {
         "{message}"
     );
     assert!(!catalog::exists(db, "public", "account").await);
+    t.finish().await;
+}
+
+struct DetachConcurrently {
+    in_transaction: bool,
+}
+
+impl MigrationName for DetachConcurrently {
+    fn name(&self) -> &str {
+        "m20240101_000003_detach_concurrently"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for DetachConcurrently {
+    fn use_transaction(&self) -> Option<bool> {
+        Some(self.in_transaction)
+    }
+
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .detach_partition(
+                Partition::detach()
+                    .table("event")
+                    .partition("event_t1")
+                    .concurrently()
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn refused_concurrent_detaches_say_why_and_what_to_do() {
+    let t = TestDb::new(test_name!(
+        "refused_concurrent_detaches_say_why_and_what_to_do"
+    ))
+    .await;
+    let db = &t.conn;
+    Good::up(db, None).await.expect("up");
+    let manager = SchemaManager::new(db);
+    let detach = Partition::detach()
+        .table("event")
+        .partition("event_t1")
+        .concurrently()
+        .to_owned();
+    // The table has a DEFAULT partition.
+    let err = manager.detach_partition(detach.clone()).await.unwrap_err();
+    assert!(
+        matches!(err, Error::ConcurrentDetachWithDefault { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("detach it without CONCURRENTLY"),
+        "{err}"
+    );
+    // Inside a migration's transaction.
+    crate::support::exec(db, "ALTER TABLE event DETACH PARTITION event_rest").await;
+    let err = DetachConcurrently {
+        in_transaction: true,
+    }
+    .up(&SchemaManager::new(db.begin().await.expect("begin")))
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("return Some(false) from use_transaction"),
+        "{err}"
+    );
+    // Outside one, it works.
+    DetachConcurrently {
+        in_transaction: false,
+    }
+    .up(&manager)
+    .await
+    .expect("detach concurrently");
+    assert_eq!(catalog::partitions(db, "public", "event").await.len(), 0);
     t.finish().await;
 }

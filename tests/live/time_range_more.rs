@@ -232,7 +232,7 @@ async fn eight_concurrent_callers_create_each_partition_once() {
         created, 30,
         "the first partition came with registration; each other one was created once"
     );
-    assert_eq!(logs.last().map(|l| l.end), Some(utc(2024, 2, 1, 0, 0)));
+    assert_eq!(logs.last().and_then(|l| l.end), Some(utc(2024, 2, 1, 0, 0)));
     assert_consistent(db, &table).await;
     t.finish().await;
 }

@@ -1,0 +1,632 @@
+//! Operations shared by every kind of managed table: the lock, creating, attaching, detaching and placing a
+//! partition, moving rows out of the DEFAULT partition, and hooks.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition, PostgresQueryBuilder, Query, SimpleExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+
+use super::catalog;
+use super::{PartitionEvent, PartitionEventKind, PartitionService, execute};
+use crate::calendar::fit_name;
+use crate::entity::partition_log::PartitionKind;
+use crate::entity::{partition_config, partition_log};
+use crate::error::{Error, Result, sqlstate};
+use crate::schema::{ListValue, Partition, PartitionBound, PartitionKey};
+
+/// The configuration and what the catalog says about the key, read under the table's lock.
+pub(crate) struct Ctx {
+    pub config: partition_config::Model,
+    /// Type of the single key column, e.g. `timestamp with time zone` (`None` for other keys).
+    pub key_type: Option<String>,
+}
+
+impl Ctx {
+    pub async fn load<C: ConnectionTrait>(
+        conn: &C,
+        config: partition_config::Model,
+    ) -> Result<Self> {
+        let info = catalog::table_info(conn, &config.schema_name, &config.table_name)
+            .await?
+            .ok_or_else(|| Error::UnknownTable {
+                table: format!("{}.{}", config.schema_name, config.table_name),
+            })?;
+        Ok(Self {
+            config,
+            key_type: info.key_type,
+        })
+    }
+
+    pub fn parent(&self) -> (String, String) {
+        (
+            self.config.schema_name.clone(),
+            self.config.table_name.clone(),
+        )
+    }
+
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", self.config.schema_name, self.config.table_name)
+    }
+
+    fn key(&self) -> Expr {
+        Expr::col(self.config.key_column.clone())
+    }
+
+    fn time_zone(&self) -> Result<Tz> {
+        Tz::from_str(&self.config.time_zone).map_err(|_| Error::InvalidConfig {
+            table: self.qualified(),
+            problem: format!("unknown time zone {:?}", self.config.time_zone),
+        })
+    }
+
+    /// A time bound value: the instant with its offset in the configured zone, or the local wall-clock time
+    /// for a `timestamp without time zone` key.
+    pub fn time_bound(&self, at: DateTime<Utc>) -> Result<Expr> {
+        let local = at.with_timezone(&self.time_zone()?);
+        Ok(
+            if self.key_type.as_deref() == Some("timestamp without time zone") {
+                Expr::from(local.naive_local())
+            } else {
+                Expr::from(local.fixed_offset())
+            },
+        )
+    }
+
+    /// `key >= from AND key < to`.
+    fn range_condition(&self, from: Expr, to: Expr) -> SimpleExpr {
+        self.key().gte(from).and(self.key().lt(to))
+    }
+
+    /// `key IN (values) OR key IS NULL`, as the values say.
+    pub fn list_condition(&self, values: &[ListValue]) -> Condition {
+        let present: Vec<Expr> = values
+            .iter()
+            .filter(|v| **v != ListValue::Null)
+            .map(ListValue::to_expr)
+            .collect();
+        let mut condition = Condition::any();
+        if !present.is_empty() {
+            condition = condition.add(self.key().is_in(present));
+        }
+        if values.contains(&ListValue::Null) {
+            condition = condition.add(self.key().is_null());
+        }
+        condition
+    }
+
+    /// The bound of the time range `[start, end)` and the condition its rows satisfy.
+    pub fn time_range(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<(PartitionBound, Condition)> {
+        let (from, to) = (self.time_bound(start)?, self.time_bound(end)?);
+        let condition = self
+            .range_condition(from.clone(), to.clone())
+            .into_condition();
+        Ok((PartitionBound::range([from], [to]), condition))
+    }
+
+    /// The bound of the integer range `[start, end)` and the condition its rows satisfy.
+    pub fn int_range(&self, start: i64, end: i64) -> (PartitionBound, Condition) {
+        let condition = self
+            .range_condition(Expr::value(start), Expr::value(end))
+            .into_condition();
+        (PartitionBound::range([start], [end]), condition)
+    }
+
+    /// The bound of a logged partition, and the condition its rows satisfy (for rows to move out of DEFAULT).
+    pub fn bound_of(
+        &self,
+        log: &partition_log::Model,
+    ) -> Result<(PartitionBound, Option<Condition>)> {
+        let broken = |what: &str| Error::InvalidConfig {
+            table: self.qualified(),
+            problem: format!(
+                "the log row of partition {:?} lacks its {what}",
+                log.partition_name
+            ),
+        };
+        Ok(match log.kind {
+            PartitionKind::Range => match (log.start, log.end, log.int_start, log.int_end) {
+                (Some(start), Some(end), _, _) => {
+                    let (bound, condition) = self.time_range(start, end)?;
+                    (bound, Some(condition))
+                }
+                (_, _, Some(start), Some(end)) => {
+                    let (bound, condition) = self.int_range(start, end);
+                    (bound, Some(condition))
+                }
+                _ => return Err(broken("range")),
+            },
+            PartitionKind::List => {
+                let values = log
+                    .list_values
+                    .as_ref()
+                    .and_then(ListValue::from_json)
+                    .ok_or_else(|| broken("list values"))?;
+                let condition = self.list_condition(&values);
+                (
+                    PartitionBound::List(values.iter().map(ListValue::to_expr).collect()),
+                    Some(condition),
+                )
+            }
+            PartitionKind::Hash => match (log.hash_modulus, log.hash_remainder) {
+                (Some(m), Some(r)) => (
+                    PartitionBound::hash(m.unsigned_abs(), r.unsigned_abs()),
+                    None,
+                ),
+                _ => return Err(broken("modulus and remainder")),
+            },
+            PartitionKind::Default => (PartitionBound::Default, None),
+        })
+    }
+}
+
+/// Begins a transaction holding the table's advisory lock and its configuration row `FOR UPDATE`.
+pub(crate) async fn lock(
+    service: &PartitionService,
+    config_id: i32,
+    schema: &str,
+    table: &str,
+) -> Result<(DatabaseTransaction, Ctx)> {
+    let txn = service.connection().begin().await?;
+    catalog::lock_table(&txn, schema, table).await?;
+    let config = partition_config::Entity::find_by_id(config_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::NotRegistered {
+            table: format!("{schema}.{table}"),
+        })?;
+    let ctx = Ctx::load(&txn, config).await?;
+    Ok((txn, ctx))
+}
+
+/// A partition to create: its name, bound, the rows of DEFAULT that belong in it, and its log row.
+pub(crate) struct NewPartition {
+    pub name: String,
+    pub bound: PartitionBound,
+    pub condition: Option<Condition>,
+    pub tablespace: Option<String>,
+    /// Kind and bound columns set; the rest is filled in here.
+    pub log: partition_log::ActiveModel,
+    /// Sub-partition by hash of this column into this many partitions.
+    pub sub_partition: Option<(String, u32)>,
+}
+
+fn overlap(ctx: &Ctx, partition: &str, err: Error) -> Error {
+    match err {
+        Error::Db(db) if sqlstate(&db).as_deref() == Some("42P17") => Error::Overlap {
+            table: ctx.qualified(),
+            partition: partition.to_owned(),
+            detail: db.to_string(),
+        },
+        other => other,
+    }
+}
+
+async fn check_name_free<C: ConnectionTrait>(conn: &C, ctx: &Ctx, name: &str) -> Result<()> {
+    crate::schema::check_name("partition", name)?;
+    if catalog::relation_exists(conn, &ctx.config.schema_name, name).await? {
+        return Err(Error::PartitionNameTaken {
+            schema: ctx.config.schema_name.clone(),
+            partition: name.to_owned(),
+            table: ctx.qualified(),
+        });
+    }
+    Ok(())
+}
+
+/// Creates a partition of the registered table, moving the rows of the DEFAULT partition that belong in it,
+/// and records it. Sub-partitions, when configured, are created and recorded with it.
+pub(crate) async fn create(
+    service: &PartitionService,
+    txn: &DatabaseTransaction,
+    ctx: &Ctx,
+    new: NewPartition,
+) -> Result<partition_log::Model> {
+    let schema = ctx.config.schema_name.clone();
+    check_name_free(txn, ctx, &new.name).await?;
+    let default = match &new.condition {
+        Some(condition) => detach_default_if_needed(txn, ctx, condition).await?,
+        None => None,
+    };
+    let mut create = Partition::create();
+    create
+        .table((schema.clone(), new.name.clone()))
+        .partition_of(ctx.parent())
+        .bound(new.bound.clone());
+    if let Some((column, _)) = &new.sub_partition {
+        create.partition_by(PartitionKey::hash([column.clone()]));
+    }
+    if let Some(tablespace) = &new.tablespace {
+        create.tablespace(tablespace.clone());
+    }
+    execute(txn, create.build(PostgresQueryBuilder)?)
+        .await
+        .map_err(|err| overlap(ctx, &new.name, err))?;
+    let now = service.now();
+    let mut leaves = Vec::new();
+    if let Some((_, modulus)) = &new.sub_partition {
+        for remainder in 0..*modulus {
+            let leaf = fit_name(&new.name, &format!("_h{remainder}"));
+            check_name_free(txn, ctx, &leaf).await?;
+            let mut create = Partition::create();
+            create
+                .table((schema.clone(), leaf.clone()))
+                .partition_of((schema.clone(), new.name.clone()))
+                .values_with(*modulus, remainder);
+            if let Some(tablespace) = &new.tablespace {
+                create.tablespace(tablespace.clone());
+            }
+            execute(txn, create.build(PostgresQueryBuilder)?).await?;
+            if let Some(tablespace) = &new.tablespace {
+                place(txn, &schema, &leaf, tablespace).await?;
+            }
+            leaves.push(partition_log::ActiveModel {
+                config_id: Set(ctx.config.id),
+                schema_name: Set(schema.clone()),
+                partition_name: Set(leaf),
+                kind: Set(PartitionKind::Hash),
+                parent_name: Set(Some(new.name.clone())),
+                hash_modulus: Set(Some(i32::try_from(*modulus).unwrap_or(i32::MAX))),
+                hash_remainder: Set(Some(i32::try_from(remainder).unwrap_or(i32::MAX))),
+                is_attached: Set(true),
+                tablespace: Set(new.tablespace.clone()),
+                created_at: Set(now),
+                ..Default::default()
+            });
+        }
+    } else if let Some(tablespace) = &new.tablespace {
+        place(txn, &schema, &new.name, tablespace).await?;
+    }
+    let moved = match (default, &new.condition) {
+        (Some(default), Some(condition)) => {
+            Some(move_rows_back(txn, ctx, &default, &new.name, condition).await?)
+        }
+        _ => None,
+    };
+    let mut log = new.log;
+    log.config_id = Set(ctx.config.id);
+    log.schema_name = Set(schema);
+    log.partition_name = Set(new.name);
+    log.is_attached = Set(true);
+    log.tablespace = Set(new.tablespace);
+    log.created_at = Set(now);
+    log.moved_rows = Set(moved.map(|n| i64::try_from(n).unwrap_or(i64::MAX)));
+    let log = log.insert(txn).await?;
+    fire(service, txn, ctx, PartitionEventKind::Created, &log).await?;
+    for leaf in leaves {
+        let leaf = leaf.insert(txn).await?;
+        fire(service, txn, ctx, PartitionEventKind::Created, &leaf).await?;
+    }
+    if let Some(moved) = moved {
+        tracing::info!(partition = %log.partition_name, moved, "rows moved out of the DEFAULT partition");
+    }
+    Ok(log)
+}
+
+/// The attached DEFAULT partition of the table, if it has one and it holds rows matching `condition`: then it
+/// is detached (within the transaction) so that a partition for those rows can be created or attached.
+async fn detach_default_if_needed(
+    txn: &DatabaseTransaction,
+    ctx: &Ctx,
+    condition: &Condition,
+) -> Result<Option<partition_log::Model>> {
+    let Some(default) = default_log(txn, ctx.config.id).await? else {
+        return Ok(None);
+    };
+    if !default.is_attached {
+        return Ok(None);
+    }
+    let probe = Query::select()
+        .expr(Expr::val(1))
+        .from((default.schema_name.clone(), default.partition_name.clone()))
+        .cond_where(condition.clone())
+        .limit(1)
+        .to_owned();
+    if txn.query_one(&probe).await?.is_none() {
+        return Ok(None);
+    }
+    let detach = Partition::detach()
+        .table(ctx.parent())
+        .partition((default.schema_name.clone(), default.partition_name.clone()))
+        .build(PostgresQueryBuilder)?;
+    execute(txn, detach).await?;
+    Ok(Some(default))
+}
+
+/// Moves the rows of the (detached) DEFAULT partition that match `condition` into `target`, then attaches
+/// DEFAULT again. Returns how many rows moved; the count inserted and deleted must agree.
+async fn move_rows_back(
+    txn: &DatabaseTransaction,
+    ctx: &Ctx,
+    default: &partition_log::Model,
+    target: &str,
+    condition: &Condition,
+) -> Result<u64> {
+    let schema = &ctx.config.schema_name;
+    let columns = catalog::columns(txn, schema, &ctx.config.table_name).await?;
+    let source = (default.schema_name.clone(), default.partition_name.clone());
+    let select = Query::select()
+        .columns(columns.clone())
+        .from(source.clone())
+        .cond_where(condition.clone())
+        .to_owned();
+    let insert = Query::insert()
+        .into_table((schema.clone(), target.to_owned()))
+        .columns(columns)
+        .select_from(select)
+        .map_err(|e| Error::InvalidConfig {
+            table: ctx.qualified(),
+            problem: format!("cannot copy rows out of DEFAULT: {e}"),
+        })?
+        .to_owned();
+    let inserted = txn.execute(&insert).await?.rows_affected();
+    let delete = Query::delete()
+        .from_table(source)
+        .cond_where(condition.clone())
+        .to_owned();
+    let deleted = txn.execute(&delete).await?.rows_affected();
+    if inserted != deleted {
+        return Err(Error::InvalidConfig {
+            table: ctx.qualified(),
+            problem: format!(
+                "moving rows out of DEFAULT copied {inserted} rows but removed {deleted}"
+            ),
+        });
+    }
+    let attach = Partition::attach()
+        .table(ctx.parent())
+        .partition((default.schema_name.clone(), default.partition_name.clone()))
+        .default_partition()
+        .build(PostgresQueryBuilder)?;
+    execute(txn, attach).await?;
+    Ok(inserted)
+}
+
+/// The table's DEFAULT partition log row, if any.
+pub(crate) async fn default_log<C: ConnectionTrait>(
+    conn: &C,
+    config_id: i32,
+) -> Result<Option<partition_log::Model>> {
+    Ok(partition_log::Entity::find()
+        .filter(partition_log::Column::ConfigId.eq(config_id))
+        .filter(partition_log::Column::Kind.eq(PartitionKind::Default))
+        .one(conn)
+        .await?)
+}
+
+/// The sub-partitions recorded for a partition.
+pub(crate) async fn leaves<C: ConnectionTrait>(
+    conn: &C,
+    log: &partition_log::Model,
+) -> Result<Vec<partition_log::Model>> {
+    Ok(partition_log::Entity::find()
+        .filter(partition_log::Column::ConfigId.eq(log.config_id))
+        .filter(partition_log::Column::ParentName.eq(log.partition_name.as_str()))
+        .order_by_asc(partition_log::Column::PartitionName)
+        .all(conn)
+        .await?)
+}
+
+/// Where a partition's parent is: the registered table, or the partition it is a sub-partition of.
+fn parent_of(ctx: &Ctx, log: &partition_log::Model) -> (String, String) {
+    match &log.parent_name {
+        Some(parent) => (log.schema_name.clone(), parent.clone()),
+        None => ctx.parent(),
+    }
+}
+
+/// Detaches a partition, moves it (and its sub-partitions) with their indexes to `tablespace` when given, and
+/// records it; clears `detach_time`.
+pub(crate) async fn detach(
+    service: &PartitionService,
+    txn: &DatabaseTransaction,
+    ctx: &Ctx,
+    log: partition_log::Model,
+    tablespace: Option<&str>,
+) -> Result<partition_log::Model> {
+    let sql = Partition::detach()
+        .table(parent_of(ctx, &log))
+        .partition((log.schema_name.clone(), log.partition_name.clone()))
+        .build(PostgresQueryBuilder)?;
+    execute(txn, sql).await?;
+    if let Some(tablespace) = tablespace {
+        place_partition(txn, &log, tablespace).await?;
+    }
+    let keep = log.tablespace.clone();
+    let mut active = log.into_active_model();
+    active.is_attached = Set(false);
+    active.detach_time = Set(None);
+    active.detached_at = Set(Some(service.now()));
+    active.tablespace = Set(tablespace.map(str::to_owned).or(keep));
+    let log = active.update(txn).await?;
+    fire(service, txn, ctx, PartitionEventKind::Detached, &log).await?;
+    Ok(log)
+}
+
+/// Attaches a recorded partition back: first moves it (and its sub-partitions) with their indexes to
+/// `tablespace` when given; moves matching rows out of DEFAULT; sets `detach_time`.
+pub(crate) async fn attach(
+    service: &PartitionService,
+    txn: &DatabaseTransaction,
+    ctx: &Ctx,
+    log: partition_log::Model,
+    tablespace: Option<&str>,
+    detach_time: Option<DateTime<Utc>>,
+) -> Result<partition_log::Model> {
+    if let Some(tablespace) = tablespace {
+        place_partition(txn, &log, tablespace).await?;
+    }
+    let (bound, condition) = ctx.bound_of(&log)?;
+    let default = match (&condition, log.kind) {
+        (Some(condition), kind) if kind != PartitionKind::Default => {
+            detach_default_if_needed(txn, ctx, condition).await?
+        }
+        _ => None,
+    };
+    let sql = Partition::attach()
+        .table(parent_of(ctx, &log))
+        .partition((log.schema_name.clone(), log.partition_name.clone()))
+        .bound(bound)
+        .build(PostgresQueryBuilder)?;
+    execute(txn, sql)
+        .await
+        .map_err(|err| overlap(ctx, &log.partition_name, err))?;
+    let moved = match (default, &condition) {
+        (Some(default), Some(condition)) => {
+            Some(move_rows_back(txn, ctx, &default, &log.partition_name, condition).await?)
+        }
+        _ => None,
+    };
+    let keep = log.tablespace.clone();
+    let mut active = log.into_active_model();
+    active.is_attached = Set(true);
+    active.detach_time = Set(detach_time);
+    active.tablespace = Set(tablespace.map(str::to_owned).or(keep));
+    if let Some(moved) = moved {
+        active.moved_rows = Set(Some(i64::try_from(moved).unwrap_or(i64::MAX)));
+    }
+    let log = active.update(txn).await?;
+    fire(service, txn, ctx, PartitionEventKind::Attached, &log).await?;
+    Ok(log)
+}
+
+/// Moves a partition and all its indexes to `tablespace`; a sub-partitioned one moves its sub-partitions.
+pub(crate) async fn place_partition(
+    txn: &DatabaseTransaction,
+    log: &partition_log::Model,
+    tablespace: &str,
+) -> Result<()> {
+    let leaves = leaves(txn, log).await?;
+    if leaves.is_empty() {
+        return place(txn, &log.schema_name, &log.partition_name, tablespace).await;
+    }
+    for leaf in leaves {
+        place(txn, &leaf.schema_name, &leaf.partition_name, tablespace).await?;
+        let mut active = leaf.into_active_model();
+        active.tablespace = Set(Some(tablespace.to_owned()));
+        active.update(txn).await?;
+    }
+    Ok(())
+}
+
+/// Moves a table and every index of it to `tablespace`, skipping those already there.
+pub(crate) async fn place<C: ConnectionTrait>(
+    conn: &C,
+    schema: &str,
+    name: &str,
+    tablespace: &str,
+) -> Result<()> {
+    let (table, indexes) = catalog::placements(conn, schema, name).await?;
+    if let Some(table) = &table
+        && table.tablespace != tablespace
+    {
+        let sql = Partition::set_tablespace()
+            .table((schema.to_owned(), name.to_owned()))
+            .tablespace(tablespace.to_owned())
+            .build(PostgresQueryBuilder)?;
+        execute(conn, sql).await?;
+    }
+    for index in indexes
+        .into_iter()
+        .filter(|index| index.tablespace != tablespace)
+    {
+        let sql = Partition::set_tablespace()
+            .index((schema.to_owned(), index.name))
+            .tablespace(tablespace.to_owned())
+            .build(PostgresQueryBuilder)?;
+        execute(conn, sql).await?;
+    }
+    Ok(())
+}
+
+/// Drops a partition (with its sub-partitions) and their log rows. A table already gone only loses its rows.
+pub(crate) async fn drop_partition(
+    txn: &DatabaseTransaction,
+    log: &partition_log::Model,
+) -> Result<()> {
+    let sql = Partition::drop()
+        .table((log.schema_name.clone(), log.partition_name.clone()))
+        .if_exists()
+        .build(PostgresQueryBuilder)?;
+    execute(txn, sql).await?;
+    partition_log::Entity::delete_many()
+        .filter(partition_log::Column::ConfigId.eq(log.config_id))
+        .filter(partition_log::Column::ParentName.eq(log.partition_name.as_str()))
+        .exec(txn)
+        .await?;
+    partition_log::Entity::delete_by_id(log.id)
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn fire(
+    service: &PartitionService,
+    txn: &DatabaseTransaction,
+    ctx: &Ctx,
+    kind: PartitionEventKind,
+    partition: &partition_log::Model,
+) -> Result<()> {
+    let event = PartitionEvent {
+        kind,
+        config: ctx.config.clone(),
+        partition: partition.clone(),
+    };
+    service.run_hooks(txn, &event).await
+}
+
+/// The given partitions, re-read under the lock, after checking they belong to this table.
+pub(crate) async fn reread(
+    txn: &DatabaseTransaction,
+    ctx: &Ctx,
+    logs: &[partition_log::Model],
+) -> Result<Vec<partition_log::Model>> {
+    if let Some(foreign) = logs.iter().find(|log| log.config_id != ctx.config.id) {
+        return Err(Error::ForeignPartition {
+            partition: foreign.partition_name.clone(),
+            table: ctx.qualified(),
+        });
+    }
+    let ids: Vec<i64> = logs.iter().map(|log| log.id).collect();
+    Ok(partition_log::Entity::find()
+        .filter(partition_log::Column::Id.is_in(ids))
+        .order_by_asc(partition_log::Column::Id)
+        .all(txn)
+        .await?)
+}
+
+/// Creates the DEFAULT partition of a table and records it.
+pub(crate) async fn create_default(
+    service: &PartitionService,
+    txn: &DatabaseTransaction,
+    ctx: &Ctx,
+    tablespace: Option<String>,
+) -> Result<partition_log::Model> {
+    let name = fit_name(&ctx.config.table_name, "_default");
+    create(
+        service,
+        txn,
+        ctx,
+        NewPartition {
+            name,
+            bound: PartitionBound::Default,
+            condition: None,
+            tablespace,
+            log: partition_log::ActiveModel {
+                kind: Set(PartitionKind::Default),
+                ..Default::default()
+            },
+            sub_partition: None,
+        },
+    )
+    .await
+}

@@ -1,0 +1,255 @@
+//! What every registered table can do, whatever its kind.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Asterisk, Expr, Func, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+};
+
+use super::core::{self, Ctx};
+use super::{PartitionService, catalog};
+use crate::entity::{partition_config, partition_log};
+use crate::error::{Error, Result};
+use crate::schema::Partition;
+
+/// How many rows sit in a table's DEFAULT partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultRows {
+    /// The DEFAULT partition's name.
+    pub partition: String,
+    /// The planner's estimate (`pg_class.reltuples`); `None` before the table was first vacuumed or analyzed.
+    pub estimated: Option<i64>,
+    /// The exact count, when asked for (it reads the whole partition).
+    pub exact: Option<i64>,
+}
+
+/// A registered table of any kind: the operations every kind shares. The kind-specific handles
+/// ([`TimeRangeTable`](super::TimeRangeTable), [`ListTable`](super::ListTable), [`HashTable`](super::HashTable),
+/// [`IdRangeTable`](super::IdRangeTable)) dereference to it.
+#[derive(Debug, Clone)]
+pub struct TableHandle {
+    pub(crate) service: PartitionService,
+    pub(crate) config_id: i32,
+    pub(crate) schema: String,
+    pub(crate) table: String,
+}
+
+impl TableHandle {
+    pub(crate) fn from_config(service: PartitionService, config: &partition_config::Model) -> Self {
+        Self {
+            service,
+            config_id: config.id,
+            schema: config.schema_name.clone(),
+            table: config.table_name.clone(),
+        }
+    }
+
+    /// The schema of the table.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub(crate) fn qualified(&self) -> String {
+        format!("{}.{}", self.schema, self.table)
+    }
+
+    pub(crate) async fn lock(&self) -> Result<(DatabaseTransaction, Ctx)> {
+        core::lock(&self.service, self.config_id, &self.schema, &self.table).await
+    }
+
+    /// The configuration row.
+    pub async fn config(&self) -> Result<partition_config::Model> {
+        partition_config::Entity::find_by_id(self.config_id)
+            .one(self.service.connection())
+            .await?
+            .ok_or_else(|| Error::NotRegistered {
+                table: self.qualified(),
+            })
+    }
+
+    /// Every recorded partition of the table, the DEFAULT one and sub-partitions included, in creation order.
+    pub async fn all_partitions(&self) -> Result<Vec<partition_log::Model>> {
+        Ok(partition_log::Entity::find()
+            .filter(partition_log::Column::ConfigId.eq(self.config_id))
+            .order_by_asc(partition_log::Column::Id)
+            .all(self.service.connection())
+            .await?)
+    }
+
+    /// The sub-partitions recorded for a partition.
+    pub async fn sub_partitions(
+        &self,
+        partition: &partition_log::Model,
+    ) -> Result<Vec<partition_log::Model>> {
+        core::leaves(self.service.connection(), partition).await
+    }
+
+    /// The DEFAULT partition, if the table has one.
+    pub async fn default_partition(&self) -> Result<Option<partition_log::Model>> {
+        core::default_log(self.service.connection(), self.config_id).await
+    }
+
+    /// How many rows sit in the DEFAULT partition: the planner's estimate, and with `exact` a count.
+    /// `None` when the table has no DEFAULT partition.
+    pub async fn default_rows(&self, exact: bool) -> Result<Option<DefaultRows>> {
+        let Some(default) = self.default_partition().await? else {
+            return Ok(None);
+        };
+        let conn = self.service.connection();
+        let estimated =
+            catalog::estimated_rows(conn, &default.schema_name, &default.partition_name).await?;
+        let exact = if exact {
+            let count = Query::select()
+                .expr(Func::count(Expr::col(Asterisk)))
+                .from((default.schema_name.clone(), default.partition_name.clone()))
+                .to_owned();
+            let row = conn.query_one(&count).await?;
+            Some(
+                row.map(|r| r.try_get_by_index::<i64>(0))
+                    .transpose()?
+                    .unwrap_or(0),
+            )
+        } else {
+            None
+        };
+        Ok(Some(DefaultRows {
+            partition: default.partition_name,
+            estimated,
+            exact,
+        }))
+    }
+
+    /// Detaches the given partitions, moving each (and its indexes) to the configured detach tablespace.
+    /// Partitions already detached are left alone. All or nothing; returns those detached.
+    pub async fn detach(
+        &self,
+        partitions: &[partition_log::Model],
+    ) -> Result<Vec<partition_log::Model>> {
+        let (txn, ctx) = self.lock().await?;
+        let targets = core::reread(&txn, &ctx, partitions).await?;
+        let detached = self.detach_locked(&txn, &ctx, targets).await?;
+        txn.commit().await?;
+        Ok(detached)
+    }
+
+    pub(crate) async fn detach_locked(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+        targets: Vec<partition_log::Model>,
+    ) -> Result<Vec<partition_log::Model>> {
+        let tablespace = ctx.config.detach_tablespace.clone();
+        let mut detached = Vec::new();
+        for log in targets.into_iter().filter(|log| log.is_attached) {
+            detached.push(core::detach(&self.service, txn, ctx, log, tablespace.as_deref()).await?);
+        }
+        Ok(detached)
+    }
+
+    /// Attaches the given partitions back, first moving each (and its indexes) to the configured attach
+    /// tablespace; rows of the DEFAULT partition that belong in one are moved into it. `detach_time` protects
+    /// them from a rule-based detach until then. Partitions already attached are left alone. All or nothing.
+    pub async fn attach(
+        &self,
+        partitions: &[partition_log::Model],
+        detach_time: Option<DateTime<Utc>>,
+    ) -> Result<Vec<partition_log::Model>> {
+        let (txn, ctx) = self.lock().await?;
+        let targets = core::reread(&txn, &ctx, partitions).await?;
+        let attached = self.attach_locked(&txn, &ctx, targets, detach_time).await?;
+        txn.commit().await?;
+        Ok(attached)
+    }
+
+    pub(crate) async fn attach_locked(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+        targets: Vec<partition_log::Model>,
+        detach_time: Option<DateTime<Utc>>,
+    ) -> Result<Vec<partition_log::Model>> {
+        let tablespace = ctx.config.attach_tablespace.clone();
+        let mut attached = Vec::new();
+        for log in targets.into_iter().filter(|log| !log.is_attached) {
+            attached.push(
+                core::attach(
+                    &self.service,
+                    txn,
+                    ctx,
+                    log,
+                    tablespace.as_deref(),
+                    detach_time,
+                )
+                .await?,
+            );
+        }
+        Ok(attached)
+    }
+
+    /// Drops the given partitions (attached or not) with their rows, sub-partitions and log rows. A partition
+    /// whose table is already gone only loses its log rows.
+    pub async fn delete_partitions(&self, partitions: &[partition_log::Model]) -> Result<()> {
+        let (txn, ctx) = self.lock().await?;
+        for log in core::reread(&txn, &ctx, partitions).await? {
+            core::drop_partition(&txn, &log).await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Removes every row of a partition.
+    pub async fn truncate(&self, partition: &partition_log::Model) -> Result<()> {
+        let (txn, ctx) = self.lock().await?;
+        for log in core::reread(&txn, &ctx, std::slice::from_ref(partition)).await? {
+            let sql = Partition::truncate()
+                .table((log.schema_name.clone(), log.partition_name.clone()))
+                .build(sea_orm::sea_query::PostgresQueryBuilder)?;
+            super::execute(&txn, sql).await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Moves a partition and all its indexes (a sub-partitioned one: all its sub-partitions) to `tablespace`
+    /// (`pg_default` for the default), attached or not. Returns the updated log row.
+    pub async fn set_tablespace(
+        &self,
+        partition: &partition_log::Model,
+        tablespace: &str,
+    ) -> Result<partition_log::Model> {
+        use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+        let (txn, ctx) = self.lock().await?;
+        check_tablespace(&txn, tablespace).await?;
+        let Some(log) = core::reread(&txn, &ctx, std::slice::from_ref(partition))
+            .await?
+            .pop()
+        else {
+            return Err(Error::ForeignPartition {
+                partition: partition.partition_name.clone(),
+                table: self.qualified(),
+            });
+        };
+        core::place_partition(&txn, &log, tablespace).await?;
+        let mut active = log.into_active_model();
+        active.tablespace = Set(Some(tablespace.to_owned()));
+        let log = active.update(&txn).await?;
+        txn.commit().await?;
+        Ok(log)
+    }
+}
+
+/// The tablespace's name is storable and it exists.
+pub(crate) async fn check_tablespace<C: ConnectionTrait>(conn: &C, tablespace: &str) -> Result<()> {
+    crate::schema::check_name("tablespace", tablespace)?;
+    if !catalog::tablespace_exists(conn, tablespace).await? {
+        return Err(Error::MissingTablespace {
+            tablespace: tablespace.to_owned(),
+        });
+    }
+    Ok(())
+}
