@@ -178,6 +178,7 @@ pub use error::{Error, Result, sqlstate};
 /// Everything a migration or a service needs, in one import.
 pub mod prelude {
     pub use crate::calendar::Period;
+    pub use crate::entity::partition_config::{CreationMode, RetentionAction};
     pub use crate::entity::partition_log::PartitionKind;
     pub use crate::entity::{partition_config, partition_log};
     pub use crate::error::{Error, Result};
@@ -189,8 +190,9 @@ pub mod prelude {
         PartitionedBy, PartitionedTable, PrimaryKeyPolicy, RangeValue,
     };
     pub use crate::service::{
-        Clock, ConfigUpdated, DefaultRows, HashTable, IdRangeTable, ListTable, ManualClock,
-        PartitionEvent, PartitionEventKind, PartitionHook, PartitionService, QualifiedTable,
-        SystemClock, TableHandle, TimeRangeSettings, TimeRangeTable,
+        Clock, ConfigUpdated, DefaultRows, HashTable, IdRangeTable, ListTable, MaintenanceOptions,
+        MaintenanceSettings, MaintenanceTask, ManualClock, PartitionEvent, PartitionEventKind,
+        PartitionHook, PartitionService, Plan, QualifiedTable, Report, Step, StepAction,
+        StepOutcome, SystemClock, TableHandle, TimeRangeSettings, TimeRangeTable,
     };
 }

@@ -5,6 +5,32 @@ use sea_orm::entity::prelude::*;
 use crate::calendar::Period;
 use crate::schema::PartitionStrategy;
 
+/// What maintenance does with partitions past retention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
+pub enum RetentionAction {
+    /// Detach them and keep the tables (moved to the detach tablespace, if any).
+    #[sea_orm(string_value = "detach")]
+    Detach,
+    /// Detach them, then drop them once detached for longer than `drop_after_seconds`.
+    #[sea_orm(string_value = "drop")]
+    Drop,
+}
+
+/// How maintenance creates partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
+pub enum CreationMode {
+    /// `CREATE TABLE .. PARTITION OF`: one statement, but it takes an ACCESS EXCLUSIVE lock on the parent, so
+    /// it waits for, and then briefly blocks, every query on the table. Cheapest with no concurrent writers.
+    #[sea_orm(string_value = "direct")]
+    Direct,
+    /// `CREATE TABLE .. (LIKE parent)` with a `CHECK` matching the bound, then `ATTACH PARTITION`, which takes
+    /// only a SHARE UPDATE EXCLUSIVE lock on the parent: inserts and queries go on meanwhile.
+    #[sea_orm(string_value = "attach")]
+    Attach,
+}
+
 /// The configuration of one managed partitioned table.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sopp_partition_config")]
@@ -33,7 +59,8 @@ pub struct Model {
     pub time_zone: String,
     /// Integer ranges: the width of each partition (e.g. 1 000 000 ids).
     pub step: Option<i64>,
-    /// Integer ranges: how many partitions to keep ready beyond the one holding the largest key.
+    /// How many partitions maintenance keeps ready beyond the current one (time ranges) or the one holding
+    /// the largest key (integer ranges); `None` means 1.
     pub premake: Option<i32>,
     /// Whether the table keeps a DEFAULT partition (range and list tables).
     pub default_partition: bool,
@@ -41,6 +68,14 @@ pub struct Model {
     pub sub_partition_column: Option<String>,
     /// ... into this many hash partitions.
     pub sub_partition_modulus: Option<i32>,
+    /// What maintenance does with partitions past retention.
+    pub retention_action: RetentionAction,
+    /// With [`RetentionAction::Drop`]: how long a partition stays detached before it is dropped.
+    pub drop_after_seconds: Option<i64>,
+    /// How maintenance creates partitions.
+    pub creation_mode: CreationMode,
+    /// Whether retention detaches with `DETACH .. CONCURRENTLY` (not possible while a DEFAULT partition exists).
+    pub concurrent_detach: bool,
     /// When the table was registered.
     pub created_at: DateTimeUtc,
     /// When the configuration last changed.

@@ -53,6 +53,10 @@ pub struct Model {
     pub hash_remainder: Option<i32>,
     /// Rows moved out of the DEFAULT partition into this one when it was created or attached.
     pub moved_rows: Option<i64>,
+    /// Whether the crate created this table (only such partitions are ever dropped by retention).
+    pub created_by_crate: bool,
+    /// A `DETACH .. CONCURRENTLY` of this partition started and has not been recorded as finished.
+    pub detach_pending: bool,
     /// Whether the partition is attached to its parent.
     pub is_attached: bool,
     /// While set and in the future, the rule-based detach leaves this partition attached.

@@ -471,3 +471,161 @@ impl PartitionTruncateStatement {
         Ok(sql)
     }
 }
+
+/// Creates a standalone table shaped like a partitioned table, to be attached as a partition afterwards:
+/// `ATTACH PARTITION` takes a weaker lock on the parent (SHARE UPDATE EXCLUSIVE) than `CREATE TABLE ..
+/// PARTITION OF` (ACCESS EXCLUSIVE). A `CHECK` constraint matching the bound lets `ATTACH` skip its scan.
+///
+/// # Synopsis
+///
+/// ```text
+/// CREATE TABLE name ( LIKE parent INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE
+///     INCLUDING COMMENTS INCLUDING GENERATED [, CONSTRAINT check_name CHECK ( expression ) ] )
+///     [ TABLESPACE tablespace ]
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use sea_orm::sea_query::{Expr, ExprTrait, PostgresQueryBuilder};
+/// use sea_orm_pg_partitioning::prelude::*;
+///
+/// let sql = Partition::create_like()
+///     .table("event_2024_02")
+///     .like("event")
+///     .check("event_2024_02_bound", Expr::col("ts").gte(10).and(Expr::col("ts").lt(20)))
+///     .tablespace("fast")
+///     .build(PostgresQueryBuilder)?;
+/// assert_eq!(
+///     sql,
+///     r#"CREATE TABLE "event_2024_02" ( LIKE "event" INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS INCLUDING GENERATED, CONSTRAINT "event_2024_02_bound" CHECK ("ts" >= 10 AND "ts" < 20) ) TABLESPACE "fast""#
+/// );
+/// # Ok::<(), sea_orm_pg_partitioning::Error>(())
+/// ```
+///
+/// # References
+///
+/// <https://www.postgresql.org/docs/current/ddl-partitioning.html#DDL-PARTITIONING-DECLARATIVE-MAINTENANCE>
+#[derive(Debug, Clone, Default)]
+pub struct PartitionLikeStatement {
+    pub(crate) table: Option<TableRef>,
+    pub(crate) like: Option<TableRef>,
+    pub(crate) check: Option<(DynIden, Expr)>,
+    pub(crate) tablespace: Option<DynIden>,
+}
+
+impl PartitionLikeStatement {
+    /// An empty statement; [`Partition::create_like`](super::Partition::create_like) is the usual way in.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The new table.
+    pub fn table<T: IntoTableRef>(&mut self, table: T) -> &mut Self {
+        self.table = Some(table.into_table_ref());
+        self
+    }
+
+    /// The table whose shape to copy (the partitioned parent).
+    pub fn like<T: IntoTableRef>(&mut self, parent: T) -> &mut Self {
+        self.like = Some(parent.into_table_ref());
+        self
+    }
+
+    /// `CONSTRAINT name CHECK (expression)`.
+    pub fn check<N: IntoIden, E: Into<Expr>>(&mut self, name: N, expression: E) -> &mut Self {
+        self.check = Some((name.into_iden(), expression.into()));
+        self
+    }
+
+    /// `TABLESPACE tablespace`.
+    pub fn tablespace<T: IntoIden>(&mut self, tablespace: T) -> &mut Self {
+        self.tablespace = Some(tablespace.into_iden());
+        self
+    }
+
+    /// Validates the statement and renders it.
+    pub fn build(&self, builder: PostgresQueryBuilder) -> Result<String> {
+        const STATEMENT: &str = "CREATE TABLE .. (LIKE ..)";
+        let table = required(
+            &self.table,
+            STATEMENT,
+            "the new table: call .table(..)",
+            "table",
+        )?;
+        let like = required(
+            &self.like,
+            STATEMENT,
+            "the table to copy: call .like(..)",
+            "table",
+        )?;
+        if let Some((name, _)) = &self.check {
+            check_iden("constraint", name)?;
+        }
+        if let Some(tablespace) = &self.tablespace {
+            check_iden("tablespace", tablespace)?;
+        }
+        let mut sql = String::new();
+        builder.prepare_partition_like(self, table, like, &mut sql);
+        Ok(sql)
+    }
+}
+
+/// Drops a constraint, e.g. the `CHECK` that made an `ATTACH PARTITION` skip its scan.
+///
+/// # Examples
+///
+/// ```
+/// use sea_orm::sea_query::PostgresQueryBuilder;
+/// use sea_orm_pg_partitioning::prelude::*;
+///
+/// let sql = Partition::drop_constraint()
+///     .table("event_2024_02")
+///     .constraint("event_2024_02_bound")
+///     .build(PostgresQueryBuilder)?;
+/// assert_eq!(sql, r#"ALTER TABLE "event_2024_02" DROP CONSTRAINT "event_2024_02_bound""#);
+/// # Ok::<(), sea_orm_pg_partitioning::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ConstraintDropStatement {
+    pub(crate) table: Option<TableRef>,
+    pub(crate) constraint: Option<DynIden>,
+}
+
+impl ConstraintDropStatement {
+    /// An empty statement; [`Partition::drop_constraint`](super::Partition::drop_constraint) is the usual way in.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The table.
+    pub fn table<T: IntoTableRef>(&mut self, table: T) -> &mut Self {
+        self.table = Some(table.into_table_ref());
+        self
+    }
+
+    /// The constraint.
+    pub fn constraint<N: IntoIden>(&mut self, name: N) -> &mut Self {
+        self.constraint = Some(name.into_iden());
+        self
+    }
+
+    /// Validates the statement and renders it.
+    pub fn build(&self, builder: PostgresQueryBuilder) -> Result<String> {
+        const STATEMENT: &str = "ALTER TABLE .. DROP CONSTRAINT";
+        let table = required(
+            &self.table,
+            STATEMENT,
+            "the table: call .table(..)",
+            "table",
+        )?;
+        let constraint = self.constraint.as_ref().ok_or(Error::IncompleteStatement {
+            statement: STATEMENT,
+            missing: "the constraint: call .constraint(..)",
+        })?;
+        check_iden("constraint", constraint)?;
+        let mut sql = String::new();
+        builder.prepare_constraint_drop(table, constraint, &mut sql);
+        Ok(sql)
+    }
+}

@@ -6,7 +6,7 @@ use sea_orm::sea_query::{
 
 use super::alter::{
     DetachMode, PartitionAttachStatement, PartitionDetachStatement, PartitionDropStatement,
-    PartitionTruncateStatement, TablespaceTarget,
+    PartitionLikeStatement, PartitionTruncateStatement, TablespaceTarget,
 };
 use super::key::{KeyTarget, PartitionBound, PartitionKey, RangeValue};
 use super::partition::PartitionCreateStatement;
@@ -174,6 +174,42 @@ pub trait PartitionBuilder: QueryBuilder + QuotedBuilder + TableRefBuilder {
         self.prepare_table_ref_iden(name, sql);
         sql.push_str(" SET");
         self.prepare_tablespace_clause(tablespace, sql);
+    }
+
+    /// `CREATE TABLE t ( LIKE p INCLUDING .. [, CONSTRAINT c CHECK (..)] ) [TABLESPACE ts]`.
+    fn prepare_partition_like(
+        &self,
+        stmt: &PartitionLikeStatement,
+        table: &TableRef,
+        like: &TableRef,
+        sql: &mut String,
+    ) {
+        sql.push_str("CREATE TABLE ");
+        self.prepare_table_ref_iden(table, sql);
+        sql.push_str(" ( LIKE ");
+        self.prepare_table_ref_iden(like, sql);
+        sql.push_str(
+            " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS INCLUDING GENERATED",
+        );
+        if let Some((name, expr)) = &stmt.check {
+            sql.push_str(", CONSTRAINT ");
+            self.prepare_iden(name, sql);
+            sql.push_str(" CHECK (");
+            self.prepare_expr(expr, sql);
+            sql.push(')');
+        }
+        sql.push_str(" )");
+        if let Some(tablespace) = &stmt.tablespace {
+            self.prepare_tablespace_clause(tablespace, sql);
+        }
+    }
+
+    /// `ALTER TABLE t DROP CONSTRAINT c`.
+    fn prepare_constraint_drop(&self, table: &TableRef, constraint: &DynIden, sql: &mut String) {
+        sql.push_str("ALTER TABLE ");
+        self.prepare_table_ref_iden(table, sql);
+        sql.push_str(" DROP CONSTRAINT ");
+        self.prepare_iden(constraint, sql);
     }
 
     /// `DROP TABLE [IF EXISTS] t`.

@@ -11,8 +11,9 @@ mod parent;
 mod partition;
 
 pub use alter::{
-    DetachMode, PartitionAttachStatement, PartitionDetachStatement, PartitionDropStatement,
-    PartitionTruncateStatement, SetTablespaceStatement, TablespaceTarget,
+    ConstraintDropStatement, DetachMode, PartitionAttachStatement, PartitionDetachStatement,
+    PartitionDropStatement, PartitionLikeStatement, PartitionTruncateStatement,
+    SetTablespaceStatement, TablespaceTarget,
 };
 pub use builder::PartitionBuilder;
 pub use ident::MAX_IDENTIFIER_BYTES;

@@ -3,8 +3,9 @@
 use sea_orm::sea_query::{DynIden, Expr, IntoIden, IntoTableRef, PostgresQueryBuilder, TableRef};
 
 use super::alter::{
-    PartitionAttachStatement, PartitionDetachStatement, PartitionDropStatement,
-    PartitionTruncateStatement, SetTablespaceStatement,
+    ConstraintDropStatement, PartitionAttachStatement, PartitionDetachStatement,
+    PartitionDropStatement, PartitionLikeStatement, PartitionTruncateStatement,
+    SetTablespaceStatement,
 };
 use super::builder::PartitionBuilder;
 use super::ident::{check_iden, check_table_ref, table_display};
@@ -34,6 +35,16 @@ impl Partition {
     /// `CREATE TABLE .. PARTITION OF ..`: see [`PartitionCreateStatement`].
     pub fn create() -> PartitionCreateStatement {
         PartitionCreateStatement::new()
+    }
+
+    /// `CREATE TABLE .. (LIKE parent ..)`: a standalone table to attach later; see [`PartitionLikeStatement`].
+    pub fn create_like() -> PartitionLikeStatement {
+        PartitionLikeStatement::new()
+    }
+
+    /// `ALTER TABLE .. DROP CONSTRAINT ..`: see [`ConstraintDropStatement`].
+    pub fn drop_constraint() -> ConstraintDropStatement {
+        ConstraintDropStatement::new()
     }
 
     /// `ALTER TABLE .. ATTACH PARTITION ..`: see [`PartitionAttachStatement`].

@@ -196,3 +196,57 @@ pub(crate) async fn estimated_rows<C: ConnectionTrait>(
         .transpose()?
         .filter(|n| *n >= 0))
 }
+
+/// For each `(schema, table)` that exists: the type of its single partition key column (`None` for other
+/// keys). One query for any number of tables.
+pub(crate) async fn key_types<C: ConnectionTrait>(
+    conn: &C,
+    tables: &[(String, String)],
+) -> Result<std::collections::HashMap<(String, String), Option<String>>> {
+    const SQL: &str = "\
+        SELECT t.s, t.n, CASE WHEN p.partnatts = 1 THEN a.atttypid::regtype::text END \
+        FROM unnest($1::text[], $2::text[]) AS t(s, n) \
+        JOIN pg_namespace ns ON ns.nspname = t.s \
+        JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = t.n \
+        LEFT JOIN pg_partitioned_table p ON p.partrelid = c.oid \
+        LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = p.partattrs[0] AND a.attnum > 0";
+    let schemas: Vec<String> = tables.iter().map(|(s, _)| s.clone()).collect();
+    let names: Vec<String> = tables.iter().map(|(_, n)| n.clone()).collect();
+    let mut types = std::collections::HashMap::new();
+    for row in query_all(conn, SQL, vec![schemas.into(), names.into()]).await? {
+        let schema: String = row.try_get_by_index(0)?;
+        let name: String = row.try_get_by_index(1)?;
+        types.insert((schema, name), row.try_get_by_index::<Option<String>>(2)?);
+    }
+    Ok(types)
+}
+
+/// Whether a partition is attached to its parent: `None` not attached, `Some(false)` attached,
+/// `Some(true)` pending a concurrent detach. Parameters: partition schema, partition, parent schema, parent.
+pub(crate) const DETACH_STATE: &str = "\
+    SELECT i.inhdetachpending FROM pg_inherits i \
+    JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+    JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace \
+    WHERE n.nspname = $1 AND c.relname = $2 AND pn.nspname = $3 AND p.relname = $4";
+
+/// See [`DETACH_STATE`].
+pub(crate) async fn detach_state<C: ConnectionTrait>(
+    conn: &C,
+    schema: &str,
+    partition: &str,
+    parent_schema: &str,
+    parent: &str,
+) -> Result<Option<bool>> {
+    let row = query_one(
+        conn,
+        DETACH_STATE,
+        vec![
+            schema.into(),
+            partition.into(),
+            parent_schema.into(),
+            parent.into(),
+        ],
+    )
+    .await?;
+    Ok(row.map(|r| r.try_get_by_index::<bool>(0)).transpose()?)
+}

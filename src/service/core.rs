@@ -5,15 +5,16 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use sea_orm::sea_query::{Expr, ExprTrait, IntoCondition, PostgresQueryBuilder, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, PostgresQueryBuilder, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
 use super::catalog;
 use super::{PartitionEvent, PartitionEventKind, PartitionService, execute};
 use crate::calendar::fit_name;
+use crate::entity::partition_config::CreationMode;
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result, sqlstate};
@@ -57,7 +58,7 @@ impl Ctx {
         Expr::col(self.config.key_column.clone())
     }
 
-    fn time_zone(&self) -> Result<Tz> {
+    pub fn time_zone(&self) -> Result<Tz> {
         Tz::from_str(&self.config.time_zone).map_err(|_| Error::InvalidConfig {
             table: self.qualified(),
             problem: format!("unknown time zone {:?}", self.config.time_zone),
@@ -78,25 +79,23 @@ impl Ctx {
     }
 
     /// `key >= from AND key < to`.
-    fn range_condition(&self, from: Expr, to: Expr) -> SimpleExpr {
+    fn range_condition(&self, from: Expr, to: Expr) -> Expr {
         self.key().gte(from).and(self.key().lt(to))
     }
 
     /// `key IN (values) OR key IS NULL`, as the values say.
-    pub fn list_condition(&self, values: &[ListValue]) -> Condition {
+    pub fn list_condition(&self, values: &[ListValue]) -> Expr {
         let present: Vec<Expr> = values
             .iter()
             .filter(|v| **v != ListValue::Null)
             .map(ListValue::to_expr)
             .collect();
-        let mut condition = Condition::any();
-        if !present.is_empty() {
-            condition = condition.add(self.key().is_in(present));
+        let null = values.contains(&ListValue::Null);
+        match (present.is_empty(), null) {
+            (false, true) => self.key().is_in(present).or(self.key().is_null()),
+            (false, false) => self.key().is_in(present),
+            (true, _) => self.key().is_null(),
         }
-        if values.contains(&ListValue::Null) {
-            condition = condition.add(self.key().is_null());
-        }
-        condition
     }
 
     /// The bound of the time range `[start, end)` and the condition its rows satisfy.
@@ -104,27 +103,20 @@ impl Ctx {
         &self,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
-    ) -> Result<(PartitionBound, Condition)> {
+    ) -> Result<(PartitionBound, Expr)> {
         let (from, to) = (self.time_bound(start)?, self.time_bound(end)?);
-        let condition = self
-            .range_condition(from.clone(), to.clone())
-            .into_condition();
+        let condition = self.range_condition(from.clone(), to.clone());
         Ok((PartitionBound::range([from], [to]), condition))
     }
 
     /// The bound of the integer range `[start, end)` and the condition its rows satisfy.
-    pub fn int_range(&self, start: i64, end: i64) -> (PartitionBound, Condition) {
-        let condition = self
-            .range_condition(Expr::value(start), Expr::value(end))
-            .into_condition();
+    pub fn int_range(&self, start: i64, end: i64) -> (PartitionBound, Expr) {
+        let condition = self.range_condition(Expr::value(start), Expr::value(end));
         (PartitionBound::range([start], [end]), condition)
     }
 
     /// The bound of a logged partition, and the condition its rows satisfy (for rows to move out of DEFAULT).
-    pub fn bound_of(
-        &self,
-        log: &partition_log::Model,
-    ) -> Result<(PartitionBound, Option<Condition>)> {
+    pub fn bound_of(&self, log: &partition_log::Model) -> Result<(PartitionBound, Option<Expr>)> {
         let broken = |what: &str| Error::InvalidConfig {
             table: self.qualified(),
             problem: format!(
@@ -188,11 +180,14 @@ pub(crate) async fn lock(
     Ok((txn, ctx))
 }
 
+/// Name of the CHECK constraint that proves a new partition's bound while it is attached (then dropped).
+const BOUND_CHECK: &str = "sopp_bound";
+
 /// A partition to create: its name, bound, the rows of DEFAULT that belong in it, and its log row.
 pub(crate) struct NewPartition {
     pub name: String,
     pub bound: PartitionBound,
-    pub condition: Option<Condition>,
+    pub condition: Option<Expr>,
     pub tablespace: Option<String>,
     /// Kind and bound columns set; the rest is filled in here.
     pub log: partition_log::ActiveModel,
@@ -237,20 +232,50 @@ pub(crate) async fn create(
         Some(condition) => detach_default_if_needed(txn, ctx, condition).await?,
         None => None,
     };
-    let mut create = Partition::create();
-    create
-        .table((schema.clone(), new.name.clone()))
-        .partition_of(ctx.parent())
-        .bound(new.bound.clone());
-    if let Some((column, _)) = &new.sub_partition {
-        create.partition_by(PartitionKey::hash([column.clone()]));
+    let low_lock = ctx.config.creation_mode == CreationMode::Attach && new.sub_partition.is_none();
+    match (&new.condition, low_lock) {
+        (Some(check), true) => {
+            // A standalone table with a CHECK proving the bound, then ATTACH: SHARE UPDATE EXCLUSIVE on the
+            // parent instead of ACCESS EXCLUSIVE, so the application's queries go on.
+            let mut like = Partition::create_like();
+            like.table((schema.clone(), new.name.clone()))
+                .like(ctx.parent())
+                .check(BOUND_CHECK, check.clone());
+            if let Some(tablespace) = &new.tablespace {
+                like.tablespace(tablespace.clone());
+            }
+            execute(txn, like.build(PostgresQueryBuilder)?).await?;
+            let attach = Partition::attach()
+                .table(ctx.parent())
+                .partition((schema.clone(), new.name.clone()))
+                .bound(new.bound.clone())
+                .build(PostgresQueryBuilder)?;
+            execute(txn, attach)
+                .await
+                .map_err(|err| overlap(ctx, &new.name, err))?;
+            let drop = Partition::drop_constraint()
+                .table((schema.clone(), new.name.clone()))
+                .constraint(BOUND_CHECK)
+                .build(PostgresQueryBuilder)?;
+            execute(txn, drop).await?;
+        }
+        _ => {
+            let mut create = Partition::create();
+            create
+                .table((schema.clone(), new.name.clone()))
+                .partition_of(ctx.parent())
+                .bound(new.bound.clone());
+            if let Some((column, _)) = &new.sub_partition {
+                create.partition_by(PartitionKey::hash([column.clone()]));
+            }
+            if let Some(tablespace) = &new.tablespace {
+                create.tablespace(tablespace.clone());
+            }
+            execute(txn, create.build(PostgresQueryBuilder)?)
+                .await
+                .map_err(|err| overlap(ctx, &new.name, err))?;
+        }
     }
-    if let Some(tablespace) = &new.tablespace {
-        create.tablespace(tablespace.clone());
-    }
-    execute(txn, create.build(PostgresQueryBuilder)?)
-        .await
-        .map_err(|err| overlap(ctx, &new.name, err))?;
     let now = service.now();
     let mut leaves = Vec::new();
     if let Some((_, modulus)) = &new.sub_partition {
@@ -317,7 +342,7 @@ pub(crate) async fn create(
 async fn detach_default_if_needed(
     txn: &DatabaseTransaction,
     ctx: &Ctx,
-    condition: &Condition,
+    condition: &Expr,
 ) -> Result<Option<partition_log::Model>> {
     let Some(default) = default_log(txn, ctx.config.id).await? else {
         return Ok(None);
@@ -349,7 +374,7 @@ async fn move_rows_back(
     ctx: &Ctx,
     default: &partition_log::Model,
     target: &str,
-    condition: &Condition,
+    condition: &Expr,
 ) -> Result<u64> {
     let schema = &ctx.config.schema_name;
     let columns = catalog::columns(txn, schema, &ctx.config.table_name).await?;
@@ -438,18 +463,42 @@ pub(crate) async fn detach(
         .partition((log.schema_name.clone(), log.partition_name.clone()))
         .build(PostgresQueryBuilder)?;
     execute(txn, sql).await?;
+    record_detached(service, txn, ctx, log, tablespace).await
+}
+
+/// After the partition left its parent: moves it to `tablespace` when given, records it, fires the hooks.
+pub(crate) async fn record_detached(
+    service: &PartitionService,
+    txn: &DatabaseTransaction,
+    ctx: &Ctx,
+    log: partition_log::Model,
+    tablespace: Option<&str>,
+) -> Result<partition_log::Model> {
     if let Some(tablespace) = tablespace {
         place_partition(txn, &log, tablespace).await?;
     }
     let keep = log.tablespace.clone();
     let mut active = log.into_active_model();
     active.is_attached = Set(false);
+    active.detach_pending = Set(false);
     active.detach_time = Set(None);
     active.detached_at = Set(Some(service.now()));
     active.tablespace = Set(tablespace.map(str::to_owned).or(keep));
     let log = active.update(txn).await?;
     fire(service, txn, ctx, PartitionEventKind::Detached, &log).await?;
     Ok(log)
+}
+
+/// The largest key of an integer-range table (`None` when it is empty).
+pub(crate) async fn max_key<C: ConnectionTrait>(conn: &C, ctx: &Ctx) -> Result<Option<i64>> {
+    let max = Query::select()
+        .expr(Expr::expr(Func::max(Expr::col(ctx.config.key_column.clone()))).cast_as("bigint"))
+        .from(ctx.parent())
+        .to_owned();
+    Ok(match conn.query_one(&max).await? {
+        Some(row) => row.try_get_by_index(0)?,
+        None => None,
+    })
 }
 
 /// Attaches a recorded partition back: first moves it (and its sub-partitions) with their indexes to
@@ -629,4 +678,45 @@ pub(crate) async fn create_default(
         },
     )
     .await
+}
+
+/// The range partition `[start, end)` of a time-range table, as the handle and maintenance create it.
+pub(crate) fn time_partition(
+    ctx: &Ctx,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    name: String,
+) -> Result<NewPartition> {
+    let (bound, condition) = ctx.time_range(start, end)?;
+    Ok(NewPartition {
+        name,
+        bound,
+        condition: Some(condition),
+        tablespace: ctx.config.attach_tablespace.clone(),
+        log: partition_log::ActiveModel {
+            kind: Set(PartitionKind::Range),
+            start: Set(Some(start)),
+            end: Set(Some(end)),
+            ..Default::default()
+        },
+        sub_partition: super::sub_partition_of(&ctx.config),
+    })
+}
+
+/// The range partition `[start, end)` of an integer-range table.
+pub(crate) fn int_partition(ctx: &Ctx, start: i64, end: i64) -> NewPartition {
+    let (bound, condition) = ctx.int_range(start, end);
+    NewPartition {
+        name: fit_name(&ctx.config.table_name, &format!("_{start}_{end}")),
+        bound,
+        condition: Some(condition),
+        tablespace: ctx.config.attach_tablespace.clone(),
+        log: partition_log::ActiveModel {
+            kind: Set(PartitionKind::Range),
+            int_start: Set(Some(start)),
+            int_end: Set(Some(end)),
+            ..Default::default()
+        },
+        sub_partition: super::sub_partition_of(&ctx.config),
+    }
 }

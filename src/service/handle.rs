@@ -1,6 +1,6 @@
 //! What every registered table can do, whatever its kind.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Asterisk, Expr, Func, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
@@ -8,9 +8,51 @@ use sea_orm::{
 
 use super::core::{self, Ctx};
 use super::{PartitionService, catalog};
+use crate::entity::partition_config::{CreationMode, RetentionAction};
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result};
 use crate::schema::Partition;
+
+/// How maintenance treats a table: see [`TableHandle::update_maintenance`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaintenanceSettings {
+    /// Partitions kept ready beyond the current one (time ranges) or the one holding the largest key
+    /// (integer ranges). Default 1.
+    pub premake: u32,
+    /// What happens to partitions past retention. Default [`RetentionAction::Detach`].
+    pub retention: RetentionAction,
+    /// With [`RetentionAction::Drop`]: how long a partition stays detached before it is dropped (only
+    /// partitions this crate created are ever dropped).
+    pub drop_after: Option<Duration>,
+    /// How partitions are created. Default [`CreationMode::Direct`].
+    pub creation_mode: CreationMode,
+    /// Detach with `DETACH .. CONCURRENTLY` (not possible while the table has a DEFAULT partition).
+    pub concurrent_detach: bool,
+}
+
+impl Default for MaintenanceSettings {
+    fn default() -> Self {
+        Self {
+            premake: 1,
+            retention: RetentionAction::Detach,
+            drop_after: None,
+            creation_mode: CreationMode::Direct,
+            concurrent_detach: false,
+        }
+    }
+}
+
+impl MaintenanceSettings {
+    fn of(config: &partition_config::Model) -> Self {
+        Self {
+            premake: config.premake.map_or(1, |p| p.max(0).unsigned_abs()),
+            retention: config.retention_action,
+            drop_after: config.drop_after_seconds.map(Duration::seconds),
+            creation_mode: config.creation_mode,
+            concurrent_detach: config.concurrent_detach,
+        }
+    }
+}
 
 /// How many rows sit in a table's DEFAULT partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +112,66 @@ impl TableHandle {
             .ok_or_else(|| Error::NotRegistered {
                 table: self.qualified(),
             })
+    }
+
+    /// The maintenance settings.
+    pub async fn maintenance_settings(&self) -> Result<MaintenanceSettings> {
+        Ok(MaintenanceSettings::of(&self.config().await?))
+    }
+
+    /// Changes the maintenance settings.
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # async fn run(events: TimeRangeTable) -> Result<()> {
+    /// events
+    ///     .update_maintenance(|m| {
+    ///         m.premake = 7;                                   // a week of daily partitions ready
+    ///         m.retention = RetentionAction::Drop;              // detach, then drop ...
+    ///         m.drop_after = Some(chrono::Duration::days(30));  // ... 30 days later
+    ///         m.creation_mode = CreationMode::Attach;          // never block inserts while creating
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_maintenance<F>(&self, change: F) -> Result<MaintenanceSettings>
+    where
+        F: FnOnce(&mut MaintenanceSettings),
+    {
+        use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+        let (txn, ctx) = self.lock().await?;
+        let mut settings = MaintenanceSettings::of(&ctx.config);
+        change(&mut settings);
+        let invalid = |problem: &str| Error::InvalidConfig {
+            table: self.qualified(),
+            problem: problem.to_owned(),
+        };
+        if settings.retention == RetentionAction::Drop && settings.drop_after.is_none() {
+            return Err(invalid(
+                "retention Drop needs drop_after, the time a partition stays detached before it is dropped",
+            ));
+        }
+        if settings.drop_after.is_some_and(|d| d < Duration::zero()) {
+            return Err(invalid("drop_after is negative"));
+        }
+        if settings.concurrent_detach
+            && let Some(default) = core::default_log(&txn, ctx.config.id).await?
+        {
+            return Err(Error::ConcurrentDetachWithDefault {
+                table: self.qualified(),
+                partition: default.partition_name,
+            });
+        }
+        let mut active = ctx.config.into_active_model();
+        active.premake = Set(Some(i32::try_from(settings.premake).unwrap_or(i32::MAX)));
+        active.retention_action = Set(settings.retention);
+        active.drop_after_seconds = Set(settings.drop_after.map(|d| d.num_seconds()));
+        active.creation_mode = Set(settings.creation_mode);
+        active.concurrent_detach = Set(settings.concurrent_detach);
+        active.updated_at = Set(self.service.now());
+        active.update(&txn).await?;
+        txn.commit().await?;
+        Ok(settings)
     }
 
     /// Every recorded partition of the table, the DEFAULT one and sub-partitions included, in creation order.

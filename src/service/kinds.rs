@@ -3,7 +3,7 @@
 use std::ops::Deref;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoIden, Query};
+use sea_orm::sea_query::IntoIden;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, Set,
@@ -346,6 +346,7 @@ impl ListTable {
                 log.schema_name = Set(self.schema.clone());
                 log.partition_name = Set(name.to_owned());
                 log.is_attached = Set(false);
+                log.created_by_crate = Set(false);
                 log.created_at = Set(self.service.now());
                 log.insert(&txn).await?
             }
@@ -598,6 +599,9 @@ impl IdRangeRegistration {
     /// Verifies the table, records the configuration, and creates the DEFAULT partition (when asked) and the
     /// partitions up to `premake` beyond the one holding the largest key, in one transaction.
     pub async fn register(self) -> Result<IdRangeTable> {
+        if self.keep == Some(0) {
+            return Err(Error::ZeroInterval);
+        }
         if self.step <= 0 {
             return Err(Error::InvalidConfig {
                 table: self.table.name.clone(),
@@ -715,15 +719,9 @@ impl IdRangeTable {
 
     /// The index `k` of the partition holding the largest key (`max / step`, rounded down; 0 when empty).
     async fn holding(&self, txn: &DatabaseTransaction, ctx: &Ctx, step: i64) -> Result<i64> {
-        let max = Query::select()
-            .expr(Expr::expr(Func::max(Expr::col(ctx.config.key_column.clone()))).cast_as("bigint"))
-            .from(ctx.parent())
-            .to_owned();
-        let largest: Option<i64> = match txn.query_one(&max).await? {
-            Some(row) => row.try_get_by_index(0)?,
-            None => None,
-        };
-        Ok(largest.map_or(0, |m| m.div_euclid(step)))
+        Ok(core::max_key(txn, ctx)
+            .await?
+            .map_or(0, |m| m.div_euclid(step)))
     }
 
     /// Creates partitions until `premake` partitions exist beyond the one holding the largest key (rows in
@@ -755,24 +753,11 @@ impl IdRangeTable {
                 break;
             }
             let end = start.checked_add(step).ok_or_else(overflow)?;
-            let (bound, condition) = ctx.int_range(start, end);
             let log = core::create(
                 &self.service,
                 &txn,
                 &ctx,
-                NewPartition {
-                    name: fit_name(&self.table, &format!("_{start}_{end}")),
-                    bound,
-                    condition: Some(condition),
-                    tablespace: ctx.config.attach_tablespace.clone(),
-                    log: partition_log::ActiveModel {
-                        kind: Set(PartitionKind::Range),
-                        int_start: Set(Some(start)),
-                        int_end: Set(Some(end)),
-                        ..Default::default()
-                    },
-                    sub_partition: super::sub_partition_of(&ctx.config),
-                },
+                core::int_partition(&ctx, start, end),
             )
             .await?;
             txn.commit().await?;

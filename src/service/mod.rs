@@ -12,6 +12,8 @@ mod core;
 mod handle;
 mod hook;
 mod kinds;
+mod maintenance;
+mod plan;
 mod time_range;
 
 use std::sync::Arc;
@@ -23,11 +25,15 @@ use sea_orm::{
 };
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use handle::{DefaultRows, TableHandle};
+pub use handle::{DefaultRows, MaintenanceSettings, TableHandle};
 pub use hook::{HookError, PartitionEvent, PartitionEventKind, PartitionHook};
 pub use kinds::{
     HashRegistration, HashTable, IdRangeRegistration, IdRangeTable, ListRegistration, ListTable,
 };
+pub use maintenance::{
+    MaintenanceOptions, MaintenanceTask, Report, StepOutcome, StepReport, TableReport,
+};
+pub use plan::{MAX_CREATES_PER_RUN, Plan, Step, StepAction, StepRange};
 pub use time_range::{ConfigUpdated, TimeRangeRegistration, TimeRangeSettings, TimeRangeTable};
 
 use crate::entity::partition_config;
@@ -130,6 +136,7 @@ struct Inner {
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
     hooks: Vec<Arc<dyn PartitionHook>>,
+    maintenance: MaintenanceOptions,
 }
 
 impl PartitionService {
@@ -140,6 +147,7 @@ impl PartitionService {
                 db,
                 clock: Arc::new(SystemClock),
                 hooks: Vec::new(),
+                maintenance: MaintenanceOptions::default(),
             }),
         }
     }
@@ -151,6 +159,7 @@ impl PartitionService {
                 db: self.inner.db.clone(),
                 clock: Arc::new(clock),
                 hooks: self.inner.hooks.clone(),
+                maintenance: self.inner.maintenance.clone(),
             }),
         }
     }
@@ -165,8 +174,26 @@ impl PartitionService {
                 db: self.inner.db.clone(),
                 clock: self.inner.clock.clone(),
                 hooks,
+                maintenance: self.inner.maintenance.clone(),
             }),
         }
+    }
+
+    /// The same service with these maintenance options (lock timeout, retries, backoff).
+    pub fn with_maintenance_options(self, options: MaintenanceOptions) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db: self.inner.db.clone(),
+                clock: self.inner.clock.clone(),
+                hooks: self.inner.hooks.clone(),
+                maintenance: options,
+            }),
+        }
+    }
+
+    /// The maintenance options.
+    pub fn maintenance_options(&self) -> &MaintenanceOptions {
+        &self.inner.maintenance
     }
 
     /// The connection.

@@ -11,7 +11,7 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 
-use super::core::{self, Ctx, NewPartition};
+use super::core::{self, Ctx};
 use super::handle::{TableHandle, check_tablespace};
 use super::{PartitionService, QualifiedTable, Registering};
 use crate::calendar::{Period, partition_name};
@@ -414,27 +414,8 @@ impl TimeRangeTable {
     ) -> Result<partition_log::Model> {
         let end = settings.period.end(start, settings.time_zone);
         let name = partition_name(&self.table, start, end, settings.period, settings.time_zone);
-        let log = partition_log::ActiveModel {
-            kind: Set(PartitionKind::Range),
-            start: Set(Some(start)),
-            end: Set(Some(end)),
-            ..Default::default()
-        };
-        let (bound, condition) = ctx.time_range(start, end)?;
-        let log = core::create(
-            &self.service,
-            txn,
-            ctx,
-            NewPartition {
-                name,
-                bound,
-                condition: Some(condition),
-                tablespace: settings.attach_tablespace.clone(),
-                log,
-                sub_partition: super::sub_partition_of(&ctx.config),
-            },
-        )
-        .await?;
+        let new = core::time_partition(ctx, start, end, name)?;
+        let log = core::create(&self.service, txn, ctx, new).await?;
         tracing::debug!(partition = %log.partition_name, %start, %end, "partition created");
         Ok(log)
     }

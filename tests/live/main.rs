@@ -7,6 +7,7 @@ mod support;
 mod entity;
 mod hostile;
 mod kinds;
+mod maintenance;
 mod migration;
 mod statements;
 mod time_range;

@@ -1,0 +1,742 @@
+//! Maintenance: plan every registered table, execute the plan step by step, report; in the background too.
+//!
+//! Each step runs in its own transaction holding the table's advisory lock, and first checks under that lock
+//! that it is still needed: several replicas running maintenance at once serialise per table, and a step
+//! already done by another one is skipped, never repeated. DDL waits at most `lock_timeout` for its locks and
+//! is retried with backoff, so a step never queues the application's queries behind it for long.
+
+use std::collections::HashMap;
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, RuntimeErr, Statement,
+};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::core::{self, Ctx};
+use super::plan::{self, Plan, Step, StepAction, StepRange, TableState};
+use super::{PartitionService, QualifiedTable, catalog};
+use crate::calendar::{fnv1a, partition_name};
+use crate::entity::partition_log::PartitionKind;
+use crate::entity::{partition_config, partition_log};
+use crate::error::{Error, Result, sqlstate};
+use crate::schema::Partition;
+
+/// How maintenance treats locks.
+#[derive(Debug, Clone)]
+pub struct MaintenanceOptions {
+    /// The longest a DDL statement waits for a lock before giving up (and retrying after a pause): while it
+    /// waits, queries that need a conflicting lock queue behind it. Default 500 ms.
+    pub lock_timeout: StdDuration,
+    /// How many times a step that hit `lock_timeout` is tried again. Default 5.
+    pub retries: u32,
+    /// The pause before the first retry; it doubles each time (with jitter). Default 100 ms.
+    pub backoff: StdDuration,
+}
+
+impl Default for MaintenanceOptions {
+    fn default() -> Self {
+        Self {
+            lock_timeout: StdDuration::from_millis(500),
+            retries: 5,
+            backoff: StdDuration::from_millis(100),
+        }
+    }
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// Done by this run.
+    Done {
+        /// Rows moved out of the DEFAULT partition into a created partition.
+        moved_rows: Option<i64>,
+    },
+    /// Not needed any more when its turn came (e.g. another replica did it first).
+    Skipped(String),
+}
+
+/// One executed step.
+#[derive(Debug, Clone)]
+pub struct StepReport {
+    /// The step as planned.
+    pub step: Step,
+    /// How it ended.
+    pub outcome: StepOutcome,
+    /// How long it took, lock waits and retries included.
+    pub duration: StdDuration,
+    /// How many times it hit `lock_timeout` and was retried.
+    pub retries: u32,
+}
+
+/// What maintenance did to one table.
+#[derive(Debug)]
+pub struct TableReport {
+    /// The table, `schema.name`.
+    pub table: String,
+    /// Its steps, in order.
+    pub steps: Vec<StepReport>,
+    /// The error that stopped this table's maintenance; the other tables went on.
+    pub error: Option<Error>,
+    /// Time spent on this table.
+    pub duration: StdDuration,
+}
+
+impl TableReport {
+    fn count(&self, action: fn(&StepAction) -> bool) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| action(&s.step.action) && matches!(s.outcome, StepOutcome::Done { .. }))
+            .count()
+    }
+
+    /// Partitions this run created.
+    pub fn created(&self) -> usize {
+        self.count(|a| matches!(a, StepAction::Create(_)))
+    }
+
+    /// Partitions this run detached (interrupted detaches it finished included).
+    pub fn detached(&self) -> usize {
+        self.count(|a| matches!(a, StepAction::Detach | StepAction::FinishDetach))
+    }
+
+    /// Partitions this run dropped.
+    pub fn dropped(&self) -> usize {
+        self.count(|a| matches!(a, StepAction::Drop))
+    }
+
+    /// Rows this run moved out of the DEFAULT partition.
+    pub fn moved_rows(&self) -> i64 {
+        self.steps
+            .iter()
+            .filter_map(|s| match s.outcome {
+                StepOutcome::Done { moved_rows } => moved_rows,
+                StepOutcome::Skipped(_) => None,
+            })
+            .sum()
+    }
+}
+
+/// What a maintenance run did, table by table.
+#[derive(Debug)]
+pub struct Report {
+    /// The instant the run planned for.
+    pub at: DateTime<Utc>,
+    /// Every table that had steps or errors.
+    pub tables: Vec<TableReport>,
+    /// Tables that could not be planned, with the reason.
+    pub unplannable: Vec<(String, String)>,
+    /// The whole run's duration.
+    pub duration: StdDuration,
+    /// Whether the run stopped early because it was asked to (see [`MaintenanceTask::shutdown`]).
+    pub interrupted: bool,
+}
+
+impl Report {
+    /// Whether every table was maintained without error.
+    pub fn is_ok(&self) -> bool {
+        self.unplannable.is_empty() && self.tables.iter().all(|t| t.error.is_none())
+    }
+
+    /// The tables that failed, with their errors.
+    pub fn errors(&self) -> impl Iterator<Item = (&str, &Error)> {
+        self.tables
+            .iter()
+            .filter_map(|t| t.error.as_ref().map(|e| (t.table.as_str(), e)))
+    }
+
+    /// Partitions created, over all tables.
+    pub fn created(&self) -> usize {
+        self.tables.iter().map(TableReport::created).sum()
+    }
+
+    /// Partitions detached, over all tables.
+    pub fn detached(&self) -> usize {
+        self.tables.iter().map(TableReport::detached).sum()
+    }
+
+    /// Partitions dropped, over all tables.
+    pub fn dropped(&self) -> usize {
+        self.tables.iter().map(TableReport::dropped).sum()
+    }
+}
+
+fn is_lock_timeout(err: &Error) -> bool {
+    matches!(err, Error::Db(db) if sqlstate(db).as_deref() == Some("55P03"))
+}
+
+/// A pause of `base × 2^attempt`, ± 25 % jitter derived from the clock (no randomness crate needed).
+fn backoff(base: StdDuration, attempt: u32) -> StdDuration {
+    let factor = 2u32.saturating_pow(attempt.min(10));
+    let pause = base.saturating_mul(factor);
+    let nanos = u64::from(Utc::now().timestamp_subsec_nanos());
+    let jitter = (fnv1a(&nanos.to_le_bytes()) % 500) as f64 / 1000.0 + 0.75;
+    pause.mul_f64(jitter)
+}
+
+impl PartitionService {
+    /// The steps maintenance would run now for every registered table, without changing anything.
+    ///
+    /// A constant number of queries, however many partitions exist: the configurations, the log, the key
+    /// types, and the largest key of each integer-range table.
+    pub async fn plan(&self) -> Result<Plan> {
+        self.plan_tables(None).await
+    }
+
+    /// The steps maintenance would run now for one table.
+    pub async fn plan_for<T: Into<QualifiedTable>>(&self, table: T) -> Result<Plan> {
+        let config = self.config_of(table).await?;
+        self.plan_tables(Some(config.id)).await
+    }
+
+    async fn plan_tables(&self, only: Option<i32>) -> Result<Plan> {
+        let db = self.connection();
+        let at = self.now();
+        let mut configs = partition_config::Entity::find()
+            .order_by_asc(partition_config::Column::SchemaName)
+            .order_by_asc(partition_config::Column::TableName);
+        let mut logs = partition_log::Entity::find().order_by_asc(partition_log::Column::Id);
+        if let Some(id) = only {
+            configs = configs.filter(partition_config::Column::Id.eq(id));
+            logs = logs.filter(partition_log::Column::ConfigId.eq(id));
+        }
+        let configs = configs.all(db).await?;
+        let mut by_config: HashMap<i32, Vec<partition_log::Model>> = HashMap::new();
+        for log in logs.all(db).await? {
+            by_config.entry(log.config_id).or_default().push(log);
+        }
+        let names: Vec<(String, String)> = configs
+            .iter()
+            .map(|c| (c.schema_name.clone(), c.table_name.clone()))
+            .collect();
+        let key_types = catalog::key_types(db, &names).await?;
+        let mut steps = Vec::new();
+        let mut unplannable = Vec::new();
+        for config in configs {
+            let table = format!("{}.{}", config.schema_name, config.table_name);
+            let Some(key_type) =
+                key_types.get(&(config.schema_name.clone(), config.table_name.clone()))
+            else {
+                unplannable.push((table.clone(), Error::UnknownTable { table }.to_string()));
+                continue;
+            };
+            let ctx = Ctx {
+                config,
+                key_type: key_type.clone(),
+            };
+            let max_key = if ctx.config.step.is_some() && ctx.config.period.is_none() {
+                match core::max_key(db, &ctx).await {
+                    Ok(max) => max,
+                    Err(err) => {
+                        unplannable.push((table, err.to_string()));
+                        continue;
+                    }
+                }
+            } else {
+                None
+            };
+            let logs = by_config.remove(&ctx.config.id).unwrap_or_default();
+            match plan::plan_table(
+                &TableState {
+                    ctx: &ctx,
+                    logs: &logs,
+                    max_key,
+                },
+                at,
+            ) {
+                Ok(mut table_steps) => steps.append(&mut table_steps),
+                Err(err) => unplannable.push((table, err.to_string())),
+            }
+        }
+        Ok(Plan {
+            at,
+            steps,
+            unplannable,
+        })
+    }
+
+    /// Plans and runs maintenance for every registered table: premake, retention (detach, then drop after the
+    /// grace period when so configured), and completion of interrupted concurrent detaches. A table that fails
+    /// is reported and the others go on.
+    pub async fn run_maintenance(&self) -> Result<Report> {
+        let plan = self.plan().await?;
+        Ok(self.run_plan(&plan).await)
+    }
+
+    /// Plans and runs maintenance for one table.
+    pub async fn run_maintenance_for<T: Into<QualifiedTable>>(&self, table: T) -> Result<Report> {
+        let plan = self.plan_for(table).await?;
+        Ok(self.run_plan(&plan).await)
+    }
+
+    /// Runs exactly the steps of `plan`, each after checking under the table's lock that it is still needed.
+    pub async fn run_plan(&self, plan: &Plan) -> Report {
+        self.run_plan_until(plan, None).await
+    }
+
+    async fn run_plan_until(&self, plan: &Plan, stop: Option<&watch::Receiver<bool>>) -> Report {
+        let started = Instant::now();
+        let mut tables: Vec<TableReport> = Vec::new();
+        let mut interrupted = false;
+        let mut failed: Option<i32> = None;
+        for step in &plan.steps {
+            if stop.is_some_and(|s| *s.borrow()) {
+                interrupted = true;
+                break;
+            }
+            if tables.last().is_none_or(|t| t.table != step.table) {
+                tables.push(TableReport {
+                    table: step.table.clone(),
+                    steps: Vec::new(),
+                    error: None,
+                    duration: StdDuration::ZERO,
+                });
+                failed = None;
+            }
+            if failed == Some(step.config_id) {
+                continue;
+            }
+            let step_started = Instant::now();
+            let mut retries = 0;
+            let result = loop {
+                match self.run_step(step).await {
+                    Err(err)
+                        if is_lock_timeout(&err)
+                            && retries < self.maintenance_options().retries =>
+                    {
+                        tracing::debug!(table = %step.table, partition = %step.partition, retries, "lock timeout, retrying");
+                        tokio::time::sleep(backoff(self.maintenance_options().backoff, retries))
+                            .await;
+                        retries += 1;
+                    }
+                    other => break other,
+                }
+            };
+            let duration = step_started.elapsed();
+            let Some(report) = tables.last_mut() else {
+                continue;
+            };
+            report.duration += duration;
+            match result {
+                Ok(outcome) => report.steps.push(StepReport {
+                    step: step.clone(),
+                    outcome,
+                    duration,
+                    retries,
+                }),
+                Err(err) => {
+                    tracing::warn!(table = %step.table, partition = %step.partition, action = step.action.as_str(), error = %err, "maintenance step failed");
+                    report.error = Some(err);
+                    failed = Some(step.config_id);
+                }
+            }
+        }
+        Report {
+            at: plan.at,
+            tables,
+            unplannable: plan.unplannable.clone(),
+            duration: started.elapsed(),
+            interrupted,
+        }
+    }
+
+    async fn lock_step(&self, step: &Step) -> Result<(DatabaseTransaction, Ctx)> {
+        let config = partition_config::Entity::find_by_id(step.config_id)
+            .one(self.connection())
+            .await?
+            .ok_or_else(|| Error::NotRegistered {
+                table: step.table.clone(),
+            })?;
+        let (txn, ctx) =
+            core::lock(self, config.id, &config.schema_name, &config.table_name).await?;
+        set_lock_timeout(&txn, self.maintenance_options().lock_timeout).await?;
+        Ok((txn, ctx))
+    }
+
+    async fn run_step(&self, step: &Step) -> Result<StepOutcome> {
+        match step.action {
+            StepAction::Create(range) => self.step_create(step, range).await,
+            StepAction::Detach => self.step_detach(step).await,
+            StepAction::Drop => self.step_drop(step).await,
+            StepAction::FinishDetach => self.step_finish_detach(step).await,
+        }
+    }
+
+    async fn step_create(&self, step: &Step, range: StepRange) -> Result<StepOutcome> {
+        let (txn, ctx) = self.lock_step(step).await?;
+        let ranges: Vec<partition_log::Model> = partition_log::Entity::find()
+            .filter(partition_log::Column::ConfigId.eq(ctx.config.id))
+            .filter(partition_log::Column::Kind.eq(PartitionKind::Range))
+            .filter(partition_log::Column::ParentName.is_null())
+            .all(&txn)
+            .await?;
+        let new = match range {
+            StepRange::Time { start, end } => {
+                let latest = ranges.iter().filter_map(|l| l.end).max();
+                if latest.is_some_and(|l| l != start) {
+                    return Ok(StepOutcome::Skipped(format!(
+                        "the latest partition now ends at {latest:?}, not {start}"
+                    )));
+                }
+                let (Some(period), tz) = (ctx.config.period, ctx.time_zone()?) else {
+                    return Ok(StepOutcome::Skipped(
+                        "the table is no longer a time-range table".to_owned(),
+                    ));
+                };
+                if period.end(start, tz) != end {
+                    return Ok(StepOutcome::Skipped(
+                        "the period changed since the plan was made".to_owned(),
+                    ));
+                }
+                core::time_partition(
+                    &ctx,
+                    start,
+                    end,
+                    partition_name(&ctx.config.table_name, start, end, period, tz),
+                )?
+            }
+            StepRange::Int { start, end } => {
+                let latest = ranges.iter().filter_map(|l| l.int_end).max();
+                if latest.is_some_and(|l| l != start) {
+                    return Ok(StepOutcome::Skipped(format!(
+                        "the latest partition now ends at {latest:?}, not {start}"
+                    )));
+                }
+                core::int_partition(&ctx, start, end)
+            }
+        };
+        let log = core::create(self, &txn, &ctx, new).await?;
+        txn.commit().await?;
+        Ok(StepOutcome::Done {
+            moved_rows: log.moved_rows,
+        })
+    }
+
+    async fn step_detach(&self, step: &Step) -> Result<StepOutcome> {
+        let (txn, ctx) = self.lock_step(step).await?;
+        let Some(log) = reread(&txn, step).await? else {
+            return Ok(StepOutcome::Skipped(
+                "the partition is no longer recorded".to_owned(),
+            ));
+        };
+        if log.detach_pending {
+            // A concurrent detach of it started (by this step's earlier try, or another runner): finish it.
+            txn.commit().await?;
+            self.concurrent_phase(&ctx, &log).await?;
+            return self.record_detached(step, &log).await;
+        }
+        if !log.is_attached {
+            return Ok(StepOutcome::Skipped("already detached".to_owned()));
+        }
+        if ctx.config.concurrent_detach {
+            return self.detach_concurrently(txn, ctx, log).await;
+        }
+        let tablespace = ctx.config.detach_tablespace.clone();
+        core::detach(self, &txn, &ctx, log, tablespace.as_deref()).await?;
+        txn.commit().await?;
+        Ok(StepOutcome::Done { moved_rows: None })
+    }
+
+    async fn step_drop(&self, step: &Step) -> Result<StepOutcome> {
+        let (txn, ctx) = self.lock_step(step).await?;
+        let Some(log) = reread(&txn, step).await? else {
+            return Ok(StepOutcome::Skipped(
+                "the partition is no longer recorded".to_owned(),
+            ));
+        };
+        let grace = ctx.config.drop_after_seconds.map(Duration::seconds);
+        let due = match (grace, log.detached_at) {
+            (Some(grace), Some(at)) => at + grace <= self.now(),
+            _ => false,
+        };
+        if log.is_attached || log.detach_pending || !log.created_by_crate || !due {
+            return Ok(StepOutcome::Skipped(
+                "no longer due to be dropped".to_owned(),
+            ));
+        }
+        core::drop_partition(&txn, &log).await?;
+        txn.commit().await?;
+        Ok(StepOutcome::Done { moved_rows: None })
+    }
+
+    async fn step_finish_detach(&self, step: &Step) -> Result<StepOutcome> {
+        let (txn, ctx) = self.lock_step(step).await?;
+        let Some(log) = reread(&txn, step).await? else {
+            return Ok(StepOutcome::Skipped(
+                "the partition is no longer recorded".to_owned(),
+            ));
+        };
+        if !log.detach_pending {
+            return Ok(StepOutcome::Skipped(
+                "the detach was already completed".to_owned(),
+            ));
+        }
+        txn.commit().await?;
+        self.concurrent_phase(&ctx, &log).await?;
+        self.record_detached(step, &log).await
+    }
+
+    /// `DETACH .. CONCURRENTLY`: records the intent, runs the detach outside any transaction (under a
+    /// session-level advisory lock on a dedicated connection), then records the result.
+    async fn detach_concurrently(
+        &self,
+        txn: DatabaseTransaction,
+        ctx: Ctx,
+        log: partition_log::Model,
+    ) -> Result<StepOutcome> {
+        if let Some(default) = core::default_log(&txn, ctx.config.id).await?
+            && default.is_attached
+        {
+            return Err(Error::ConcurrentDetachWithDefault {
+                table: ctx.qualified(),
+                partition: log.partition_name,
+            });
+        }
+        let mut pending: partition_log::ActiveModel = log.clone().into();
+        pending.detach_pending = sea_orm::Set(true);
+        sea_orm::ActiveModelTrait::update(pending, &txn).await?;
+        txn.commit().await?;
+        self.concurrent_phase(&ctx, &log).await?;
+        let step = Step {
+            config_id: ctx.config.id,
+            table: ctx.qualified(),
+            action: StepAction::Detach,
+            partition: log.partition_name.clone(),
+            log_id: Some(log.id),
+            bounds: String::new(),
+            sql: Vec::new(),
+            lock: "",
+            reason: String::new(),
+        };
+        self.record_detached(&step, &log).await
+    }
+
+    /// On a dedicated connection holding the table's session-level advisory lock: detach the partition
+    /// concurrently, or `FINALIZE` a detach left pending, or nothing if it is already detached.
+    async fn concurrent_phase(&self, ctx: &Ctx, log: &partition_log::Model) -> Result<()> {
+        use sea_orm::DatabaseConnectionType;
+        use sea_orm::sqlx;
+        if !matches!(
+            self.connection().inner,
+            DatabaseConnectionType::SqlxPostgresPoolConnection(_)
+        ) {
+            return Err(Error::InvalidConfig {
+                table: ctx.qualified(),
+                problem: "DETACH .. CONCURRENTLY needs a PostgreSQL connection pool".to_owned(),
+            });
+        }
+        let pool = self.connection().get_postgres_connection_pool();
+        let db_err =
+            |e: sqlx::Error| Error::Db(DbErr::Exec(RuntimeErr::SqlxError(std::sync::Arc::new(e))));
+        let mut conn = pool.acquire().await.map_err(db_err)?;
+        let key = format!("{}.{}", ctx.config.schema_name, ctx.config.table_name);
+        sqlx::query("SELECT pg_advisory_lock($1, hashtext($2))")
+            .bind(catalog::LOCK_CLASS)
+            .bind(&key)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        let result: Result<()> = async {
+            sqlx::query("SELECT set_config('lock_timeout', $1, false)")
+                .bind(format!(
+                    "{}ms",
+                    self.maintenance_options().lock_timeout.as_millis()
+                ))
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            let state: Option<bool> = sqlx::query_scalar(catalog::DETACH_STATE)
+                .bind(&log.schema_name)
+                .bind(&log.partition_name)
+                .bind(&ctx.config.schema_name)
+                .bind(&ctx.config.table_name)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            let mut detach = Partition::detach();
+            detach
+                .table(ctx.parent())
+                .partition((log.schema_name.clone(), log.partition_name.clone()));
+            match state {
+                None => return Ok(()),
+                Some(false) => detach.concurrently(),
+                Some(true) => detach.finalize(),
+            };
+            let sql = detach.build(sea_orm::sea_query::PostgresQueryBuilder)?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)
+                .map_err(|e| detach.classify(e))?;
+            Ok(())
+        }
+        .await;
+        let _ = sqlx::query(
+            "SELECT pg_advisory_unlock($1, hashtext($2)), set_config('lock_timeout', '0', false)",
+        )
+        .bind(catalog::LOCK_CLASS)
+        .bind(&key)
+        .execute(&mut *conn)
+        .await;
+        result
+    }
+
+    /// After a concurrent detach: under the lock, move the partition to the detach tablespace and record it.
+    async fn record_detached(
+        &self,
+        step: &Step,
+        log: &partition_log::Model,
+    ) -> Result<StepOutcome> {
+        let (txn, ctx) = self.lock_step(step).await?;
+        let Some(current) = reread(&txn, step).await? else {
+            return Ok(StepOutcome::Skipped(
+                "the partition is no longer recorded".to_owned(),
+            ));
+        };
+        if !current.detach_pending {
+            return Ok(StepOutcome::Skipped(
+                "another runner recorded the detach".to_owned(),
+            ));
+        }
+        if catalog::detach_state(
+            &txn,
+            &log.schema_name,
+            &log.partition_name,
+            &ctx.config.schema_name,
+            &ctx.config.table_name,
+        )
+        .await?
+        .is_some()
+        {
+            return Err(Error::InvalidConfig {
+                table: ctx.qualified(),
+                problem: format!(
+                    "partition {:?} is still attached after DETACH .. CONCURRENTLY",
+                    log.partition_name
+                ),
+            });
+        }
+        let tablespace = ctx.config.detach_tablespace.clone();
+        core::record_detached(self, &txn, &ctx, current, tablespace.as_deref()).await?;
+        txn.commit().await?;
+        Ok(StepOutcome::Done { moved_rows: None })
+    }
+
+    /// Runs maintenance now and then every `every` (± 10 % jitter) in a tokio task, until
+    /// [`MaintenanceTask::shutdown`]. A failed run is logged with `tracing` and retried with exponential
+    /// backoff (from 1 s up to `every`); a table's error is logged and the others go on. It never panics the
+    /// host.
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # async fn run(service: PartitionService) {
+    /// let task = service.spawn_maintenance(std::time::Duration::from_secs(3600));
+    /// // ... serve requests ...
+    /// task.shutdown().await; // finishes the step in progress, then stops
+    /// # }
+    /// ```
+    pub fn spawn_maintenance(&self, every: StdDuration) -> MaintenanceTask {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let service = self.clone();
+        let handle = tokio::spawn(async move {
+            let mut stop = stop_rx;
+            let mut failures: u32 = 0;
+            loop {
+                let pause = match service.plan().await {
+                    Ok(plan) => {
+                        let report = service.run_plan_until(&plan, Some(&stop)).await;
+                        for (table, error) in report.errors() {
+                            tracing::warn!(%table, %error, "maintenance of a table failed");
+                        }
+                        for (table, reason) in &report.unplannable {
+                            tracing::warn!(%table, %reason, "a table could not be planned");
+                        }
+                        tracing::info!(
+                            created = report.created(),
+                            detached = report.detached(),
+                            dropped = report.dropped(),
+                            ms = report.duration.as_millis() as u64,
+                            "maintenance run"
+                        );
+                        failures = 0;
+                        every.mul_f64(jitter_factor())
+                    }
+                    Err(error) => {
+                        failures = failures.saturating_add(1);
+                        let pause = backoff(StdDuration::from_secs(1), failures - 1).min(every);
+                        tracing::warn!(%error, retry_in_ms = pause.as_millis() as u64, "maintenance run failed");
+                        pause
+                    }
+                };
+                if *stop.borrow() {
+                    break;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    changed = stop.changed() => {
+                        if changed.is_err() || *stop.borrow() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        MaintenanceTask {
+            stop: stop_tx,
+            handle,
+        }
+    }
+}
+
+/// 0.9 .. 1.1, from the clock.
+fn jitter_factor() -> f64 {
+    let nanos = u64::from(Utc::now().timestamp_subsec_nanos());
+    0.9 + (fnv1a(&nanos.to_le_bytes()) % 200) as f64 / 1000.0
+}
+
+async fn set_lock_timeout<C: ConnectionTrait>(conn: &C, timeout: StdDuration) -> Result<()> {
+    conn.query_one_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT set_config('lock_timeout', $1, true)",
+        [format!("{}ms", timeout.as_millis().max(1)).into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The step's partition, re-read under the lock: by id, or by name for a partition created by the same plan.
+async fn reread(txn: &DatabaseTransaction, step: &Step) -> Result<Option<partition_log::Model>> {
+    let found =
+        partition_log::Entity::find().filter(partition_log::Column::ConfigId.eq(step.config_id));
+    let found = match step.log_id {
+        Some(id) => found.filter(partition_log::Column::Id.eq(id)),
+        None => found.filter(partition_log::Column::PartitionName.eq(step.partition.as_str())),
+    };
+    Ok(found.one(txn).await?)
+}
+
+/// The background maintenance task of [`PartitionService::spawn_maintenance`].
+#[derive(Debug)]
+pub struct MaintenanceTask {
+    stop: watch::Sender<bool>,
+    handle: JoinHandle<()>,
+}
+
+impl MaintenanceTask {
+    /// Asks the task to stop and waits for it: a step in progress finishes (or is abandoned by its
+    /// transaction rolling back), no new step starts.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        if let Err(err) = self.handle.await {
+            tracing::warn!(%err, "the maintenance task ended abnormally");
+        }
+    }
+
+    /// Whether the task has ended.
+    pub fn is_finished(&self) -> bool {
+        self.handle.is_finished()
+    }
+}

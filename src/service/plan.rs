@@ -1,0 +1,719 @@
+//! The maintenance plan: what each registered table needs now, computed without touching the database from
+//! the configuration, the log and (for integer ranges) the largest key. Pure, so every rule is unit-tested.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::ActiveEnum as _;
+use sea_orm::sea_query::PostgresQueryBuilder;
+
+use super::core::{self, Ctx};
+use crate::calendar::{Period, partition_name};
+use crate::entity::partition_config::{CreationMode, RetentionAction};
+use crate::entity::partition_log::PartitionKind;
+use crate::entity::{partition_config, partition_log};
+use crate::error::Result;
+use crate::schema::{Partition, PartitionStrategy};
+
+/// At most this many partitions are planned for one table in one run (a safety net after a very long outage).
+pub const MAX_CREATES_PER_RUN: usize = 1000;
+
+/// The range of a partition a plan creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepRange {
+    /// `[start, end)` of a time-range table.
+    Time {
+        /// Start, inclusive.
+        start: DateTime<Utc>,
+        /// End, exclusive.
+        end: DateTime<Utc>,
+    },
+    /// `[start, end)` of an integer-range table.
+    Int {
+        /// Start, inclusive.
+        start: i64,
+        /// End, exclusive.
+        end: i64,
+    },
+}
+
+/// What a step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepAction {
+    /// Create a partition (premake).
+    Create(StepRange),
+    /// Detach a partition (retention).
+    Detach,
+    /// Drop a partition detached for longer than the grace period (retention action `drop`).
+    Drop,
+    /// Complete a `DETACH .. CONCURRENTLY` that was interrupted.
+    FinishDetach,
+}
+
+impl StepAction {
+    /// `create`, `detach`, `drop` or `finish-detach`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StepAction::Create(_) => "create",
+            StepAction::Detach => "detach",
+            StepAction::Drop => "drop",
+            StepAction::FinishDetach => "finish-detach",
+        }
+    }
+}
+
+/// One unit of maintenance work on one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The table's configuration id.
+    pub config_id: i32,
+    /// The table, `schema.name`.
+    pub table: String,
+    /// What the step does.
+    pub action: StepAction,
+    /// The partition's name.
+    pub partition: String,
+    /// The partition's log row (steps on existing partitions).
+    pub log_id: Option<i64>,
+    /// The bound, for reading (`[2024-01-01 00:00:00 UTC, 2024-02-01 00:00:00 UTC)`).
+    pub bounds: String,
+    /// The statements the step runs (without the moves out of DEFAULT, which depend on its rows).
+    pub sql: Vec<String>,
+    /// The strongest lock the step takes on the parent table or the partition.
+    pub lock: &'static str,
+    /// Why the step is needed.
+    pub reason: String,
+}
+
+/// What maintenance would do now, table by table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The instant the plan was made for.
+    pub at: DateTime<Utc>,
+    /// The steps, grouped by table (in the order of [`PartitionService::configs`](super::PartitionService::configs)).
+    pub steps: Vec<Step>,
+    /// Tables that could not be planned, with the reason (they get no steps).
+    pub unplannable: Vec<(String, String)>,
+}
+
+impl Plan {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+/// What the planner needs to know about one table.
+pub(crate) struct TableState<'a> {
+    pub ctx: &'a Ctx,
+    /// Every log row of the table.
+    pub logs: &'a [partition_log::Model],
+    /// Integer ranges: the largest key.
+    pub max_key: Option<i64>,
+}
+
+fn top_ranges(logs: &[partition_log::Model]) -> impl Iterator<Item = &partition_log::Model> {
+    logs.iter()
+        .filter(|l| l.kind == PartitionKind::Range && l.parent_name.is_none())
+}
+
+fn premake_count(config: &partition_config::Model) -> u32 {
+    config.premake.map_or(1, |p| p.max(0).unsigned_abs())
+}
+
+/// The steps one table needs at `now`.
+pub(crate) fn plan_table(state: &TableState<'_>, now: DateTime<Utc>) -> Result<Vec<Step>> {
+    let ctx = state.ctx;
+    let config = &ctx.config;
+    let mut steps = Vec::new();
+    let table = ctx.qualified();
+
+    // Interrupted concurrent detaches first.
+    for log in state.logs.iter().filter(|l| l.detach_pending) {
+        steps.push(Step {
+            config_id: config.id,
+            table: table.clone(),
+            action: StepAction::FinishDetach,
+            partition: log.partition_name.clone(),
+            log_id: Some(log.id),
+            bounds: describe(log),
+            sql: vec![
+                Partition::detach()
+                    .table(ctx.parent())
+                    .partition((log.schema_name.clone(), log.partition_name.clone()))
+                    .finalize()
+                    .build(PostgresQueryBuilder)?,
+            ],
+            lock: "SHARE UPDATE EXCLUSIVE on the parent",
+            reason: "a DETACH .. CONCURRENTLY of this partition was interrupted".to_owned(),
+        });
+    }
+
+    if config.strategy == PartitionStrategy::Range {
+        match (config.period, config.step) {
+            (Some(period), _) => plan_time(state, period, now, &mut steps)?,
+            (None, Some(step)) if step > 0 => plan_int(state, step, now, &mut steps)?,
+            _ => {}
+        }
+    }
+
+    // Drop partitions detached for longer than the grace period (only tables this crate created).
+    if config.retention_action == RetentionAction::Drop
+        && let Some(grace) = config.drop_after_seconds.map(Duration::seconds)
+    {
+        for log in state.logs.iter().filter(|l| {
+            !l.is_attached
+                && !l.detach_pending
+                && l.created_by_crate
+                && l.parent_name.is_none()
+                && l.detached_at.is_some_and(|at| at + grace <= now)
+        }) {
+            steps.push(Step {
+                config_id: config.id,
+                table: table.clone(),
+                action: StepAction::Drop,
+                partition: log.partition_name.clone(),
+                log_id: Some(log.id),
+                bounds: describe(log),
+                sql: vec![
+                    Partition::drop()
+                        .table((log.schema_name.clone(), log.partition_name.clone()))
+                        .if_exists()
+                        .build(PostgresQueryBuilder)?,
+                ],
+                lock: "ACCESS EXCLUSIVE on the partition",
+                reason: format!("detached for longer than {}", human(grace)),
+            });
+        }
+    }
+    Ok(steps)
+}
+
+fn plan_time(
+    state: &TableState<'_>,
+    period: Period,
+    now: DateTime<Utc>,
+    steps: &mut Vec<Step>,
+) -> Result<()> {
+    let ctx = state.ctx;
+    let config = &ctx.config;
+    let tz = ctx.time_zone()?;
+    // Premake: partitions until the end of the `premake`-th period after the current one, counted from now.
+    let mut horizon = period.start(now, tz);
+    for _ in 0..=premake_count(config) {
+        horizon = period.end(horizon, tz);
+    }
+    let latest_end = top_ranges(state.logs).filter_map(|l| l.end).max();
+    let mut cursor = latest_end.unwrap_or_else(|| period.start(now, tz));
+    let mut planned = 0;
+    while cursor < horizon && planned < MAX_CREATES_PER_RUN {
+        let end = period.end(cursor, tz);
+        let name = partition_name(&config.table_name, cursor, end, period, tz);
+        steps.push(create_step(
+            ctx,
+            StepRange::Time { start: cursor, end },
+            name,
+            format!("premake: partitions until {horizon}"),
+        )?);
+        cursor = end;
+        planned += 1;
+    }
+    // Retention: attached partitions that ended before now - interval × period, including those this plan
+    // creates while catching up after an outage.
+    if let Some(interval) = config.interval.filter(|i| *i > 0) {
+        let threshold = period.shift_back(now, interval.unsigned_abs(), tz);
+        let reason = format!("ended before {threshold} (retention: {interval} × {period})");
+        for log in top_ranges(state.logs).filter(|l| {
+            l.is_attached
+                && !l.detach_pending
+                && l.end.is_some_and(|end| end < threshold)
+                && l.detach_time.is_none_or(|t| t <= now)
+        }) {
+            steps.push(detach_step(ctx, log, reason.clone())?);
+        }
+        detach_planned(
+            ctx,
+            steps,
+            |range| matches!(range, StepRange::Time { end, .. } if end < threshold),
+            &reason,
+        )?;
+    }
+    Ok(())
+}
+
+/// Detach steps for partitions this plan creates that are already past retention.
+fn detach_planned(
+    ctx: &Ctx,
+    steps: &mut Vec<Step>,
+    expired: impl Fn(StepRange) -> bool,
+    reason: &str,
+) -> Result<()> {
+    let created: Vec<(String, String)> = steps
+        .iter()
+        .filter_map(|s| match s.action {
+            StepAction::Create(range) if expired(range) => {
+                Some((s.partition.clone(), s.bounds.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    for (partition, bounds) in created {
+        let mut detach = Partition::detach();
+        detach
+            .table(ctx.parent())
+            .partition((ctx.config.schema_name.clone(), partition.clone()));
+        if ctx.config.concurrent_detach {
+            detach.concurrently();
+        }
+        steps.push(Step {
+            config_id: ctx.config.id,
+            table: ctx.qualified(),
+            action: StepAction::Detach,
+            partition,
+            log_id: None,
+            bounds,
+            sql: vec![detach.build(PostgresQueryBuilder)?],
+            lock: if ctx.config.concurrent_detach {
+                "SHARE UPDATE EXCLUSIVE on the parent"
+            } else {
+                "ACCESS EXCLUSIVE on the parent"
+            },
+            reason: format!("{reason}; created by this run"),
+        });
+    }
+    Ok(())
+}
+
+fn plan_int(
+    state: &TableState<'_>,
+    step: i64,
+    _now: DateTime<Utc>,
+    steps: &mut Vec<Step>,
+) -> Result<()> {
+    let ctx = state.ctx;
+    let config = &ctx.config;
+    let holding = state.max_key.map_or(0, |m| m.div_euclid(step));
+    let last = holding
+        .saturating_add(i64::from(premake_count(config)))
+        .saturating_add(1)
+        .saturating_mul(step);
+    let latest_end = top_ranges(state.logs).filter_map(|l| l.int_end).max();
+    let mut cursor = latest_end.unwrap_or_else(|| holding.saturating_mul(step));
+    let mut planned = 0;
+    while cursor < last && planned < MAX_CREATES_PER_RUN {
+        let Some(end) = cursor.checked_add(step) else {
+            break;
+        };
+        let new = core::int_partition(ctx, cursor, end);
+        steps.push(create_step(
+            ctx,
+            StepRange::Int { start: cursor, end },
+            new.name,
+            format!(
+                "premake: {} partition(s) beyond the one holding the largest key",
+                premake_count(config)
+            ),
+        )?);
+        cursor = end;
+        planned += 1;
+    }
+    if let Some(keep) = config.interval.filter(|i| *i >= 0) {
+        let threshold = holding.saturating_sub(i64::from(keep)).saturating_mul(step);
+        for log in top_ranges(state.logs).filter(|l| {
+            l.is_attached && !l.detach_pending && l.int_end.is_some_and(|end| end <= threshold)
+        }) {
+            steps.push(detach_step(
+                ctx,
+                log,
+                format!("more than {keep} partition(s) below the one holding the largest key"),
+            )?);
+        }
+    }
+    Ok(())
+}
+
+fn create_step(ctx: &Ctx, range: StepRange, name: String, reason: String) -> Result<Step> {
+    let (bound, check, bounds) = match range {
+        StepRange::Time { start, end } => {
+            let (bound, check) = ctx.time_range(start, end)?;
+            (bound, check, format!("[{start}, {end})"))
+        }
+        StepRange::Int { start, end } => {
+            let (bound, check) = ctx.int_range(start, end);
+            (bound, check, format!("[{start}, {end})"))
+        }
+    };
+    let partition = (ctx.config.schema_name.clone(), name.clone());
+    let (sql, lock) = match ctx.config.creation_mode {
+        CreationMode::Attach if ctx.config.sub_partition_column.is_none() => {
+            let mut like = Partition::create_like();
+            like.table(partition.clone())
+                .like(ctx.parent())
+                .check("sopp_bound", check);
+            if let Some(ts) = &ctx.config.attach_tablespace {
+                like.tablespace(ts.clone());
+            }
+            (
+                vec![
+                    like.build(PostgresQueryBuilder)?,
+                    Partition::attach()
+                        .table(ctx.parent())
+                        .partition(partition.clone())
+                        .bound(bound)
+                        .build(PostgresQueryBuilder)?,
+                    Partition::drop_constraint()
+                        .table(partition)
+                        .constraint("sopp_bound")
+                        .build(PostgresQueryBuilder)?,
+                ],
+                "SHARE UPDATE EXCLUSIVE on the parent",
+            )
+        }
+        _ => {
+            let mut create = Partition::create();
+            create
+                .table(partition)
+                .partition_of(ctx.parent())
+                .bound(bound);
+            if let Some(ts) = &ctx.config.attach_tablespace {
+                create.tablespace(ts.clone());
+            }
+            (
+                vec![create.build(PostgresQueryBuilder)?],
+                "ACCESS EXCLUSIVE on the parent",
+            )
+        }
+    };
+    Ok(Step {
+        config_id: ctx.config.id,
+        table: ctx.qualified(),
+        action: StepAction::Create(range),
+        partition: name,
+        log_id: None,
+        bounds,
+        sql,
+        lock,
+        reason,
+    })
+}
+
+fn detach_step(ctx: &Ctx, log: &partition_log::Model, reason: String) -> Result<Step> {
+    let mut detach = Partition::detach();
+    detach
+        .table(ctx.parent())
+        .partition((log.schema_name.clone(), log.partition_name.clone()));
+    let lock = if ctx.config.concurrent_detach {
+        detach.concurrently();
+        "SHARE UPDATE EXCLUSIVE on the parent"
+    } else {
+        "ACCESS EXCLUSIVE on the parent"
+    };
+    Ok(Step {
+        config_id: ctx.config.id,
+        table: ctx.qualified(),
+        action: StepAction::Detach,
+        partition: log.partition_name.clone(),
+        log_id: Some(log.id),
+        bounds: describe(log),
+        sql: vec![detach.build(PostgresQueryBuilder)?],
+        lock,
+        reason,
+    })
+}
+
+/// The bound of a log row, for reading.
+fn describe(log: &partition_log::Model) -> String {
+    match (log.start, log.end, log.int_start, log.int_end) {
+        (Some(s), Some(e), _, _) => format!("[{s}, {e})"),
+        (_, _, Some(s), Some(e)) => format!("[{s}, {e})"),
+        _ => match (&log.list_values, log.hash_modulus, log.hash_remainder) {
+            (Some(values), _, _) => format!("IN {values}"),
+            (_, Some(m), Some(r)) => format!("WITH (MODULUS {m}, REMAINDER {r})"),
+            _ => log.kind.to_value(),
+        },
+    }
+}
+
+fn human(d: Duration) -> String {
+    let secs = d.num_seconds();
+    match secs {
+        s if s % 86_400 == 0 => format!("{} day(s)", s / 86_400),
+        s if s % 3600 == 0 => format!("{} hour(s)", s / 3600),
+        s => format!("{s} s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn utc(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap()
+    }
+
+    fn config(period: Option<Period>, step: Option<i64>) -> partition_config::Model {
+        partition_config::Model {
+            id: 1,
+            schema_name: "public".into(),
+            table_name: "event".into(),
+            key_column: "created_at".into(),
+            strategy: PartitionStrategy::Range,
+            period,
+            interval: None,
+            attach_tablespace: None,
+            detach_tablespace: None,
+            time_zone: "UTC".into(),
+            created_at: utc(2024, 1, 1),
+            updated_at: utc(2024, 1, 1),
+            step,
+            premake: Some(2),
+            default_partition: false,
+            sub_partition_column: None,
+            sub_partition_modulus: None,
+            retention_action: RetentionAction::Detach,
+            drop_after_seconds: None,
+            creation_mode: CreationMode::Direct,
+            concurrent_detach: false,
+        }
+    }
+
+    fn ctx(config: partition_config::Model) -> Ctx {
+        let key_type = Some(
+            if config.step.is_some() {
+                "bigint"
+            } else {
+                "timestamp with time zone"
+            }
+            .to_owned(),
+        );
+        Ctx { config, key_type }
+    }
+
+    fn log(
+        id: i64,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        attached: bool,
+    ) -> partition_log::Model {
+        partition_log::Model {
+            id,
+            config_id: 1,
+            schema_name: "public".into(),
+            partition_name: format!("p{id}"),
+            kind: PartitionKind::Range,
+            parent_name: None,
+            start: Some(start),
+            end: Some(end),
+            int_start: None,
+            int_end: None,
+            list_values: None,
+            hash_modulus: None,
+            hash_remainder: None,
+            moved_rows: None,
+            is_attached: attached,
+            detach_time: None,
+            tablespace: None,
+            created_at: start,
+            detached_at: if attached {
+                None
+            } else {
+                Some(utc(2024, 3, 1))
+            },
+            created_by_crate: true,
+            detach_pending: false,
+        }
+    }
+
+    fn actions(steps: &[Step]) -> Vec<(&'static str, String)> {
+        steps
+            .iter()
+            .map(|s| (s.action.as_str(), s.partition.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn premake_counts_from_now_not_from_the_newest_data() {
+        let ctx = ctx(config(Some(Period::Month), None));
+        // The newest partition ended in January; now is 10 April: catch up Feb..Apr, then 2 ahead (May, Jun).
+        let logs = [log(1, utc(2024, 1, 1), utc(2024, 2, 1), true)];
+        let state = TableState {
+            ctx: &ctx,
+            logs: &logs,
+            max_key: None,
+        };
+        let steps = plan_table(&state, utc(2024, 4, 10)).unwrap();
+        assert_eq!(
+            actions(&steps)
+                .iter()
+                .map(|(_, p)| p.as_str())
+                .collect::<Vec<_>>(),
+            [
+                "event_2024-02-01_2024-03-01",
+                "event_2024-03-01_2024-04-01",
+                "event_2024-04-01_2024-05-01",
+                "event_2024-05-01_2024-06-01",
+                "event_2024-06-01_2024-07-01",
+            ]
+        );
+        assert_eq!(steps[0].lock, "ACCESS EXCLUSIVE on the parent");
+        assert!(
+            steps[0].sql[0]
+                .starts_with(r#"CREATE TABLE "public"."event_2024-02-01_2024-03-01" PARTITION OF"#)
+        );
+        // Nothing to do once the horizon is covered.
+        let logs = [log(1, utc(2024, 1, 1), utc(2024, 7, 1), true)];
+        let state = TableState {
+            ctx: &ctx,
+            logs: &logs,
+            max_key: None,
+        };
+        assert!(plan_table(&state, utc(2024, 4, 10)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn retention_detaches_then_drops_after_the_grace() {
+        let mut c = config(Some(Period::Month), None);
+        c.interval = Some(1);
+        c.premake = Some(0);
+        c.retention_action = RetentionAction::Drop;
+        c.drop_after_seconds = Some(7 * 86_400);
+        let ctx = ctx(c);
+        let mut protected = log(4, utc(2024, 2, 1), utc(2024, 3, 1), true);
+        protected.detach_time = Some(utc(2024, 12, 1));
+        let mut adopted = log(5, utc(2023, 1, 1), utc(2023, 2, 1), false);
+        adopted.created_by_crate = false;
+        let logs = [
+            log(1, utc(2023, 12, 1), utc(2024, 1, 1), false), // detached 1 March: dropped on 20 March
+            log(2, utc(2024, 1, 1), utc(2024, 2, 1), true),   // ended before 20 February: detached
+            protected,                                        // protected by detach_time
+            log(3, utc(2024, 3, 1), utc(2024, 4, 1), true),
+            adopted, // not created by the crate: kept
+        ];
+        let state = TableState {
+            ctx: &ctx,
+            logs: &logs,
+            max_key: None,
+        };
+        let steps = plan_table(&state, utc(2024, 3, 20)).unwrap();
+        assert_eq!(
+            actions(&steps),
+            [("detach", "p2".to_owned()), ("drop", "p1".to_owned())]
+        );
+        assert_eq!(steps[1].reason, "detached for longer than 7 day(s)");
+        // Not yet past the grace on 5 March.
+        let steps = plan_table(&state, utc(2024, 3, 5)).unwrap();
+        assert!(steps.iter().all(|s| s.action != StepAction::Drop));
+    }
+
+    #[test]
+    fn catching_up_detaches_what_it_creates_past_retention() {
+        let mut c = config(Some(Period::Day), None);
+        c.interval = Some(3);
+        c.premake = Some(5);
+        let ctx = ctx(c);
+        let logs = [log(1, utc(2024, 6, 1), utc(2024, 6, 2), true)];
+        let state = TableState {
+            ctx: &ctx,
+            logs: &logs,
+            max_key: None,
+        };
+        let now = utc(2024, 6, 10) + Duration::hours(6);
+        let steps = plan_table(&state, now).unwrap();
+        let creates = steps
+            .iter()
+            .filter(|s| matches!(s.action, StepAction::Create(_)))
+            .count();
+        let detached: Vec<&str> = steps
+            .iter()
+            .filter(|s| s.action == StepAction::Detach)
+            .map(|s| s.partition.as_str())
+            .collect();
+        assert_eq!(creates, 14, "2 June .. 15 June");
+        assert_eq!(
+            detached,
+            [
+                "p1",
+                "event_2024-06-02_2024-06-03",
+                "event_2024-06-03_2024-06-04",
+                "event_2024-06-04_2024-06-05",
+                "event_2024-06-05_2024-06-06",
+                "event_2024-06-06_2024-06-07",
+            ]
+        );
+        // Creates come first, so a detach finds its partition.
+        let first_detach = steps
+            .iter()
+            .position(|s| s.action == StepAction::Detach)
+            .unwrap();
+        assert!(
+            steps[..first_detach]
+                .iter()
+                .all(|s| matches!(s.action, StepAction::Create(_)))
+        );
+    }
+
+    #[test]
+    fn low_lock_mode_plans_like_check_attach() {
+        let mut c = config(Some(Period::Day), None);
+        c.creation_mode = CreationMode::Attach;
+        c.premake = Some(0);
+        let ctx = ctx(c);
+        let state = TableState {
+            ctx: &ctx,
+            logs: &[],
+            max_key: None,
+        };
+        let steps = plan_table(&state, utc(2024, 5, 5)).unwrap();
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].lock, "SHARE UPDATE EXCLUSIVE on the parent");
+        assert_eq!(steps[0].sql.len(), 3);
+        assert!(
+            steps[0].sql[0].contains("LIKE \"public\".\"event\""),
+            "{}",
+            steps[0].sql[0]
+        );
+        assert!(steps[0].sql[1].contains("ATTACH PARTITION"));
+        assert!(steps[0].sql[2].ends_with(r#"DROP CONSTRAINT "sopp_bound""#));
+    }
+
+    #[test]
+    fn integer_ranges_follow_the_largest_key() {
+        let mut c = config(None, Some(100));
+        c.interval = Some(1);
+        let ctx = ctx(c);
+        let mut first = log(1, utc(2024, 1, 1), utc(2024, 1, 2), true);
+        (first.start, first.end, first.int_start, first.int_end) = (None, None, Some(0), Some(100));
+        let logs = [first];
+        let state = TableState {
+            ctx: &ctx,
+            logs: &logs,
+            max_key: Some(250),
+        };
+        let steps = plan_table(&state, utc(2024, 1, 1)).unwrap();
+        assert_eq!(
+            actions(&steps),
+            [
+                ("create", "event_100_200".to_owned()),
+                ("create", "event_200_300".to_owned()),
+                ("create", "event_300_400".to_owned()),
+                ("create", "event_400_500".to_owned()),
+                ("detach", "p1".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn interrupted_concurrent_detaches_are_finished_first() {
+        let ctx = ctx(config(Some(Period::Month), None));
+        let mut pending = log(1, utc(2024, 1, 1), utc(2024, 2, 1), true);
+        pending.detach_pending = true;
+        let logs = [pending];
+        let state = TableState {
+            ctx: &ctx,
+            logs: &logs,
+            max_key: None,
+        };
+        let steps = plan_table(&state, utc(2024, 1, 10)).unwrap();
+        assert_eq!(steps[0].action, StepAction::FinishDetach);
+        assert!(steps[0].sql[0].ends_with("FINALIZE"));
+    }
+}

@@ -1,0 +1,589 @@
+//! Maintenance: plans, reports, retention actions, online DDL, replicas, and the background task.
+
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
+use sea_orm_pg_partitioning::prelude::*;
+
+use crate::support::{TS_B, catalog, exec, strings};
+use crate::test_name;
+use crate::time_range::{event_table, service, setup, utc};
+
+fn quick() -> MaintenanceOptions {
+    MaintenanceOptions {
+        lock_timeout: StdDuration::from_millis(150),
+        retries: 2,
+        backoff: StdDuration::from_millis(20),
+    }
+}
+
+#[tokio::test]
+async fn run_maintenance_executes_exactly_the_plan_and_reports_it() {
+    let t = setup(test_name!(
+        "run_maintenance_executes_exactly_the_plan_and_reports_it"
+    ))
+    .await;
+    let db = &t.conn;
+    event_table(db, "event", "timestamptz").await;
+    exec(
+        db,
+        r#"CREATE TABLE "order" (id bigint NOT NULL) PARTITION BY RANGE (id)"#,
+    )
+    .await;
+    exec(
+        db,
+        "CREATE TABLE tag (label text) PARTITION BY LIST (label)",
+    )
+    .await;
+    let (service, clock) = service(db, utc(2024, 3, 10, 12, 0));
+    let events = service
+        .time_range_table("event")
+        .period(Period::Day)
+        .interval(2)
+        .detach_tablespace(TS_B)
+        .register()
+        .await
+        .expect("register");
+    events
+        .update_maintenance(|m| {
+            m.premake = 3;
+            m.retention = RetentionAction::Drop;
+            m.drop_after = Some(Duration::days(1));
+        })
+        .await
+        .expect("settings");
+    let orders = service
+        .id_range_table("order")
+        .step(10)
+        .premake(1)
+        .keep(1)
+        .register()
+        .await
+        .expect("register");
+    service
+        .list_table("tag")
+        .register()
+        .await
+        .expect("register");
+
+    // The plan: three days ahead of 10 March for events; orders are covered.
+    let plan = service.plan().await.expect("plan");
+    let described: Vec<(String, &str, String)> = plan
+        .steps
+        .iter()
+        .map(|s| (s.table.clone(), s.action.as_str(), s.partition.clone()))
+        .collect();
+    assert_eq!(
+        described,
+        [
+            (
+                "public.event".to_owned(),
+                "create",
+                "event_2024-03-11_2024-03-12".to_owned()
+            ),
+            (
+                "public.event".to_owned(),
+                "create",
+                "event_2024-03-12_2024-03-13".to_owned()
+            ),
+            (
+                "public.event".to_owned(),
+                "create",
+                "event_2024-03-13_2024-03-14".to_owned()
+            ),
+        ]
+    );
+    assert_eq!(plan.steps[0].lock, "ACCESS EXCLUSIVE on the parent");
+    assert!(plan.steps[0].sql[0].starts_with(
+        r#"CREATE TABLE "public"."event_2024-03-11_2024-03-12" PARTITION OF "public"."event""#
+    ));
+    assert!(
+        catalog::partitions(db, "public", "event").await.len() == 1,
+        "planning changes nothing"
+    );
+
+    let report = service.run_plan(&plan).await;
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.created(), 3);
+    let executed: Vec<_> = report
+        .tables
+        .iter()
+        .flat_map(|t| t.steps.iter().map(|s| s.step.clone()))
+        .collect();
+    assert_eq!(executed, plan.steps, "exactly the plan");
+    assert!(
+        service.plan().await.expect("plan").is_empty(),
+        "nothing left to do"
+    );
+
+    // Rows for orders push its premake; five days later events need creates and detaches.
+    exec(db, r#"INSERT INTO "order" SELECT generate_series(1, 19)"#).await;
+    clock.set(utc(2024, 3, 15, 12, 0));
+    let report = service.run_maintenance().await.expect("run");
+    assert!(report.is_ok(), "{report:?}");
+    let by_table = |name: &str| {
+        report
+            .tables
+            .iter()
+            .find(|t| t.table == name)
+            .expect("table")
+    };
+    assert_eq!(by_table("public.event").created(), 5, "14th to 18th");
+    // Interval 2 days: partitions ending before 13 March 12:00 go (10th, 11th, 12th).
+    assert_eq!(by_table("public.event").detached(), 3);
+    assert_eq!(
+        by_table("public.order").created(),
+        1,
+        "19 is in [10, 20): [20, 30) is made ready"
+    );
+    assert_eq!(
+        by_table("public.order").detached(),
+        0,
+        "keep 1 below [10, 20)"
+    );
+    assert_eq!(
+        catalog::tablespace(db, "public", "event_2024-03-10_2024-03-11")
+            .await
+            .as_deref(),
+        Some(TS_B)
+    );
+
+    // A day and a bit later the detached partitions are past the grace: dropped, and only those.
+    exec(db, r#"INSERT INTO "order" SELECT generate_series(20, 29)"#).await;
+    clock.set(utc(2024, 3, 16, 13, 0));
+    let report = service.run_maintenance().await.expect("run");
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.dropped(), 3);
+    let order_report = report
+        .tables
+        .iter()
+        .find(|t| t.table == "public.order")
+        .expect("order");
+    assert_eq!(
+        order_report.detached(),
+        1,
+        "[0, 10) is more than 1 below [20, 30)"
+    );
+    assert!(!catalog::exists(db, "public", "event_2024-03-10_2024-03-11").await);
+    assert_eq!(
+        orders.partitions().await.expect("partitions").len(),
+        4,
+        "order keeps its detached partition"
+    );
+    let still_detached: Vec<String> = events
+        .partitions()
+        .await
+        .expect("partitions")
+        .into_iter()
+        .filter(|p| !p.is_attached)
+        .map(|p| p.partition_name)
+        .collect();
+    assert_eq!(
+        still_detached,
+        ["event_2024-03-13_2024-03-14"],
+        "detached by this run, dropped after the grace"
+    );
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn low_lock_creation_goes_on_beside_an_open_writer_transaction() {
+    let t = setup(test_name!(
+        "low_lock_creation_goes_on_beside_an_open_writer_transaction"
+    ))
+    .await;
+    let db = &t.conn;
+    event_table(db, "direct", "timestamptz").await;
+    event_table(db, "online", "timestamptz").await;
+    let (service, clock) = service(db, utc(2024, 5, 1, 0, 0));
+    let service = service.with_maintenance_options(quick());
+    let direct = service
+        .time_range_table("direct")
+        .period(Period::Day)
+        .register()
+        .await
+        .expect("register");
+    let online = service
+        .time_range_table("online")
+        .period(Period::Day)
+        .register()
+        .await
+        .expect("register");
+    online
+        .update_maintenance(|m| m.creation_mode = CreationMode::Attach)
+        .await
+        .expect("settings");
+    direct
+        .update_maintenance(|m| m.premake = 1)
+        .await
+        .expect("settings");
+
+    // A writer's open transaction holds ROW EXCLUSIVE on both parents.
+    let writer = t.connect(1).await;
+    let open = writer.begin().await.expect("begin");
+    exec(&open, "INSERT INTO direct (created_at) VALUES ('2024-05-01 10:00+00'); INSERT INTO online (created_at) VALUES ('2024-05-01 10:00+00')").await;
+
+    clock.set(utc(2024, 5, 1, 12, 0));
+    let report = service.run_maintenance().await.expect("run");
+    let direct_report = report
+        .tables
+        .iter()
+        .find(|t| t.table == "public.direct")
+        .expect("direct");
+    let online_report = report
+        .tables
+        .iter()
+        .find(|t| t.table == "public.online")
+        .expect("online");
+    // CREATE TABLE .. PARTITION OF needs ACCESS EXCLUSIVE: it gives up after its lock timeout and retries.
+    assert!(
+        matches!(&direct_report.error, Some(e) if e.sqlstate().as_deref() == Some("55P03")),
+        "{direct_report:?}"
+    );
+    // LIKE + CHECK + ATTACH needs SHARE UPDATE EXCLUSIVE only: done while the writer's transaction is open.
+    assert!(online_report.error.is_none(), "{online_report:?}");
+    assert_eq!(online_report.created(), 1);
+    let constraints = strings(
+        db,
+        "SELECT count(*)::text FROM pg_constraint WHERE conname = 'sopp_bound'",
+        vec![],
+    )
+    .await;
+    assert_eq!(constraints, ["0"], "the helper CHECK is gone");
+    // The attached table got the parent's indexes.
+    assert_eq!(
+        catalog::index_tablespaces(db, "public", "online_2024-05-02_2024-05-03")
+            .await
+            .len(),
+        2
+    );
+    open.commit().await.expect("commit");
+    let report = service.run_maintenance().await.expect("run");
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(
+        report.created(),
+        1,
+        "the direct one, once the writer committed"
+    );
+    let _ = writer.close().await;
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn an_interrupted_concurrent_detach_is_finished_by_the_next_run() {
+    let t = setup(test_name!(
+        "an_interrupted_concurrent_detach_is_finished_by_the_next_run"
+    ))
+    .await;
+    let db = &t.conn;
+    event_table(db, "event", "timestamptz").await;
+    let (service, clock) = service(db, utc(2024, 1, 10, 0, 0));
+    let service = service.with_maintenance_options(quick());
+    let events = service
+        .time_range_table("event")
+        .interval(1)
+        .detach_tablespace(TS_B)
+        .register()
+        .await
+        .expect("register");
+    events
+        .update_maintenance(|m| {
+            m.concurrent_detach = true;
+            // A reader will hold ACCESS SHARE: only the attach mode can create beside it.
+            m.creation_mode = CreationMode::Attach;
+        })
+        .await
+        .expect("settings");
+    clock.set(utc(2024, 3, 5, 0, 0));
+    let report = service.run_maintenance().await.expect("run");
+    assert!(report.is_ok(), "{report:?}");
+    let plan = service.plan().await.expect("plan");
+    assert!(plan.is_empty());
+
+    // A reader keeps a snapshot on the table: the concurrent detach's second phase cannot finish.
+    let reader = t.connect(1).await;
+    let reading = reader.begin().await.expect("begin");
+    exec(
+        &reading,
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM event",
+    )
+    .await;
+    clock.set(utc(2024, 4, 5, 0, 0));
+    let report = service.run_maintenance().await.expect("run");
+    let event_report = report
+        .tables
+        .iter()
+        .find(|t| t.table == "public.event")
+        .expect("event");
+    assert!(
+        event_report.error.is_some(),
+        "interrupted: {event_report:?}"
+    );
+    // January went in the first run; February is the one interrupted now.
+    let february = "event_2024-02-01_2024-03-01";
+    assert!(
+        catalog::detach_pending(db, "public", february).await,
+        "pending in the catalog"
+    );
+    let logs = events.partitions().await.expect("partitions");
+    assert!(
+        logs.iter()
+            .any(|l| l.partition_name == february && l.detach_pending),
+        "and recorded as pending"
+    );
+
+    reading.commit().await.expect("commit");
+    let plan = service.plan().await.expect("plan");
+    assert_eq!(plan.steps[0].action, StepAction::FinishDetach);
+    let report = service.run_plan(&plan).await;
+    assert!(report.is_ok(), "{report:?}");
+    let february_log = events
+        .partitions()
+        .await
+        .expect("partitions")
+        .into_iter()
+        .find(|l| l.partition_name == february)
+        .expect("february");
+    assert!(!february_log.is_attached && !february_log.detach_pending);
+    assert!(
+        !catalog::partitions(db, "public", "event")
+            .await
+            .iter()
+            .any(|(n, _)| n == february)
+    );
+    assert_eq!(
+        catalog::tablespace(db, "public", february).await.as_deref(),
+        Some(TS_B)
+    );
+
+    // With a DEFAULT partition, concurrent detach is refused when configured.
+    event_table(db, "with_default", "timestamptz").await;
+    let other = service
+        .time_range_table("with_default")
+        .default_partition(true)
+        .register()
+        .await
+        .expect("register");
+    let err = other
+        .update_maintenance(|m| m.concurrent_detach = true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::ConcurrentDetachWithDefault { .. }),
+        "{err}"
+    );
+    let _ = reader.close().await;
+    t.finish().await;
+}
+
+const RUNNER_URL: &str = "SOPP_RUNNER_DATABASE_URL";
+const RUNNER_NOW: &str = "SOPP_RUNNER_NOW";
+
+async fn runner(db: &DatabaseConnection, now: DateTime<Utc>) -> Report {
+    let (service, _clock) = service(db, now);
+    service.run_maintenance().await.expect("run")
+}
+
+/// The body of the other OS processes in `eight_runners_in_two_processes_and_tasks`; does nothing when run
+/// on its own.
+#[tokio::test]
+#[ignore = "run by eight_runners_on_twenty_tables as a separate process"]
+async fn child_runner() {
+    let (Ok(url), Ok(now)) = (std::env::var(RUNNER_URL), std::env::var(RUNNER_NOW)) else {
+        return;
+    };
+    let now: DateTime<Utc> = now.parse().expect("instant");
+    let db = sea_orm::Database::connect(url).await.expect("connect");
+    let report = runner(&db, now).await;
+    assert!(report.is_ok(), "{report:?}");
+}
+
+#[tokio::test]
+async fn eight_runners_on_twenty_tables() {
+    let t = setup(test_name!("eight_runners_on_twenty_tables")).await;
+    let db = &t.conn;
+    let registered = utc(2024, 6, 1, 0, 0);
+    let (service, _clock) = service(db, registered);
+    for i in 0..20 {
+        let name = format!("t{i:02}");
+        event_table(db, &name, "timestamptz").await;
+        let table = service
+            .time_range_table(name.as_str())
+            .period(Period::Day)
+            .interval(3)
+            .register()
+            .await
+            .expect("register");
+        table
+            .update_maintenance(|m| m.premake = 5)
+            .await
+            .expect("settings");
+    }
+    let now = utc(2024, 6, 10, 6, 0);
+    let mut children = Vec::new();
+    for _ in 0..2 {
+        children.push(
+            tokio::process::Command::new(std::env::current_exe().expect("test binary"))
+                .args([
+                    "maintenance::child_runner",
+                    "--exact",
+                    "--ignored",
+                    "--quiet",
+                ])
+                .env(RUNNER_URL, &t.url)
+                .env(RUNNER_NOW, now.to_rfc3339())
+                .kill_on_drop(true)
+                .output(),
+        );
+    }
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let conn = t.connect(2).await;
+        tasks.push(tokio::spawn(async move { runner(&conn, now).await }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        let report = task.await.expect("task");
+        assert!(report.is_ok(), "{report:?}");
+        created += report.created();
+    }
+    for child in children {
+        let output = child.await.expect("process");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+    // Per table: 1 June .. 15 June (10 June + 5 ahead), 15 partitions, of which those ending before 7 June
+    // 06:00 (1st..6th) are detached.
+    for i in 0..20 {
+        let table = service
+            .time_range_of(format!("t{i:02}"))
+            .await
+            .expect("table");
+        let logs = table.partitions().await.expect("partitions");
+        assert_eq!(logs.len(), 15, "t{i:02}");
+        assert_eq!(logs.iter().filter(|l| !l.is_attached).count(), 6, "t{i:02}");
+        crate::time_range::assert_consistent(db, &table).await;
+    }
+    assert!(created <= 20 * 14, "no partition created twice");
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_writer_never_fails_while_maintenance_creates_and_detaches() {
+    let t = setup(test_name!(
+        "a_writer_never_fails_while_maintenance_creates_and_detaches"
+    ))
+    .await;
+    let db = &t.conn;
+    event_table(db, "event", "timestamptz").await;
+    let start = utc(2024, 1, 1, 0, 0);
+    let (service, clock) = service(db, start);
+    let events = service
+        .time_range_table("event")
+        .period(Period::Hour)
+        .interval(2)
+        .register()
+        .await
+        .expect("register");
+    events
+        .update_maintenance(|m| {
+            m.premake = 2;
+            m.creation_mode = CreationMode::Attach;
+        })
+        .await
+        .expect("settings");
+    service.run_maintenance().await.expect("run");
+
+    let writer = t.connect(1).await;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let writer_clock = clock.clone();
+    let writing = tokio::spawn(async move {
+        let mut latencies = Vec::new();
+        let mut failures = Vec::new();
+        while !*stop_rx.borrow() {
+            let began = Instant::now();
+            // Rows for "now", as an application writes them; maintenance keeps partitions ready ahead.
+            let result = writer
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "INSERT INTO event (created_at) VALUES ($1)",
+                    [writer_clock.now().into()],
+                ))
+                .await;
+            latencies.push(began.elapsed());
+            if let Err(e) = result {
+                failures.push(e.to_string());
+            }
+        }
+        (latencies, failures)
+    });
+    // Maintenance over 48 simulated hours: 48 creates and 46 detaches, run while the writer inserts.
+    for hour in 1..=48 {
+        clock.set(start + Duration::hours(hour));
+        let report = service.run_maintenance().await.expect("run");
+        assert!(report.is_ok(), "{report:?}");
+    }
+    let _ = stop_tx.send(true);
+    let (mut latencies, failures) = writing.await.expect("writer");
+    assert!(failures.is_empty(), "the writer failed: {failures:?}");
+    assert!(latencies.len() > 10, "the writer ran");
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize];
+    eprintln!(
+        "writer during maintenance: {} inserts, p50 {:?}, p99 {:?}, max {:?}",
+        latencies.len(),
+        pct(0.5),
+        pct(0.99),
+        latencies[latencies.len() - 1]
+    );
+    let detached = events
+        .partitions()
+        .await
+        .expect("partitions")
+        .iter()
+        .filter(|p| !p.is_attached)
+        .count();
+    assert!(detached >= 40, "{detached}");
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn the_background_task_runs_at_once_and_shuts_down_cleanly() {
+    let t = setup(test_name!(
+        "the_background_task_runs_at_once_and_shuts_down_cleanly"
+    ))
+    .await;
+    let db = &t.conn;
+    event_table(db, "event", "timestamptz").await;
+    let (service, _clock) = service(db, utc(2024, 1, 1, 0, 0));
+    let events = service
+        .time_range_table("event")
+        .period(Period::Day)
+        .register()
+        .await
+        .expect("register");
+    events
+        .update_maintenance(|m| m.premake = 4)
+        .await
+        .expect("settings");
+    let task = service.spawn_maintenance(StdDuration::from_secs(3600));
+    let deadline = Instant::now() + StdDuration::from_secs(20);
+    while events.partitions().await.expect("partitions").len() < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "the first run happens at start-up"
+        );
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+    let stopping = Instant::now();
+    task.shutdown().await;
+    assert!(
+        stopping.elapsed() < StdDuration::from_secs(5),
+        "it does not wait for the next interval"
+    );
+    t.finish().await;
+}
