@@ -148,6 +148,20 @@
 //! `FOR UPDATE`: the DDL, the log row and the [hooks](service::PartitionHook) commit together or not at all,
 //! and any number of service instances may call the same operation at once.
 //!
+//! List, hash and integer-range tables are registered the same way
+//! ([`list_table`](service::PartitionService::list_table), [`hash_table`](service::PartitionService::hash_table),
+//! [`id_range_table`](service::PartitionService::id_range_table)); range and list tables may keep a DEFAULT
+//! partition, whose rows move into a partition created later for them, in the same transaction.
+//!
+//! # Maintenance
+//!
+//! [`run_maintenance`](service::PartitionService::run_maintenance) premakes, applies retention (detach, or drop
+//! after a grace period) and finishes interrupted concurrent detaches for every registered table;
+//! [`plan`](service::PartitionService::plan) shows the same work as typed steps without doing it, and
+//! [`spawn_maintenance`](service::PartitionService::spawn_maintenance) runs it in a tokio task. Steps re-check
+//! themselves under the table's lock, so replicas can all run it; DDL waits at most a `lock_timeout` and is
+//! retried; a low-lock creation mode and `DETACH .. CONCURRENTLY` keep writers going.
+//!
 //! # Identifiers
 //!
 //! Table, index, tablespace, schema, collation and operator class names are quoted by sea-query; values are

@@ -80,12 +80,32 @@ impl MigrationTrait for Migration {
                     )
                     .to_owned(),
             )
+            .await?;
+        // The DEFAULT partition of a table is looked up on every create: keep that O(1) however long the
+        // table's history.
+        manager
+            .create_index(
+                Index::create()
+                    .name("sopp_partition_log_config_kind_idx")
+                    .table(L::Table)
+                    .col(Alias::new("config_id"))
+                    .col(Alias::new("kind"))
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         use SoppPartitionConfig as C;
         use SoppPartitionLog as L;
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("sopp_partition_log_config_kind_idx")
+                    .table(L::Table)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .alter_table(
                 Table::alter()

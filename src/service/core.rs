@@ -490,15 +490,65 @@ pub(crate) async fn record_detached(
 }
 
 /// The largest key of an integer-range table (`None` when it is empty).
+///
+/// Read from the newest attached partitions downwards (the first non-empty one holds the maximum) and the
+/// DEFAULT partition, so the cost does not grow with the number of partitions: a `max()` over the parent
+/// would be planned over every partition. Falls back to the parent only when the newest ones are all empty.
 pub(crate) async fn max_key<C: ConnectionTrait>(conn: &C, ctx: &Ctx) -> Result<Option<i64>> {
-    let max = Query::select()
-        .expr(Expr::expr(Func::max(Expr::col(ctx.config.key_column.clone()))).cast_as("bigint"))
-        .from(ctx.parent())
-        .to_owned();
-    Ok(match conn.query_one(&max).await? {
-        Some(row) => row.try_get_by_index(0)?,
-        None => None,
-    })
+    const PROBE: u64 = 8;
+    let max_of = |table: (String, String)| {
+        Query::select()
+            .expr(Expr::expr(Func::max(Expr::col(ctx.config.key_column.clone()))).cast_as("bigint"))
+            .from(table)
+            .to_owned()
+    };
+    let top = partition_log::Entity::find()
+        .filter(partition_log::Column::ConfigId.eq(ctx.config.id))
+        .filter(partition_log::Column::Kind.eq(PartitionKind::Range))
+        .filter(partition_log::Column::ParentName.is_null())
+        .filter(partition_log::Column::IsAttached.eq(true))
+        .filter(partition_log::Column::IntEnd.is_not_null())
+        .order_by_desc(partition_log::Column::IntEnd)
+        .limit(PROBE)
+        .all(conn)
+        .await?;
+    let mut best: Option<i64> = None;
+    for log in &top {
+        let row = conn
+            .query_one(&max_of((
+                log.schema_name.clone(),
+                log.partition_name.clone(),
+            )))
+            .await?;
+        if let Some(max) = row
+            .map(|r| r.try_get_by_index::<Option<i64>>(0))
+            .transpose()?
+            .flatten()
+        {
+            best = Some(max);
+            break;
+        }
+    }
+    if best.is_none() && top.len() as u64 == PROBE {
+        let row = conn.query_one(&max_of(ctx.parent())).await?;
+        return Ok(row
+            .map(|r| r.try_get_by_index::<Option<i64>>(0))
+            .transpose()?
+            .flatten());
+    }
+    if let Some(default) = default_log(conn, ctx.config.id).await?
+        && default.is_attached
+    {
+        let row = conn
+            .query_one(&max_of((default.schema_name, default.partition_name)))
+            .await?;
+        let in_default = row
+            .map(|r| r.try_get_by_index::<Option<i64>>(0))
+            .transpose()?
+            .flatten();
+        best = Ord::max(best, in_default);
+    }
+    Ok(best)
 }
 
 /// Attaches a recorded partition back: first moves it (and its sub-partitions) with their indexes to

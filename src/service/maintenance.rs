@@ -367,15 +367,20 @@ impl PartitionService {
 
     async fn step_create(&self, step: &Step, range: StepRange) -> Result<StepOutcome> {
         let (txn, ctx) = self.lock_step(step).await?;
-        let ranges: Vec<partition_log::Model> = partition_log::Entity::find()
-            .filter(partition_log::Column::ConfigId.eq(ctx.config.id))
-            .filter(partition_log::Column::Kind.eq(PartitionKind::Range))
-            .filter(partition_log::Column::ParentName.is_null())
-            .all(&txn)
-            .await?;
+        let latest = |column: partition_log::Column| {
+            partition_log::Entity::find()
+                .filter(partition_log::Column::ConfigId.eq(ctx.config.id))
+                .filter(partition_log::Column::Kind.eq(PartitionKind::Range))
+                .filter(partition_log::Column::ParentName.is_null())
+                .filter(column.is_not_null())
+                .order_by_desc(column)
+                .one(&txn)
+        };
         let new = match range {
             StepRange::Time { start, end } => {
-                let latest = ranges.iter().filter_map(|l| l.end).max();
+                let latest = latest(partition_log::Column::End)
+                    .await?
+                    .and_then(|l| l.end);
                 if latest.is_some_and(|l| l != start) {
                     return Ok(StepOutcome::Skipped(format!(
                         "the latest partition now ends at {latest:?}, not {start}"
@@ -399,7 +404,9 @@ impl PartitionService {
                 )?
             }
             StepRange::Int { start, end } => {
-                let latest = ranges.iter().filter_map(|l| l.int_end).max();
+                let latest = latest(partition_log::Column::IntEnd)
+                    .await?
+                    .and_then(|l| l.int_end);
                 if latest.is_some_and(|l| l != start) {
                     return Ok(StepOutcome::Skipped(format!(
                         "the latest partition now ends at {latest:?}, not {start}"

@@ -1,0 +1,96 @@
+//! A service that writes events while partition maintenance runs in the background, and shuts down cleanly
+//! on Ctrl-C.
+//!
+//! ```text
+//! scripts/with-postgres cargo run --example service              # Ctrl-C to stop
+//! SERVICE_RUN_FOR=5 scripts/with-postgres cargo run --example service
+//! ```
+//!
+//! Works in a schema of its own, `example_service`, which it drops and recreates at start.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend, Statement};
+use sea_orm_migration::MigratorTrait;
+use sea_orm_pg_partitioning::prelude::*;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let url = std::env::var("DATABASE_URL").map_err(
+        |_| "DATABASE_URL is not set: run `scripts/with-postgres cargo run --example service`",
+    )?;
+    let setup = Database::connect(url.as_str()).await?;
+    setup
+        .execute_unprepared(
+            "DROP SCHEMA IF EXISTS example_service CASCADE; CREATE SCHEMA example_service",
+        )
+        .await?;
+    setup.close().await?;
+    let mut options = ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        .set_schema_search_path("example_service");
+    let db = Database::connect(options).await?;
+    sea_orm_pg_partitioning_migration::Migrator::up(&db, None).await?;
+    db.execute_unprepared(
+        "CREATE TABLE event (id bigint GENERATED ALWAYS AS IDENTITY, at timestamptz NOT NULL, kind text NOT NULL) \
+         PARTITION BY RANGE (at)",
+    )
+    .await?;
+
+    // Hourly partitions, three kept ready ahead, detached after a day, created without blocking writers.
+    let service = PartitionService::new(db.clone());
+    let events = service
+        .time_range_table("event")
+        .period(Period::Hour)
+        .interval(24)
+        .register()
+        .await?;
+    events
+        .update_maintenance(|m| {
+            m.premake = 3;
+            m.creation_mode = CreationMode::Attach;
+        })
+        .await?;
+    let maintenance = service.spawn_maintenance(Duration::from_secs(60));
+
+    let run_for = std::env::var("SERVICE_RUN_FOR")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok());
+    let stop = async {
+        match run_for {
+            Some(secs) => tokio::time::sleep(Duration::from_secs(secs)).await,
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    };
+    tokio::pin!(stop);
+    println!("writing events; Ctrl-C to stop");
+    let mut written = 0u64;
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                db.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "INSERT INTO event (at, kind) VALUES ($1, 'tick')",
+                    [Utc::now().into()],
+                ))
+                .await?;
+                written += 1;
+            }
+        }
+    }
+
+    println!("stopping: {written} events written");
+    maintenance.shutdown().await;
+    let partitions = events.partitions().await?;
+    println!("maintenance stopped; {} partitions:", partitions.len());
+    for p in partitions {
+        println!("   {}", p.partition_name);
+    }
+    db.close().await?;
+    Ok(())
+}
