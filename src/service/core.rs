@@ -770,3 +770,11 @@ pub(crate) fn int_partition(ctx: &Ctx, start: i64, end: i64) -> NewPartition {
         sub_partition: super::sub_partition_of(&ctx.config),
     }
 }
+
+/// The range partitions of a table: not DEFAULT, not sub-partitions.
+pub(crate) fn range_partitions(config_id: i32) -> sea_orm::Select<partition_log::Entity> {
+    partition_log::Entity::find()
+        .filter(partition_log::Column::ConfigId.eq(config_id))
+        .filter(partition_log::Column::Kind.eq(PartitionKind::Range))
+        .filter(partition_log::Column::ParentName.is_null())
+}

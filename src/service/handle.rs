@@ -293,6 +293,29 @@ impl TableHandle {
         Ok(attached)
     }
 
+    /// Attaches the given partitions, or with `None` every detached range partition in `order`.
+    pub(crate) async fn attach_ranges(
+        &self,
+        partitions: Option<&[partition_log::Model]>,
+        detach_time: Option<DateTime<Utc>>,
+        order: partition_log::Column,
+    ) -> Result<Vec<partition_log::Model>> {
+        let (txn, ctx) = self.lock().await?;
+        let targets = match partitions {
+            Some(logs) => core::reread(&txn, &ctx, logs).await?,
+            None => {
+                core::range_partitions(self.config_id)
+                    .filter(partition_log::Column::IsAttached.eq(false))
+                    .order_by_asc(order)
+                    .all(&txn)
+                    .await?
+            }
+        };
+        let attached = self.attach_locked(&txn, &ctx, targets, detach_time).await?;
+        txn.commit().await?;
+        Ok(attached)
+    }
+
     /// Drops the given partitions (attached or not) with their rows, sub-partitions and log rows. A partition
     /// whose table is already gone only loses its log rows.
     pub async fn delete_partitions(&self, partitions: &[partition_log::Model]) -> Result<()> {

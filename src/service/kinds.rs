@@ -685,13 +685,6 @@ impl Deref for IdRangeTable {
     }
 }
 
-fn id_ranges(config_id: i32) -> sea_orm::Select<partition_log::Entity> {
-    partition_log::Entity::find()
-        .filter(partition_log::Column::ConfigId.eq(config_id))
-        .filter(partition_log::Column::Kind.eq(PartitionKind::Range))
-        .filter(partition_log::Column::ParentName.is_null())
-}
-
 impl IdRangeTable {
     pub(super) fn from_config(service: PartitionService, config: &partition_config::Model) -> Self {
         Self {
@@ -701,7 +694,7 @@ impl IdRangeTable {
 
     /// The range partitions, by start.
     pub async fn partitions(&self) -> Result<Vec<partition_log::Model>> {
-        Ok(id_ranges(self.config_id)
+        Ok(core::range_partitions(self.config_id)
             .order_by_asc(partition_log::Column::IntStart)
             .all(self.service.connection())
             .await?)
@@ -741,7 +734,7 @@ impl IdRangeTable {
                 .checked_add(premake + 1)
                 .and_then(|k| k.checked_mul(step))
                 .ok_or_else(overflow)?;
-            let latest = id_ranges(self.config_id)
+            let latest = core::range_partitions(self.config_id)
                 .order_by_desc(partition_log::Column::IntEnd)
                 .one(&txn)
                 .await?;
@@ -782,7 +775,7 @@ impl IdRangeTable {
                     let holding = self.holding(&txn, &ctx, step).await?;
                     let threshold = holding.saturating_sub(i64::from(keep)).saturating_mul(step);
                     let now = self.service.now();
-                    id_ranges(self.config_id)
+                    core::range_partitions(self.config_id)
                         .filter(partition_log::Column::IsAttached.eq(true))
                         .filter(partition_log::Column::IntEnd.lte(threshold))
                         .filter(
@@ -807,19 +800,7 @@ impl IdRangeTable {
         partitions: Option<&[partition_log::Model]>,
         detach_time: Option<DateTime<Utc>>,
     ) -> Result<Vec<partition_log::Model>> {
-        let (txn, ctx) = self.lock().await?;
-        let targets = match partitions {
-            Some(logs) => core::reread(&txn, &ctx, logs).await?,
-            None => {
-                id_ranges(self.config_id)
-                    .filter(partition_log::Column::IsAttached.eq(false))
-                    .order_by_asc(partition_log::Column::IntStart)
-                    .all(&txn)
-                    .await?
-            }
-        };
-        let attached = self.attach_locked(&txn, &ctx, targets, detach_time).await?;
-        txn.commit().await?;
-        Ok(attached)
+        self.attach_ranges(partitions, detach_time, partition_log::Column::IntStart)
+            .await
     }
 }

@@ -20,7 +20,6 @@ use super::core::{self, Ctx};
 use super::plan::{self, Plan, Step, StepAction, StepRange, TableState};
 use super::{PartitionService, QualifiedTable, catalog};
 use crate::calendar::{fnv1a, partition_name};
-use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result, sqlstate};
 use crate::schema::Partition;
@@ -368,10 +367,7 @@ impl PartitionService {
     async fn step_create(&self, step: &Step, range: StepRange) -> Result<StepOutcome> {
         let (txn, ctx) = self.lock_step(step).await?;
         let latest = |column: partition_log::Column| {
-            partition_log::Entity::find()
-                .filter(partition_log::Column::ConfigId.eq(ctx.config.id))
-                .filter(partition_log::Column::Kind.eq(PartitionKind::Range))
-                .filter(partition_log::Column::ParentName.is_null())
+            core::range_partitions(ctx.config.id)
                 .filter(column.is_not_null())
                 .order_by_desc(column)
                 .one(&txn)

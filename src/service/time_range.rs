@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::IntoIden;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction,
     IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 
@@ -15,7 +15,6 @@ use super::core::{self, Ctx};
 use super::handle::{TableHandle, check_tablespace};
 use super::{PartitionService, QualifiedTable, Registering};
 use crate::calendar::{Period, partition_name};
-use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result};
 use crate::schema::PartitionStrategy;
@@ -354,7 +353,7 @@ impl TimeRangeTable {
 
     /// The range partitions, by start (not the DEFAULT partition, nor sub-partitions).
     pub async fn partitions(&self) -> Result<Vec<partition_log::Model>> {
-        Ok(ranges(self.config_id)
+        Ok(core::range_partitions(self.config_id)
             .order_by_asc(partition_log::Column::Start)
             .all(self.service.connection())
             .await?)
@@ -434,7 +433,7 @@ impl TimeRangeTable {
         let threshold = settings
             .period
             .shift_back(now, interval, settings.time_zone);
-        Ok(ranges(self.config_id)
+        Ok(core::range_partitions(self.config_id)
             .filter(partition_log::Column::IsAttached.eq(true))
             .filter(partition_log::Column::End.lt(threshold))
             .filter(
@@ -474,20 +473,8 @@ impl TimeRangeTable {
         partitions: Option<&[partition_log::Model]>,
         detach_time: Option<DateTime<Utc>>,
     ) -> Result<Vec<partition_log::Model>> {
-        let (txn, ctx) = self.lock().await?;
-        let targets = match partitions {
-            Some(logs) => core::reread(&txn, &ctx, logs).await?,
-            None => {
-                ranges(self.config_id)
-                    .filter(partition_log::Column::IsAttached.eq(false))
-                    .order_by_asc(partition_log::Column::Start)
-                    .all(&txn)
-                    .await?
-            }
-        };
-        let attached = self.attach_locked(&txn, &ctx, targets, detach_time).await?;
-        txn.commit().await?;
-        Ok(attached)
+        self.attach_ranges(partitions, detach_time, partition_log::Column::Start)
+            .await
     }
 
     /// Changes the settings. A change of period or interval applies at once: the rule-based detach runs in
@@ -542,19 +529,11 @@ impl TimeRangeTable {
     }
 }
 
-/// The range partitions of a table (not DEFAULT, not sub-partitions).
-fn ranges(config_id: i32) -> sea_orm::Select<partition_log::Entity> {
-    partition_log::Entity::find()
-        .filter(partition_log::Column::ConfigId.eq(config_id))
-        .filter(partition_log::Column::Kind.eq(PartitionKind::Range))
-        .filter(partition_log::Column::ParentName.is_null())
-}
-
 async fn latest<C: ConnectionTrait>(
     conn: &C,
     config_id: i32,
 ) -> Result<Option<partition_log::Model>> {
-    Ok(ranges(config_id)
+    Ok(core::range_partitions(config_id)
         .order_by_desc(partition_log::Column::End)
         .one(conn)
         .await?)
