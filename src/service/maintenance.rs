@@ -10,16 +10,17 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, RuntimeErr, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, RuntimeErr, Statement,
 };
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::core::{self, Ctx};
 use super::plan::{self, Plan, Step, StepAction, StepRange, TableState};
-use super::{PartitionService, QualifiedTable, catalog};
+use super::{PartitionEventKind, PartitionService, QualifiedTable, catalog};
 use crate::calendar::{fnv1a, partition_name};
+use crate::entity::partition_config::CreationMode;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result, sqlstate};
 use crate::schema::Partition;
@@ -281,7 +282,12 @@ impl PartitionService {
         let mut tables: Vec<TableReport> = Vec::new();
         let mut interrupted = false;
         let mut failed: Option<i32> = None;
-        for step in &plan.steps {
+        let steps = &plan.steps;
+        let mut i = 0;
+        // Steps before this index, whose batch fell back, run one by one.
+        let mut one_by_one_until = 0;
+        while i < steps.len() {
+            let step = &steps[i];
             if stop.is_some_and(|s| *s.borrow()) {
                 interrupted = true;
                 break;
@@ -296,7 +302,83 @@ impl PartitionService {
                 failed = None;
             }
             if failed == Some(step.config_id) {
+                i += 1;
                 continue;
+            }
+            // A run of steps of the same kind on the same table goes in one transaction where it can.
+            let same = |other: &Step| {
+                other.config_id == step.config_id
+                    && matches!(
+                        (other.action, step.action),
+                        (StepAction::Create(_), StepAction::Create(_))
+                            | (StepAction::Detach, StepAction::Detach)
+                    )
+            };
+            let end = i + steps[i..].iter().take_while(|s| same(s)).count();
+            let batch_started = Instant::now();
+            let mut outcome: Option<Result<Vec<StepOutcome>>> = None;
+            let mut retries = 0;
+            if end - i > 1 && i >= one_by_one_until {
+                loop {
+                    let attempt = match step.action {
+                        StepAction::Create(_) => self.batch_create(&steps[i..end]).await,
+                        _ => self.batch_detach(&steps[i..end]).await,
+                    };
+                    match attempt {
+                        Err(err)
+                            if is_lock_timeout(&err)
+                                && retries < self.maintenance_options().retries =>
+                        {
+                            tokio::time::sleep(backoff(
+                                self.maintenance_options().backoff,
+                                retries,
+                            ))
+                            .await;
+                            retries += 1;
+                        }
+                        Ok(None) => {
+                            one_by_one_until = end;
+                            break;
+                        }
+                        Ok(Some(outcomes)) => {
+                            outcome = Some(Ok(outcomes));
+                            break;
+                        }
+                        Err(err) => {
+                            outcome = Some(Err(err));
+                            break;
+                        }
+                    }
+                }
+            }
+            let Some(report) = tables.last_mut() else {
+                break;
+            };
+            match outcome {
+                Some(Ok(outcomes)) => {
+                    let duration = batch_started.elapsed();
+                    let each = duration / u32::try_from(outcomes.len()).unwrap_or(1).max(1);
+                    report.duration += duration;
+                    for (step, outcome) in steps[i..end].iter().zip(outcomes) {
+                        report.steps.push(StepReport {
+                            step: step.clone(),
+                            outcome,
+                            duration: each,
+                            retries,
+                        });
+                    }
+                    i = end;
+                    continue;
+                }
+                Some(Err(err)) => {
+                    tracing::warn!(table = %step.table, action = step.action.as_str(), error = %err, "maintenance steps failed");
+                    report.duration += batch_started.elapsed();
+                    report.error = Some(err);
+                    failed = Some(step.config_id);
+                    i = end;
+                    continue;
+                }
+                None => {}
             }
             let step_started = Instant::now();
             let mut retries = 0;
@@ -315,9 +397,6 @@ impl PartitionService {
                 }
             };
             let duration = step_started.elapsed();
-            let Some(report) = tables.last_mut() else {
-                continue;
-            };
             report.duration += duration;
             match result {
                 Ok(outcome) => report.steps.push(StepReport {
@@ -332,6 +411,7 @@ impl PartitionService {
                     failed = Some(step.config_id);
                 }
             }
+            i += 1;
         }
         Report {
             at: plan.at,
@@ -626,6 +706,205 @@ impl PartitionService {
         core::record_detached(self, &txn, &ctx, current, tablespace.as_deref()).await?;
         txn.commit().await?;
         Ok(StepOutcome::Done { moved_rows: None })
+    }
+
+    /// Runs a run of create steps of one table in one transaction: the DDL pipelined in one round trip, the
+    /// log rows in one statement. `None` when the steps need the one-by-one path (a DEFAULT partition to move
+    /// rows out of, tablespaces, sub-partitions, the low-lock mode, or another runner already at work).
+    async fn batch_create(&self, steps: &[Step]) -> Result<Option<Vec<StepOutcome>>> {
+        let (txn, ctx) = self.lock_step(&steps[0]).await?;
+        let config = &ctx.config;
+        if config.creation_mode != CreationMode::Direct
+            || config.attach_tablespace.is_some()
+            || super::sub_partition_of(config).is_some()
+            || core::default_log(&txn, config.id)
+                .await?
+                .is_some_and(|d| d.is_attached)
+        {
+            return Ok(None);
+        }
+        let mut news = Vec::with_capacity(steps.len());
+        let mut expected_start = None;
+        for step in steps {
+            let (start_ok, new) = match step.action {
+                StepAction::Create(StepRange::Time { start, end }) => {
+                    let (Some(period), tz) = (config.period, ctx.time_zone()?) else {
+                        return Ok(None);
+                    };
+                    if period.end(start, tz) != end {
+                        return Ok(None);
+                    }
+                    let name = partition_name(&config.table_name, start, end, period, tz);
+                    let ok =
+                        expected_start.is_none_or(|e| e == StepRange::Time { start, end: start });
+                    expected_start = Some(StepRange::Time { start: end, end });
+                    (ok, core::time_partition(&ctx, start, end, name)?)
+                }
+                StepAction::Create(StepRange::Int { start, end }) => {
+                    let ok =
+                        expected_start.is_none_or(|e| e == StepRange::Int { start, end: start });
+                    expected_start = Some(StepRange::Int { start: end, end });
+                    (ok, core::int_partition(&ctx, start, end))
+                }
+                _ => return Ok(None),
+            };
+            if !start_ok {
+                return Ok(None);
+            }
+            news.push(new);
+        }
+        // The first step must continue from the latest partition, as planned.
+        let latest = match steps[0].action {
+            StepAction::Create(StepRange::Time { start, .. }) => {
+                let l = core::range_partitions(config.id)
+                    .filter(partition_log::Column::End.is_not_null())
+                    .order_by_desc(partition_log::Column::End)
+                    .one(&txn)
+                    .await?
+                    .and_then(|l| l.end);
+                l.is_none_or(|l| l == start)
+            }
+            StepAction::Create(StepRange::Int { start, .. }) => {
+                let l = core::range_partitions(config.id)
+                    .filter(partition_log::Column::IntEnd.is_not_null())
+                    .order_by_desc(partition_log::Column::IntEnd)
+                    .one(&txn)
+                    .await?
+                    .and_then(|l| l.int_end);
+                l.is_none_or(|l| l == start)
+            }
+            _ => false,
+        };
+        if !latest {
+            return Ok(None);
+        }
+        let mut sql = String::new();
+        for new in &news {
+            let create = Partition::create()
+                .table((config.schema_name.clone(), new.name.clone()))
+                .partition_of(ctx.parent())
+                .bound(new.bound.clone())
+                .build(sea_orm::sea_query::PostgresQueryBuilder)?;
+            sql.push_str(&create);
+            sql.push_str(";\n");
+        }
+        if let Err(err) = super::execute_script(&txn, sql).await {
+            let code = err.sqlstate();
+            drop(txn);
+            return match code.as_deref() {
+                // A name is taken or a range overlaps: the one-by-one path says which, with its typed error.
+                Some("42P07" | "42P17") => Ok(None),
+                _ => Err(err),
+            };
+        }
+        let now = self.now();
+        let rows: Vec<partition_log::ActiveModel> = news
+            .into_iter()
+            .map(|new| {
+                let mut log = new.log;
+                log.config_id = sea_orm::Set(config.id);
+                log.schema_name = sea_orm::Set(config.schema_name.clone());
+                log.partition_name = sea_orm::Set(new.name);
+                log.is_attached = sea_orm::Set(true);
+                log.tablespace = sea_orm::Set(None);
+                log.created_at = sea_orm::Set(now);
+                log
+            })
+            .collect();
+        let logs = partition_log::Entity::insert_many(rows)
+            .exec_with_returning(&txn)
+            .await?;
+        for log in &logs {
+            core::fire(self, &txn, &ctx, PartitionEventKind::Created, log).await?;
+        }
+        txn.commit().await?;
+        Ok(Some(vec![
+            StepOutcome::Done { moved_rows: None };
+            steps.len()
+        ]))
+    }
+
+    /// Runs a run of detach steps of one table in one transaction, the DDL pipelined in one round trip.
+    /// `None` when they need the one-by-one path (concurrent detach, a detach tablespace).
+    async fn batch_detach(&self, steps: &[Step]) -> Result<Option<Vec<StepOutcome>>> {
+        let (txn, ctx) = self.lock_step(&steps[0]).await?;
+        if ctx.config.concurrent_detach || ctx.config.detach_tablespace.is_some() {
+            return Ok(None);
+        }
+        // All the batch's partitions in one query, by id or (created by this plan) by name.
+        let ids: Vec<i64> = steps.iter().filter_map(|s| s.log_id).collect();
+        let names: Vec<String> = steps
+            .iter()
+            .filter(|s| s.log_id.is_none())
+            .map(|s| s.partition.clone())
+            .collect();
+        let found = partition_log::Entity::find()
+            .filter(partition_log::Column::ConfigId.eq(ctx.config.id))
+            .filter(
+                Condition::any()
+                    .add(partition_log::Column::Id.is_in(ids))
+                    .add(partition_log::Column::PartitionName.is_in(names)),
+            )
+            .all(&txn)
+            .await?;
+        let mut targets = Vec::new();
+        let mut outcomes = Vec::with_capacity(steps.len());
+        for step in steps {
+            let log = found
+                .iter()
+                .find(|l| match step.log_id {
+                    Some(id) => l.id == id,
+                    None => l.partition_name == step.partition,
+                })
+                .cloned();
+            match log {
+                Some(log)
+                    if log.is_attached && !log.detach_pending && log.parent_name.is_none() =>
+                {
+                    targets.push(log);
+                    outcomes.push(StepOutcome::Done { moved_rows: None });
+                }
+                Some(log) if log.detach_pending => return Ok(None),
+                Some(_) => outcomes.push(StepOutcome::Skipped("already detached".to_owned())),
+                None => outcomes.push(StepOutcome::Skipped(
+                    "the partition is no longer recorded".to_owned(),
+                )),
+            }
+        }
+        if !targets.is_empty() {
+            let mut sql = String::new();
+            for log in &targets {
+                let detach = Partition::detach()
+                    .table(ctx.parent())
+                    .partition((log.schema_name.clone(), log.partition_name.clone()))
+                    .build(sea_orm::sea_query::PostgresQueryBuilder)?;
+                sql.push_str(&detach);
+                sql.push_str(";\n");
+            }
+            super::execute_script(&txn, sql).await?;
+            let ids: Vec<i64> = targets.iter().map(|l| l.id).collect();
+            partition_log::Entity::update_many()
+                .col_expr(partition_log::Column::IsAttached, false.into())
+                .col_expr(partition_log::Column::DetachPending, false.into())
+                .col_expr(
+                    partition_log::Column::DetachTime,
+                    Option::<DateTime<Utc>>::None.into(),
+                )
+                .col_expr(partition_log::Column::DetachedAt, Some(self.now()).into())
+                .filter(partition_log::Column::Id.is_in(ids.clone()))
+                .exec(&txn)
+                .await?;
+            let updated = partition_log::Entity::find()
+                .filter(partition_log::Column::Id.is_in(ids))
+                .order_by_asc(partition_log::Column::Id)
+                .all(&txn)
+                .await?;
+            for log in &updated {
+                core::fire(self, &txn, &ctx, PartitionEventKind::Detached, log).await?;
+            }
+        }
+        txn.commit().await?;
+        Ok(Some(outcomes))
     }
 
     /// Runs maintenance now and then every `every` (± 10 % jitter) in a tokio task, until

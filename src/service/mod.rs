@@ -440,6 +440,17 @@ pub(crate) fn sub_partition_of(config: &partition_config::Model) -> Option<(Stri
     }
 }
 
+/// Runs several statements built by [`schema`](crate::schema) in one round trip (the simple query protocol;
+/// their values were written by sea-query).
+pub(crate) async fn execute_script<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    sql: String,
+) -> Result<()> {
+    tracing::trace!(%sql);
+    conn.execute_unprepared(&sql).await?;
+    Ok(())
+}
+
 /// Runs one statement built by [`schema`](crate::schema). The text comes from a statement's `build`, which
 /// quoted every identifier and wrote every value through sea-query.
 pub(crate) async fn execute<C: sea_orm::ConnectionTrait>(conn: &C, sql: String) -> Result<()> {

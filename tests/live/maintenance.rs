@@ -587,3 +587,40 @@ async fn the_background_task_runs_at_once_and_shuts_down_cleanly() {
     );
     t.finish().await;
 }
+
+#[tokio::test]
+async fn a_conflict_inside_a_batch_falls_back_to_steps_with_a_typed_error() {
+    let t = setup(test_name!(
+        "a_conflict_inside_a_batch_falls_back_to_steps_with_a_typed_error"
+    ))
+    .await;
+    let db = &t.conn;
+    event_table(db, "event", "timestamptz").await;
+    let (service, clock) = service(db, utc(2024, 1, 1, 0, 0));
+    let events = service
+        .time_range_table("event")
+        .period(Period::Day)
+        .register()
+        .await
+        .expect("register");
+    events
+        .update_maintenance(|m| m.premake = 3)
+        .await
+        .expect("settings");
+    clock.set(utc(2024, 1, 1, 12, 0));
+    // The second of the three planned partitions' name is taken by a table the log does not know.
+    exec(db, r#"CREATE TABLE "event_2024-01-03_2024-01-04" (x int)"#).await;
+    let plan = service.plan().await.expect("plan");
+    assert_eq!(plan.steps.len(), 3);
+    let report = service.run_plan(&plan).await;
+    let table = &report.tables[0];
+    assert!(
+        matches!(table.error, Some(Error::PartitionNameTaken { .. })),
+        "{table:?}"
+    );
+    // The batch rolled back whole; one by one, the first step was done before the conflict.
+    assert_eq!(table.created(), 1);
+    assert_eq!(events.partitions().await.expect("partitions").len(), 2);
+    crate::time_range::assert_consistent(db, &events).await;
+    t.finish().await;
+}
