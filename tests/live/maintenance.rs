@@ -624,3 +624,104 @@ async fn a_conflict_inside_a_batch_falls_back_to_steps_with_a_typed_error() {
     crate::time_range::assert_consistent(db, &events).await;
     t.finish().await;
 }
+
+/// Records created partitions; fails when told to.
+#[derive(Debug, Clone, Default)]
+struct CountCreated {
+    fail: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl PartitionHook for CountCreated {
+    async fn after(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        event: &PartitionEvent,
+    ) -> Result<(), sea_orm_pg_partitioning::service::HookError> {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO audit VALUES ($1, $2)",
+            [
+                event.kind.as_str().into(),
+                event.partition.partition_name.clone().into(),
+            ],
+        ))
+        .await?;
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("refused".into());
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn batched_steps_fire_hooks_and_a_failing_hook_rolls_the_batch_back() {
+    let t = setup(test_name!(
+        "batched_steps_fire_hooks_and_a_failing_hook_rolls_the_batch_back"
+    ))
+    .await;
+    let db = &t.conn;
+    event_table(db, "event", "timestamptz").await;
+    exec(db, "CREATE TABLE audit (kind text, partition text)").await;
+    let hook = CountCreated::default();
+    let (service, clock) = service(db, utc(2024, 1, 1, 0, 0));
+    let service = service.with_hook(hook.clone());
+    let events = service
+        .time_range_table("event")
+        .period(Period::Day)
+        .interval(1)
+        .register()
+        .await
+        .expect("register");
+    events
+        .update_maintenance(|m| m.premake = 3)
+        .await
+        .expect("settings");
+
+    // Three creates in one batch: three hook calls, in the batch's transaction.
+    clock.set(utc(2024, 1, 1, 12, 0));
+    let report = service.run_maintenance().await.expect("run");
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.created(), 3);
+    let created = strings(
+        db,
+        "SELECT count(*)::text FROM audit WHERE kind = 'created'",
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        created,
+        ["4"],
+        "registration's partition and the batch's three"
+    );
+
+    // A failing hook: the batch (creates, log rows and the hook's writes) is rolled back whole.
+    hook.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    clock.set(utc(2024, 1, 4, 12, 0));
+    let before = events.partitions().await.expect("partitions");
+    let report = service.run_maintenance().await.expect("run");
+    assert!(
+        matches!(report.tables[0].error, Some(Error::Hook { .. })),
+        "{report:?}"
+    );
+    assert_eq!(events.partitions().await.expect("partitions"), before);
+    assert_eq!(
+        strings(db, "SELECT count(*)::text FROM audit", vec![]).await,
+        ["4"]
+    );
+    crate::time_range::assert_consistent(db, &events).await;
+
+    // Batched detaches fire their hooks too.
+    hook.fail.store(false, std::sync::atomic::Ordering::SeqCst);
+    let report = service.run_maintenance().await.expect("run");
+    assert!(report.is_ok(), "{report:?}");
+    let detached = strings(
+        db,
+        "SELECT count(*)::text FROM audit WHERE kind = 'detached'",
+        vec![],
+    )
+    .await;
+    assert_eq!(detached, [report.detached().to_string()]);
+    assert!(report.detached() >= 2);
+    t.finish().await;
+}
