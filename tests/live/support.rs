@@ -172,11 +172,18 @@ async fn ensure_tablespaces(admin: &DatabaseConnection) {
         let created = admin
             .execute_unprepared(&format!("CREATE TABLESPACE {ts} LOCATION ''"))
             .await;
-        match created {
-            Ok(_) => {}
-            // Another test process created it at the same moment.
-            Err(e) if sqlstate(&e).as_deref() == Some("42710") => {}
-            Err(e) => panic!("cannot create test tablespace {ts}: {e}"),
+        if let Err(e) = created {
+            // Another test created it at the same moment (42710, or 23505 when the catalog inserts raced).
+            let exists = admin
+                .query_one_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT 1 FROM pg_tablespace WHERE spcname = $1",
+                    [ts.into()],
+                ))
+                .await
+                .expect("read pg_tablespace")
+                .is_some();
+            assert!(exists, "cannot create test tablespace {ts}: {e}");
         }
     }
 }
