@@ -1,9 +1,10 @@
 //! Maintenance: plan every registered table, execute the plan step by step, report; in the background too.
 //!
-//! Each step runs in its own transaction holding the table's advisory lock, and first checks under that lock
-//! that it is still needed: several replicas running maintenance at once serialise per table, and a step
-//! already done by another one is skipped, never repeated. DDL waits at most `lock_timeout` for its locks and
-//! is retried with backoff, so a step never queues the application's queries behind it for long.
+//! Each step (or run of consecutive creates or detaches of one table) runs in one transaction holding the
+//! table's advisory lock, and first checks under that lock that it is still needed: several replicas running
+//! maintenance at once serialise per table, and a step already done by another one is skipped, never
+//! repeated. DDL waits at most `lock_timeout` for its locks and is retried with backoff, so a step never
+//! queues the application's queries behind it for long.
 
 use std::collections::HashMap;
 use std::time::{Duration as StdDuration, Instant};
@@ -423,14 +424,7 @@ impl PartitionService {
     }
 
     async fn lock_step(&self, step: &Step) -> Result<(DatabaseTransaction, Ctx)> {
-        let config = partition_config::Entity::find_by_id(step.config_id)
-            .one(self.connection())
-            .await?
-            .ok_or_else(|| Error::NotRegistered {
-                table: step.table.clone(),
-            })?;
-        let (txn, ctx) =
-            core::lock(self, config.id, &config.schema_name, &config.table_name).await?;
+        let (txn, ctx) = core::lock(self, step.config_id, &step.schema, &step.table_name).await?;
         set_lock_timeout(&txn, self.maintenance_options().lock_timeout).await?;
         Ok((txn, ctx))
     }
@@ -586,6 +580,8 @@ impl PartitionService {
         let step = Step {
             config_id: ctx.config.id,
             table: ctx.qualified(),
+            schema: ctx.config.schema_name.clone(),
+            table_name: ctx.config.table_name.clone(),
             action: StepAction::Detach,
             partition: log.partition_name.clone(),
             log_id: Some(log.id),
@@ -723,10 +719,26 @@ impl PartitionService {
         {
             return Ok(None);
         }
+        // The steps must be contiguous, as planned.
+        let contiguous = steps
+            .windows(2)
+            .all(|pair| match (pair[0].action, pair[1].action) {
+                (
+                    StepAction::Create(StepRange::Time { end, .. }),
+                    StepAction::Create(StepRange::Time { start, .. }),
+                ) => end == start,
+                (
+                    StepAction::Create(StepRange::Int { end, .. }),
+                    StepAction::Create(StepRange::Int { start, .. }),
+                ) => end == start,
+                _ => false,
+            });
+        if !contiguous {
+            return Ok(None);
+        }
         let mut news = Vec::with_capacity(steps.len());
-        let mut expected_start = None;
         for step in steps {
-            let (start_ok, new) = match step.action {
+            news.push(match step.action {
                 StepAction::Create(StepRange::Time { start, end }) => {
                     let (Some(period), tz) = (config.period, ctx.time_zone()?) else {
                         return Ok(None);
@@ -735,23 +747,13 @@ impl PartitionService {
                         return Ok(None);
                     }
                     let name = partition_name(&config.table_name, start, end, period, tz);
-                    let ok =
-                        expected_start.is_none_or(|e| e == StepRange::Time { start, end: start });
-                    expected_start = Some(StepRange::Time { start: end, end });
-                    (ok, core::time_partition(&ctx, start, end, name)?)
+                    core::time_partition(&ctx, start, end, name)?
                 }
                 StepAction::Create(StepRange::Int { start, end }) => {
-                    let ok =
-                        expected_start.is_none_or(|e| e == StepRange::Int { start, end: start });
-                    expected_start = Some(StepRange::Int { start: end, end });
-                    (ok, core::int_partition(&ctx, start, end))
+                    core::int_partition(&ctx, start, end)
                 }
                 _ => return Ok(None),
-            };
-            if !start_ok {
-                return Ok(None);
-            }
-            news.push(new);
+            });
         }
         // The first step must continue from the latest partition, as planned.
         let latest = match steps[0].action {

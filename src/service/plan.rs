@@ -65,8 +65,12 @@ impl StepAction {
 pub struct Step {
     /// The table's configuration id.
     pub config_id: i32,
-    /// The table, `schema.name`.
+    /// The table, `schema.name`, for reading.
     pub table: String,
+    /// The table's schema.
+    pub schema: String,
+    /// The table's name.
+    pub table_name: String,
     /// What the step does.
     pub action: StepAction,
     /// The partition's name.
@@ -131,6 +135,8 @@ pub(crate) fn plan_table(state: &TableState<'_>, now: DateTime<Utc>) -> Result<V
         steps.push(Step {
             config_id: config.id,
             table: table.clone(),
+            schema: config.schema_name.clone(),
+            table_name: config.table_name.clone(),
             action: StepAction::FinishDetach,
             partition: log.partition_name.clone(),
             log_id: Some(log.id),
@@ -150,7 +156,7 @@ pub(crate) fn plan_table(state: &TableState<'_>, now: DateTime<Utc>) -> Result<V
     if config.strategy == PartitionStrategy::Range {
         match (config.period, config.step) {
             (Some(period), _) => plan_time(state, period, now, &mut steps)?,
-            (None, Some(step)) if step > 0 => plan_int(state, step, now, &mut steps)?,
+            (None, Some(step)) if step > 0 => plan_int(state, step, &mut steps)?,
             _ => {}
         }
     }
@@ -169,6 +175,8 @@ pub(crate) fn plan_table(state: &TableState<'_>, now: DateTime<Utc>) -> Result<V
             steps.push(Step {
                 config_id: config.id,
                 table: table.clone(),
+                schema: config.schema_name.clone(),
+                table_name: config.table_name.clone(),
                 action: StepAction::Drop,
                 partition: log.partition_name.clone(),
                 log_id: Some(log.id),
@@ -266,6 +274,8 @@ fn detach_planned(
         steps.push(Step {
             config_id: ctx.config.id,
             table: ctx.qualified(),
+            schema: ctx.config.schema_name.clone(),
+            table_name: ctx.config.table_name.clone(),
             action: StepAction::Detach,
             partition,
             log_id: None,
@@ -282,12 +292,7 @@ fn detach_planned(
     Ok(())
 }
 
-fn plan_int(
-    state: &TableState<'_>,
-    step: i64,
-    _now: DateTime<Utc>,
-    steps: &mut Vec<Step>,
-) -> Result<()> {
+fn plan_int(state: &TableState<'_>, step: i64, steps: &mut Vec<Step>) -> Result<()> {
     let ctx = state.ctx;
     let config = &ctx.config;
     let holding = state.max_key.map_or(0, |m| m.div_euclid(step));
@@ -385,6 +390,8 @@ fn create_step(ctx: &Ctx, range: StepRange, name: String, reason: String) -> Res
     Ok(Step {
         config_id: ctx.config.id,
         table: ctx.qualified(),
+        schema: ctx.config.schema_name.clone(),
+        table_name: ctx.config.table_name.clone(),
         action: StepAction::Create(range),
         partition: name,
         log_id: None,
@@ -409,6 +416,8 @@ fn detach_step(ctx: &Ctx, log: &partition_log::Model, reason: String) -> Result<
     Ok(Step {
         config_id: ctx.config.id,
         table: ctx.qualified(),
+        schema: ctx.config.schema_name.clone(),
+        table_name: ctx.config.table_name.clone(),
         action: StepAction::Detach,
         partition: log.partition_name.clone(),
         log_id: Some(log.id),
