@@ -204,9 +204,10 @@ pub mod prelude {
         PartitionedBy, PartitionedTable, PrimaryKeyPolicy, RangeValue,
     };
     pub use crate::service::{
-        Clock, ConfigUpdated, DefaultRows, HashTable, IdRangeTable, ListTable, MaintenanceOptions,
-        MaintenanceSettings, MaintenanceTask, ManualClock, PartitionEvent, PartitionEventKind,
-        PartitionHook, PartitionService, Plan, QualifiedTable, Report, Step, StepAction,
-        StepOutcome, SystemClock, TableHandle, TimeRangeSettings, TimeRangeTable,
+        Anomaly, AnomalyKind, Clock, ConfigUpdated, DefaultRows, HashTable, IdRangeTable,
+        ListTable, MaintenanceOptions, MaintenanceSettings, MaintenanceTask, ManualClock,
+        PartitionEvent, PartitionEventKind, PartitionHook, PartitionService, Plan, QualifiedTable,
+        Report, Status, Step, StepAction, StepOutcome, SystemClock, TableHandle, TableStatus,
+        TimeRangeSettings, TimeRangeTable,
     };
 }

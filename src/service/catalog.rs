@@ -1,6 +1,7 @@
 //! Catalog reads. Every query is a constant text whose inputs are bound parameters ($1, $2, ...): names are
 //! compared with `pg_class.relname` and friends as values, never spliced into SQL.
 
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
 
 use crate::error::Result;
@@ -249,4 +250,180 @@ pub(crate) async fn detach_state<C: ConnectionTrait>(
     )
     .await?;
     Ok(row.map(|r| r.try_get_by_index::<bool>(0)).transpose()?)
+}
+
+/// One relation as the catalog sees it, for [`status`](crate::service::PartitionService::status): a
+/// partition of a managed table, or a table the log names (attached or not).
+#[derive(Debug, Clone)]
+pub(crate) struct CatalogRelation {
+    pub oid: i64,
+    pub schema: String,
+    pub name: String,
+    /// `r` table, `p` partitioned table, ...
+    pub relkind: String,
+    /// The table it is a partition of, if any.
+    pub parent: Option<(String, String)>,
+    pub detach_pending: bool,
+    /// `pg_get_expr(relpartbound)`, e.g. `FOR VALUES FROM ('2024-01-01 00:00:00+00') TO (...)`.
+    pub bound: Option<String>,
+    pub tablespace: String,
+    pub estimated_rows: Option<i64>,
+    pub size_bytes: i64,
+    /// A single-column time range bound, converted by PostgreSQL itself (so whatever the session's
+    /// `DateStyle` and `TimeZone`; a `timestamp without time zone` key in the configured zone).
+    pub time_range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// A single-column integer range bound.
+    pub int_range: Option<(i64, i64)>,
+    /// A hash bound: modulus and remainder.
+    pub hash: Option<(i32, i32)>,
+    /// For a DEFAULT partition: whether it holds any row (an exact check, one `EXISTS` each).
+    pub has_rows: Option<bool>,
+}
+
+/// A managed table for [`relations`]: schema, name, and the configured time zone.
+pub(crate) struct ManagedTable<'a> {
+    pub schema: &'a str,
+    pub name: &'a str,
+    pub time_zone: &'a str,
+}
+
+/// Every partition of the given tables and every relation the log names, in one query whatever their
+/// number. The rows of each DEFAULT partition are checked with `query_to_xml`, which runs an `EXISTS`
+/// query whose identifiers PostgreSQL's `format('%I')` quotes.
+pub(crate) async fn relations<C: ConnectionTrait>(
+    conn: &C,
+    tables: &[ManagedTable<'_>],
+    logged: &[(String, String)],
+) -> Result<Vec<CatalogRelation>> {
+    const SQL: &str = r#"
+        WITH cfg AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(s, n, tz)),
+        parent AS (
+            SELECT c.oid, cfg.tz,
+                   CASE WHEN p.partnatts = 1 THEN a.atttypid::regtype::text END AS kt
+            FROM cfg
+            JOIN pg_namespace ns ON ns.nspname = cfg.s
+            JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = cfg.n
+            LEFT JOIN pg_partitioned_table p ON p.partrelid = c.oid
+            LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = p.partattrs[0] AND a.attnum > 0),
+        rel AS (
+            SELECT i.inhrelid AS oid FROM parent JOIN pg_inherits i ON i.inhparent = parent.oid
+            UNION
+            SELECT c.oid FROM unnest($4::text[], $5::text[]) AS l(s, n)
+            JOIN pg_namespace ns ON ns.nspname = l.s
+            JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = l.n),
+        d AS (SELECT dattablespace FROM pg_database WHERE datname = current_database())
+        SELECT c.oid::bigint, ns.nspname::text, c.relname::text, c.relkind::text,
+               pn.nspname::text, pc.relname::text, COALESCE(i.inhdetachpending, false),
+               pg_get_expr(c.relpartbound, c.oid), ts.spcname::text,
+               CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint END,
+               pg_total_relation_size(c.oid),
+               CASE WHEN par.kt = 'timestamp with time zone' AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
+                    THEN btrim(r.m[1], '''')::timestamptz
+                    WHEN par.kt IN ('timestamp without time zone', 'date') AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
+                    THEN btrim(r.m[1], '''')::timestamp AT TIME ZONE par.tz END,
+               CASE WHEN par.kt = 'timestamp with time zone' AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
+                    THEN btrim(r.m[2], '''')::timestamptz
+                    WHEN par.kt IN ('timestamp without time zone', 'date') AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
+                    THEN btrim(r.m[2], '''')::timestamp AT TIME ZONE par.tz END,
+               CASE WHEN par.kt IN ('bigint', 'integer', 'smallint') AND r.m[1] ~ '^-?[0-9]+$' AND r.m[2] ~ '^-?[0-9]+$'
+                    THEN r.m[1]::bigint END,
+               CASE WHEN par.kt IN ('bigint', 'integer', 'smallint') AND r.m[1] ~ '^-?[0-9]+$' AND r.m[2] ~ '^-?[0-9]+$'
+                    THEN r.m[2]::bigint END,
+               h.m[1]::int, h.m[2]::int,
+               CASE WHEN pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT' AND c.relkind IN ('r', 'p')
+                    THEN (xpath('/row/e/text()', query_to_xml(
+                              format('SELECT EXISTS (SELECT FROM %I.%I) AS e', ns.nspname, c.relname),
+                              false, true, '')))[1]::text = 'true' END
+        FROM rel
+        JOIN pg_class c ON c.oid = rel.oid
+        JOIN pg_namespace ns ON ns.oid = c.relnamespace
+        CROSS JOIN d
+        JOIN pg_tablespace ts ON ts.oid = COALESCE(NULLIF(c.reltablespace, 0), d.dattablespace)
+        LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+        LEFT JOIN pg_class pc ON pc.oid = i.inhparent
+        LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+        LEFT JOIN parent par ON par.oid = i.inhparent
+        LEFT JOIN LATERAL (SELECT regexp_match(pg_get_expr(c.relpartbound, c.oid),
+                                               '^FOR VALUES FROM \((.*)\) TO \((.*)\)$') AS m) r ON true
+        LEFT JOIN LATERAL (SELECT regexp_match(pg_get_expr(c.relpartbound, c.oid),
+                                               '^FOR VALUES WITH \(modulus (\d+), remainder (\d+)\)$') AS m) h ON true
+        ORDER BY ns.nspname, c.relname"#;
+    let values = vec![
+        tables
+            .iter()
+            .map(|t| t.schema.to_owned())
+            .collect::<Vec<_>>()
+            .into(),
+        tables
+            .iter()
+            .map(|t| t.name.to_owned())
+            .collect::<Vec<_>>()
+            .into(),
+        tables
+            .iter()
+            .map(|t| t.time_zone.to_owned())
+            .collect::<Vec<_>>()
+            .into(),
+        logged
+            .iter()
+            .map(|l| l.0.clone())
+            .collect::<Vec<_>>()
+            .into(),
+        logged
+            .iter()
+            .map(|l| l.1.clone())
+            .collect::<Vec<_>>()
+            .into(),
+    ];
+    let mut out = Vec::new();
+    for row in query_all(conn, SQL, values).await? {
+        let parent_schema: Option<String> = row.try_get_by_index(4)?;
+        let parent_name: Option<String> = row.try_get_by_index(5)?;
+        let range = |a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>| a.zip(b);
+        out.push(CatalogRelation {
+            oid: row.try_get_by_index(0)?,
+            schema: row.try_get_by_index(1)?,
+            name: row.try_get_by_index(2)?,
+            relkind: row.try_get_by_index(3)?,
+            parent: parent_schema.zip(parent_name),
+            detach_pending: row.try_get_by_index(6)?,
+            bound: row.try_get_by_index(7)?,
+            tablespace: row.try_get_by_index(8)?,
+            estimated_rows: row.try_get_by_index(9)?,
+            size_bytes: row.try_get_by_index(10)?,
+            time_range: range(row.try_get_by_index(11)?, row.try_get_by_index(12)?),
+            int_range: row
+                .try_get_by_index::<Option<i64>>(13)?
+                .zip(row.try_get_by_index::<Option<i64>>(14)?),
+            hash: row
+                .try_get_by_index::<Option<i32>>(15)?
+                .zip(row.try_get_by_index::<Option<i32>>(16)?),
+            has_rows: row.try_get_by_index(17)?,
+        });
+    }
+    Ok(out)
+}
+
+/// The indexes of the given relations with their tablespaces, by relation oid; one query.
+pub(crate) async fn index_placements<C: ConnectionTrait>(
+    conn: &C,
+    oids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<Placement>>> {
+    const SQL: &str = "\
+        WITH d AS (SELECT dattablespace FROM pg_database WHERE datname = current_database()) \
+        SELECT i.indrelid::bigint, ci.relname::text, ts.spcname::text \
+        FROM pg_index i JOIN pg_class ci ON ci.oid = i.indexrelid CROSS JOIN d \
+        JOIN pg_tablespace ts ON ts.oid = COALESCE(NULLIF(ci.reltablespace, 0), d.dattablespace) \
+        WHERE i.indrelid::bigint = ANY($1::bigint[]) \
+        ORDER BY ci.relname";
+    let mut out: std::collections::HashMap<i64, Vec<Placement>> = Default::default();
+    for row in query_all(conn, SQL, vec![oids.to_vec().into()]).await? {
+        out.entry(row.try_get_by_index(0)?)
+            .or_default()
+            .push(Placement {
+                name: row.try_get_by_index(1)?,
+                tablespace: row.try_get_by_index(2)?,
+            });
+    }
+    Ok(out)
 }

@@ -167,17 +167,65 @@ pub(crate) async fn lock(
     schema: &str,
     table: &str,
 ) -> Result<(DatabaseTransaction, Ctx)> {
+    lock_with_timeout(service, config_id, schema, table, None).await
+}
+
+/// [`lock`], and with `lock_timeout` set for the rest of the transaction when given. One round trip after
+/// `BEGIN`: the advisory lock and the setting are taken in a materialised CTE, which PostgreSQL evaluates
+/// below the `FOR UPDATE` of the configuration row, so the advisory lock always comes first; the key's type
+/// is read from the catalog in the same statement.
+pub(crate) async fn lock_with_timeout(
+    service: &PartitionService,
+    config_id: i32,
+    schema: &str,
+    table: &str,
+    lock_timeout: Option<std::time::Duration>,
+) -> Result<(DatabaseTransaction, Ctx)> {
+    const SQL: &str = "\
+        WITH sopp_lock AS MATERIALIZED ( \
+            SELECT pg_advisory_xact_lock($1, hashtext($2))::text AS locked, \
+                   set_config('lock_timeout', COALESCE($3, current_setting('lock_timeout')), true) AS timeout) \
+        SELECT c.*, \
+               (SELECT a.atttypid::regtype::text \
+                FROM pg_class pc \
+                JOIN pg_namespace n ON n.oid = pc.relnamespace \
+                JOIN pg_partitioned_table p ON p.partrelid = pc.oid \
+                JOIN pg_attribute a ON a.attrelid = pc.oid AND a.attnum = p.partattrs[0] \
+                WHERE n.nspname = c.schema_name AND pc.relname = c.table_name \
+                  AND p.partnatts = 1 AND a.attnum > 0) AS sopp_key_type, \
+               EXISTS (SELECT 1 FROM pg_class pc JOIN pg_namespace n ON n.oid = pc.relnamespace \
+                       WHERE n.nspname = c.schema_name AND pc.relname = c.table_name \
+                         AND pc.relkind IN ('r', 'p')) AS sopp_table_exists \
+        FROM sopp_partition_config c CROSS JOIN sopp_lock \
+        WHERE c.id = $4 \
+        FOR UPDATE OF c";
     let txn = service.connection().begin().await?;
-    catalog::lock_table(&txn, schema, table).await?;
-    let config = partition_config::Entity::find_by_id(config_id)
-        .lock_exclusive()
-        .one(&txn)
+    let timeout = lock_timeout.map(|t| format!("{}ms", Ord::max(t.as_millis(), 1)));
+    let row = txn
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            SQL,
+            [
+                catalog::LOCK_CLASS.into(),
+                format!("{schema}.{table}").into(),
+                timeout.into(),
+                config_id.into(),
+            ],
+        ))
         .await?
         .ok_or_else(|| Error::NotRegistered {
             table: format!("{schema}.{table}"),
         })?;
-    let ctx = Ctx::load(&txn, config).await?;
-    Ok((txn, ctx))
+    let config =
+        <partition_config::Model as sea_orm::FromQueryResult>::from_query_result(&row, "")?;
+    let exists: bool = row.try_get("", "sopp_table_exists")?;
+    if !exists {
+        return Err(Error::UnknownTable {
+            table: format!("{}.{}", config.schema_name, config.table_name),
+        });
+    }
+    let key_type: Option<String> = row.try_get("", "sopp_key_type")?;
+    Ok((txn, Ctx { config, key_type }))
 }
 
 /// Name of the CHECK constraint that proves a new partition's bound while it is attached (then dropped).

@@ -9,6 +9,7 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 
+use super::Adoption;
 use super::core::{self, Ctx, NewPartition};
 use super::handle::{TableHandle, check_tablespace};
 use super::{PartitionService, QualifiedTable, Registering, catalog, check_single_key};
@@ -599,6 +600,19 @@ impl IdRangeRegistration {
     /// Verifies the table, records the configuration, and creates the DEFAULT partition (when asked) and the
     /// partitions up to `premake` beyond the one holding the largest key, in one transaction.
     pub async fn register(self) -> Result<IdRangeTable> {
+        Ok(self.register_or_adopt(false).await?.0)
+    }
+
+    /// Registers a table that already has partitions, creating nothing: each partition whose bound is
+    /// exactly one step on a multiple of the step (and a DEFAULT partition) is written to the log; the
+    /// others are reported in [`Adoption::misfits`] and left alone. See
+    /// [`TimeRangeRegistration::adopt`](super::TimeRangeRegistration::adopt).
+    pub async fn adopt(self) -> Result<(IdRangeTable, Adoption)> {
+        let (table, adoption) = self.register_or_adopt(true).await?;
+        Ok((table, adoption.unwrap_or_default()))
+    }
+
+    async fn register_or_adopt(self, adopt: bool) -> Result<(IdRangeTable, Option<Adoption>)> {
         if self.keep == Some(0) {
             return Err(Error::ZeroInterval);
         }
@@ -616,8 +630,15 @@ impl IdRangeRegistration {
             existing,
         } = service.begin_registration(&self.table).await?;
         if let Some(config) = existing {
+            let handle = IdRangeTable::from_config(service.clone(), &config);
+            let adoption = if adopt {
+                let ctx = Ctx::load(&txn, config).await?;
+                Some(super::reconcile::adopt_unlogged(&service, &txn, &ctx).await?)
+            } else {
+                None
+            };
             txn.commit().await?;
-            return Ok(IdRangeTable::from_config(service, &config));
+            return Ok((handle, adoption));
         }
         let (column, key_type) = check_single_key(
             &txn,
@@ -652,13 +673,18 @@ impl IdRangeRegistration {
         let config = config.insert(&txn).await?;
         let handle = IdRangeTable::from_config(service.clone(), &config);
         let ctx = Ctx::load(&txn, config).await?;
+        if adopt {
+            let adoption = super::reconcile::adopt_unlogged(&service, &txn, &ctx).await?;
+            txn.commit().await?;
+            return Ok((handle, Some(adoption)));
+        }
         if self.common.default_partition {
             core::create_default(&service, &txn, &ctx, self.common.attach_tablespace.clone())
                 .await?;
         }
         txn.commit().await?;
         handle.create_partition().await?;
-        Ok(handle)
+        Ok((handle, None))
     }
 }
 

@@ -14,6 +14,8 @@ mod hook;
 mod kinds;
 mod maintenance;
 mod plan;
+mod reconcile;
+mod status;
 mod time_range;
 
 use std::sync::Arc;
@@ -34,6 +36,13 @@ pub use maintenance::{
     MaintenanceOptions, MaintenanceTask, Report, StepOutcome, StepReport, TableReport,
 };
 pub use plan::{MAX_CREATES_PER_RUN, Plan, Step, StepAction, StepRange};
+pub use reconcile::{
+    Adoption, Direction, ReconcileMode, Reconciliation, Repair, RepairOutcome, RepairPolicy,
+};
+pub use status::{
+    Anomaly, AnomalyKind, CatalogBound, CatalogPartition, Edge, IndexPlacement, PartitionStatus,
+    Status, TableStatus,
+};
 pub use time_range::{ConfigUpdated, TimeRangeRegistration, TimeRangeSettings, TimeRangeTable};
 
 use crate::entity::partition_config;
@@ -331,6 +340,11 @@ impl PartitionService {
             Some(schema) => Ok(schema.clone()),
             None => catalog::current_schema(self.connection()).await,
         }
+    }
+
+    /// Whether any hook is registered (when none, nothing needs the rows a change wrote).
+    pub(crate) fn has_hooks(&self) -> bool {
+        !self.inner.hooks.is_empty()
     }
 
     pub(crate) async fn run_hooks(

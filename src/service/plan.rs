@@ -195,6 +195,35 @@ pub(crate) fn plan_table(state: &TableState<'_>, now: DateTime<Utc>) -> Result<V
     Ok(steps)
 }
 
+/// How far ahead a time-range table must have partitions at `now`: the end of the `premake`-th period
+/// after the current one.
+pub(crate) fn time_horizon(
+    config: &partition_config::Model,
+    period: Period,
+    now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> DateTime<Utc> {
+    let mut horizon = period.start(now, tz);
+    for _ in 0..=premake_count(config) {
+        horizon = period.end(horizon, tz);
+    }
+    horizon
+}
+
+/// How far ahead an integer-range table must have partitions: the end of the `premake`-th partition after
+/// the one holding the largest key.
+pub(crate) fn int_horizon(
+    config: &partition_config::Model,
+    step: i64,
+    max_key: Option<i64>,
+) -> i64 {
+    let holding = max_key.map_or(0, |m| m.div_euclid(step));
+    holding
+        .saturating_add(i64::from(premake_count(config)))
+        .saturating_add(1)
+        .saturating_mul(step)
+}
+
 fn plan_time(
     state: &TableState<'_>,
     period: Period,
@@ -204,11 +233,7 @@ fn plan_time(
     let ctx = state.ctx;
     let config = &ctx.config;
     let tz = ctx.time_zone()?;
-    // Premake: partitions until the end of the `premake`-th period after the current one, counted from now.
-    let mut horizon = period.start(now, tz);
-    for _ in 0..=premake_count(config) {
-        horizon = period.end(horizon, tz);
-    }
+    let horizon = time_horizon(config, period, now, tz);
     let latest_end = top_ranges(state.logs).filter_map(|l| l.end).max();
     let mut cursor = latest_end.unwrap_or_else(|| period.start(now, tz));
     let mut planned = 0;
@@ -296,10 +321,7 @@ fn plan_int(state: &TableState<'_>, step: i64, steps: &mut Vec<Step>) -> Result<
     let ctx = state.ctx;
     let config = &ctx.config;
     let holding = state.max_key.map_or(0, |m| m.div_euclid(step));
-    let last = holding
-        .saturating_add(i64::from(premake_count(config)))
-        .saturating_add(1)
-        .saturating_mul(step);
+    let last = int_horizon(config, step, state.max_key);
     let latest_end = top_ranges(state.logs).filter_map(|l| l.int_end).max();
     let mut cursor = latest_end.unwrap_or_else(|| holding.saturating_mul(step));
     let mut planned = 0;

@@ -11,6 +11,7 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 
+use super::Adoption;
 use super::core::{self, Ctx};
 use super::handle::{TableHandle, check_tablespace};
 use super::{PartitionService, QualifiedTable, Registering};
@@ -208,6 +209,33 @@ impl TimeRangeRegistration {
     /// Registering a table again returns the configuration it already has, unchanged (change it with
     /// [`TimeRangeTable::update_config`]).
     pub async fn register(self) -> Result<TimeRangeTable> {
+        Ok(self.register_or_adopt(false).await?.0)
+    }
+
+    /// Registers a table that already has partitions (made by hand, by pg_partman or by another tool):
+    /// the configuration is recorded as by [`register`](Self::register), but nothing is created; each
+    /// partition whose bound is exactly one period in the configured zone (and a DEFAULT partition) is
+    /// written to the log, read from the catalog. A partition that does not fit is reported in
+    /// [`Adoption::misfits`] and left as it is, unlogged. Maintenance then continues after the newest
+    /// adopted partition. Adopting a registered table again logs what the log does not know yet.
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # async fn run(service: PartitionService) -> Result<(), Error> {
+    /// // A table whose daily partitions pg_partman made.
+    /// let (table, adoption) = service.time_range_table("event").period(Period::Day).adopt().await?;
+    /// println!("adopted {} partitions", adoption.adopted.len());
+    /// for misfit in &adoption.misfits {
+    ///     println!("left alone: {misfit}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn adopt(self) -> Result<(TimeRangeTable, Adoption)> {
+        let (table, adoption) = self.register_or_adopt(true).await?;
+        Ok((table, adoption.unwrap_or_default()))
+    }
+
+    async fn register_or_adopt(self, adopt: bool) -> Result<(TimeRangeTable, Option<Adoption>)> {
         let service = self.service.clone();
         let time_zone = match &self.time_zone {
             ZoneSetting::Zone(zone) => *zone,
@@ -229,8 +257,15 @@ impl TimeRangeRegistration {
             existing,
         } = service.begin_registration(&self.table).await?;
         if let Some(config) = existing {
+            let handle = TimeRangeTable::from_config(service.clone(), &config);
+            let adoption = if adopt {
+                let ctx = Ctx::load(&txn, config).await?;
+                Some(super::reconcile::adopt_unlogged(&service, &txn, &ctx).await?)
+            } else {
+                None
+            };
             txn.commit().await?;
-            return Ok(TimeRangeTable::from_config(service, &config));
+            return Ok((handle, adoption));
         }
 
         let key_column =
@@ -259,6 +294,12 @@ impl TimeRangeRegistration {
         .await?;
         let handle = TimeRangeTable::from_config(service.clone(), &config);
         let ctx = Ctx::load(&txn, config).await?;
+        if adopt {
+            let adoption = super::reconcile::adopt_unlogged(&service, &txn, &ctx).await?;
+            txn.commit().await?;
+            tracing::info!(table = %format!("{schema}.{table}"), adopted = adoption.adopted.len(), misfits = adoption.misfits.len(), "adopted for time-range partitioning");
+            return Ok((handle, Some(adoption)));
+        }
         if self.default_partition {
             core::create_default(&service, &txn, &ctx, settings.attach_tablespace.clone()).await?;
         }
@@ -266,7 +307,7 @@ impl TimeRangeRegistration {
         handle.create_one(&txn, &ctx, &settings, start).await?;
         txn.commit().await?;
         tracing::info!(table = %format!("{schema}.{table}"), "registered for time-range partitioning");
-        Ok(handle)
+        Ok((handle, None))
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod drift;
 mod entity;
 mod hostile;
 mod kinds;

@@ -15,6 +15,7 @@ fn quick() -> MaintenanceOptions {
         lock_timeout: StdDuration::from_millis(150),
         retries: 2,
         backoff: StdDuration::from_millis(20),
+        ..MaintenanceOptions::default()
     }
 }
 

@@ -1,0 +1,862 @@
+//! Reconcile: report every [`Anomaly`], or repair it in the direction chosen for its kind; and adopt the
+//! partitions of a table that existed before it was registered.
+//!
+//! Every repair runs in its own transaction under the table's lock, after assessing the table again under
+//! that lock, so a repair acts only on an anomaly that still exists and its DDL and log change commit
+//! together.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, Func, PostgresQueryBuilder, Query};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, Set,
+};
+
+use super::core::{self, Ctx};
+use super::plan::StepAction;
+use super::status::{Anomaly, AnomalyKind, CatalogBound, Edge, Status, TableStatus, status_with};
+use super::{PartitionService, QualifiedTable, execute};
+use crate::calendar::partition_name;
+use crate::entity::partition_log::PartitionKind;
+use crate::entity::{partition_config, partition_log};
+use crate::error::{Error, Result};
+use crate::schema::Partition;
+
+/// Which side a repair changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Make the log follow the catalog: record what was done by hand, change nothing in the database's
+    /// tables.
+    LogFollowsCatalog,
+    /// Make the catalog follow the log and the configuration: attach, detach, move, create partitions.
+    CatalogFollowsLog,
+    /// Leave it as it is (it is still reported).
+    Skip,
+}
+
+impl Direction {
+    /// `log`, `catalog` or `skip`, as the CLI spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::LogFollowsCatalog => "log",
+            Direction::CatalogFollowsLog => "catalog",
+            Direction::Skip => "skip",
+        }
+    }
+
+    /// The direction named `name` (see [`as_str`](Self::as_str)).
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            Direction::LogFollowsCatalog,
+            Direction::CatalogFollowsLog,
+            Direction::Skip,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == name)
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The direction of repair for each kind of anomaly.
+///
+/// The default makes the log follow the catalog for changes made by hand (a table dropped, detached,
+/// attached, created or re-bounded by hand), and the catalog follow the configuration for what the
+/// configuration states (tablespaces, the premake horizon, rows that belong in partitions of their own, an
+/// unfinished detach). Gaps, overlaps and misaligned bounds are only reported: which data belongs where is
+/// a decision for a person. A table that is gone is only reported.
+///
+/// ```
+/// use sea_orm_pg_partitioning::service::{AnomalyKind, Direction, RepairPolicy};
+///
+/// // Put partitions detached by hand back, and fill gaps; the rest as by default.
+/// let policy = RepairPolicy::default()
+///     .set(AnomalyKind::DetachedByHand, Direction::CatalogFollowsLog)
+///     .set(AnomalyKind::Gap, Direction::CatalogFollowsLog);
+/// assert_eq!(policy.direction(AnomalyKind::Gap), Direction::CatalogFollowsLog);
+/// assert_eq!(policy.direction(AnomalyKind::Unlogged), Direction::LogFollowsCatalog);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepairPolicy {
+    directions: BTreeMap<AnomalyKind, Direction>,
+}
+
+impl Default for RepairPolicy {
+    fn default() -> Self {
+        use AnomalyKind as K;
+        use Direction as D;
+        let directions = [
+            (K::TableMissing, D::Skip),
+            (K::LogWithoutTable, D::LogFollowsCatalog),
+            (K::DetachedByHand, D::LogFollowsCatalog),
+            (K::AttachedByHand, D::LogFollowsCatalog),
+            (K::Unlogged, D::LogFollowsCatalog),
+            (K::BoundMismatch, D::LogFollowsCatalog),
+            (K::TablespaceMismatch, D::CatalogFollowsLog),
+            (K::Gap, D::Skip),
+            (K::Overlap, D::Skip),
+            (K::Misaligned, D::Skip),
+            (K::HorizonShort, D::CatalogFollowsLog),
+            (K::RowsInDefault, D::CatalogFollowsLog),
+            (K::PendingDetach, D::CatalogFollowsLog),
+        ]
+        .into_iter()
+        .collect();
+        Self { directions }
+    }
+}
+
+impl RepairPolicy {
+    /// Repairs `kind` in `direction`.
+    pub fn set(mut self, kind: AnomalyKind, direction: Direction) -> Self {
+        self.directions.insert(kind, direction);
+        self
+    }
+
+    /// Only reports every kind (what [`ReconcileMode::Report`] does).
+    pub fn report_only() -> Self {
+        Self {
+            directions: AnomalyKind::ALL
+                .into_iter()
+                .map(|k| (k, Direction::Skip))
+                .collect(),
+        }
+    }
+
+    /// The direction for `kind`.
+    pub fn direction(&self, kind: AnomalyKind) -> Direction {
+        self.directions
+            .get(&kind)
+            .copied()
+            .unwrap_or(Direction::Skip)
+    }
+}
+
+/// What [`PartitionService::reconcile`] does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReconcileMode {
+    /// Report the anomalies; change nothing.
+    Report,
+    /// Repair each anomaly in the direction the policy gives its kind.
+    Repair(RepairPolicy),
+}
+
+/// How one repair ended.
+#[derive(Debug)]
+pub enum RepairOutcome {
+    /// Repaired; what was done.
+    Repaired(String),
+    /// Not attempted (the policy skips the kind, the direction does not apply, or the anomaly was gone
+    /// when its turn came); why.
+    Skipped(String),
+    /// Attempted and rolled back; nothing changed.
+    Failed(Error),
+}
+
+/// One anomaly and what reconcile did about it.
+#[derive(Debug)]
+pub struct Repair {
+    /// The table, `schema.name`.
+    pub table: String,
+    /// The anomaly, as found before any repair.
+    pub anomaly: Anomaly,
+    /// The direction applied.
+    pub direction: Direction,
+    /// What happened.
+    pub outcome: RepairOutcome,
+}
+
+/// The result of [`PartitionService::reconcile`].
+#[derive(Debug)]
+pub struct Reconciliation {
+    /// The status before.
+    pub before: Status,
+    /// Every anomaly found and what was done about it (nothing in report mode).
+    pub repairs: Vec<Repair>,
+    /// The status after (the same as `before` in report mode).
+    pub after: Status,
+}
+
+impl Reconciliation {
+    /// Whether no anomaly remains.
+    pub fn is_healthy(&self) -> bool {
+        self.after.is_healthy()
+    }
+
+    /// The repairs that failed.
+    pub fn failures(&self) -> impl Iterator<Item = &Repair> {
+        self.repairs
+            .iter()
+            .filter(|r| matches!(r.outcome, RepairOutcome::Failed(_)))
+    }
+}
+
+/// What [`adopt`](crate::service::TimeRangeRegistration::adopt) took over.
+#[derive(Debug, Clone, Default)]
+pub struct Adoption {
+    /// The log rows written for partitions that fit the configuration.
+    pub adopted: Vec<partition_log::Model>,
+    /// Partitions that do not fit (misaligned, another kind of bound): reported, not changed, not logged.
+    pub misfits: Vec<Anomaly>,
+}
+
+impl PartitionService {
+    /// Compares every managed table's catalog with its log and configuration and, in
+    /// [`ReconcileMode::Repair`], repairs each anomaly in the direction its kind is given. Each repair is
+    /// atomic: under the table's lock, the table is assessed again and the repair applied to the anomaly
+    /// only if it is still there; its DDL and log changes commit together or not at all. A failed repair is
+    /// reported and the others go on.
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # use sea_orm_pg_partitioning::service::{ReconcileMode, RepairPolicy, RepairOutcome};
+    /// # async fn run(service: PartitionService) -> Result<(), Error> {
+    /// let done = service.reconcile(ReconcileMode::Repair(RepairPolicy::default())).await?;
+    /// for repair in &done.repairs {
+    ///     println!("{}: {} ({:?})", repair.table, repair.anomaly, repair.outcome);
+    /// }
+    /// assert!(done.failures().next().is_none());
+    /// # Ok(()) }
+    /// ```
+    pub async fn reconcile(&self, mode: ReconcileMode) -> Result<Reconciliation> {
+        let configs = self.configs().await?;
+        self.reconcile_configs(configs, mode).await
+    }
+
+    /// [`reconcile`](Self::reconcile) for one table.
+    pub async fn reconcile_table<T: Into<QualifiedTable>>(
+        &self,
+        table: T,
+        mode: ReconcileMode,
+    ) -> Result<Reconciliation> {
+        let config = self.config_of(table).await?;
+        self.reconcile_configs(vec![config], mode).await
+    }
+
+    async fn reconcile_configs(
+        &self,
+        configs: Vec<partition_config::Model>,
+        mode: ReconcileMode,
+    ) -> Result<Reconciliation> {
+        let before = self.status_of_configs(configs.clone()).await?;
+        let policy = match mode {
+            ReconcileMode::Report => {
+                return Ok(Reconciliation {
+                    after: before.clone(),
+                    before,
+                    repairs: Vec::new(),
+                });
+            }
+            ReconcileMode::Repair(policy) => policy,
+        };
+        let mut repairs = Vec::new();
+        for table in &before.tables {
+            for anomaly in &table.anomalies {
+                let direction = policy.direction(anomaly.kind());
+                let outcome = match direction {
+                    Direction::Skip => {
+                        RepairOutcome::Skipped("the policy only reports this kind".to_owned())
+                    }
+                    _ => match self.repair(&table.config, anomaly, direction).await {
+                        Ok(outcome) => outcome,
+                        Err(err) => RepairOutcome::Failed(err),
+                    },
+                };
+                if let RepairOutcome::Failed(err) = &outcome {
+                    tracing::warn!(table = %table.table, %anomaly, %err, "repair failed");
+                }
+                repairs.push(Repair {
+                    table: table.table.clone(),
+                    anomaly: anomaly.clone(),
+                    direction,
+                    outcome,
+                });
+            }
+        }
+        let after = self.status_of_configs(configs).await?;
+        Ok(Reconciliation {
+            before,
+            repairs,
+            after,
+        })
+    }
+
+    /// Repairs one anomaly of one table.
+    async fn repair(
+        &self,
+        config: &partition_config::Model,
+        anomaly: &Anomaly,
+        direction: Direction,
+    ) -> Result<RepairOutcome> {
+        use Direction::{CatalogFollowsLog as Catalog, LogFollowsCatalog as Log};
+        let qualified = (config.schema_name.clone(), config.table_name.clone());
+        // Repairs that are maintenance: run the planned steps of that kind.
+        match (anomaly, direction) {
+            (Anomaly::HorizonShort { .. }, Catalog) => {
+                return self
+                    .run_planned(qualified, |a| matches!(a, StepAction::Create(_)))
+                    .await;
+            }
+            (Anomaly::HorizonShort { .. }, Log) => {
+                return Ok(skipped(
+                    "the log has nothing to record for a short horizon: repair it with catalog-follows-log",
+                ));
+            }
+            (Anomaly::PendingDetach { log_id, .. }, _) => {
+                let Some(log_id) = *log_id else {
+                    return Ok(skipped(
+                        "the partition is not logged: adopt it first (unlogged, log-follows-catalog)",
+                    ));
+                };
+                // The log records the detach as pending (the catalog already does); maintenance finishes it.
+                let (txn, ctx) = self.lock_config(config).await?;
+                let Some(status) = self.assess_locked(&txn, &ctx).await? else {
+                    return Ok(gone());
+                };
+                if !status.anomalies.contains(anomaly) {
+                    return Ok(gone());
+                }
+                if let Some(log) = find_log(&txn, log_id).await? {
+                    let mut active = log.into_active_model();
+                    active.detach_pending = Set(true);
+                    active.update(&txn).await?;
+                }
+                txn.commit().await?;
+                return self
+                    .run_planned(qualified, |a| matches!(a, StepAction::FinishDetach))
+                    .await;
+            }
+            _ => {}
+        }
+
+        let (txn, ctx) = self.lock_config(config).await?;
+        let Some(status) = self.assess_locked(&txn, &ctx).await? else {
+            return Ok(gone());
+        };
+        if !status.anomalies.contains(anomaly) {
+            return Ok(gone());
+        }
+        let now = self.now();
+        let done = match (anomaly, direction) {
+            (
+                Anomaly::LogWithoutTable {
+                    log_id,
+                    logged_attached,
+                    partition,
+                },
+                _,
+            ) => {
+                let Some(log) = find_log(&txn, *log_id).await? else {
+                    return Ok(gone());
+                };
+                if direction == Log {
+                    partition_log::Entity::delete_by_id(log.id)
+                        .exec(&txn)
+                        .await?;
+                    format!("forgot {partition}: its log row is deleted")
+                } else if *logged_attached && log.parent_name.is_none() {
+                    // Recreated empty with its logged bound, under a new log row.
+                    let new = match (log.start, log.end, log.int_start, log.int_end) {
+                        (Some(start), Some(end), _, _) => {
+                            core::time_partition(&ctx, start, end, log.partition_name.clone())?
+                        }
+                        (_, _, Some(start), Some(end)) => {
+                            let mut new = core::int_partition(&ctx, start, end);
+                            new.name = log.partition_name.clone();
+                            new
+                        }
+                        _ => {
+                            return Ok(skipped(
+                                "only range partitions can be recreated: repair with log-follows-catalog",
+                            ));
+                        }
+                    };
+                    partition_log::Entity::delete_by_id(log.id)
+                        .exec(&txn)
+                        .await?;
+                    core::create(self, &txn, &ctx, new).await?;
+                    format!("recreated {partition} (empty) with its logged bound")
+                } else {
+                    return Ok(skipped(
+                        "a detached table that is gone cannot be brought back: repair with log-follows-catalog",
+                    ));
+                }
+            }
+            (Anomaly::DetachedByHand { log_id, partition }, _) => {
+                let Some(log) = find_log(&txn, *log_id).await? else {
+                    return Ok(gone());
+                };
+                if direction == Log {
+                    let mut active = log.into_active_model();
+                    active.is_attached = Set(false);
+                    active.detach_time = Set(None);
+                    active.detached_at = Set(Some(now));
+                    active.update(&txn).await?;
+                    format!("recorded {partition} as detached")
+                } else {
+                    let mut log = log;
+                    log.is_attached = false;
+                    let tablespace = ctx.config.attach_tablespace.clone();
+                    core::attach(self, &txn, &ctx, log, tablespace.as_deref(), None).await?;
+                    format!("attached {partition} back with its logged bound")
+                }
+            }
+            (Anomaly::AttachedByHand { log_id, partition }, _) => {
+                let Some(log) = find_log(&txn, *log_id).await? else {
+                    return Ok(gone());
+                };
+                if direction == Log {
+                    let mut active = log.into_active_model();
+                    active.is_attached = Set(true);
+                    active.detached_at = Set(None);
+                    active.update(&txn).await?;
+                    format!("recorded {partition} as attached")
+                } else {
+                    let mut log = log;
+                    log.is_attached = true;
+                    let tablespace = ctx.config.detach_tablespace.clone();
+                    core::detach(self, &txn, &ctx, log, tablespace.as_deref()).await?;
+                    format!("detached {partition} (its table and rows are kept)")
+                }
+            }
+            (Anomaly::Unlogged { partition, bound }, _) => {
+                if direction == Log {
+                    match adoptable(&ctx, bound) {
+                        Ok(row) => {
+                            insert_adopted(&txn, &ctx, partition, row, now).await?;
+                            format!("logged {partition} {bound}")
+                        }
+                        Err(why) => return Ok(RepairOutcome::Skipped(why)),
+                    }
+                } else {
+                    let sql = Partition::detach()
+                        .table(ctx.parent())
+                        .partition((ctx.config.schema_name.clone(), partition.clone()))
+                        .build(PostgresQueryBuilder)?;
+                    execute(&txn, sql).await?;
+                    format!("detached {partition} (its table and rows are kept)")
+                }
+            }
+            (
+                Anomaly::BoundMismatch {
+                    log_id,
+                    partition,
+                    catalog: bound,
+                    ..
+                },
+                _,
+            ) => {
+                let Some(log) = find_log(&txn, *log_id).await? else {
+                    return Ok(gone());
+                };
+                if direction == Log {
+                    let row = match adoptable(&ctx, bound) {
+                        Ok(row) => row,
+                        Err(why) => return Ok(RepairOutcome::Skipped(why)),
+                    };
+                    let mut active = log.into_active_model();
+                    active.kind = Set(row.kind);
+                    active.start = Set(row.start);
+                    active.end = Set(row.end);
+                    active.int_start = Set(row.int_start);
+                    active.int_end = Set(row.int_end);
+                    active.list_values = Set(row.list_values);
+                    active.hash_modulus = Set(row.hash_modulus);
+                    active.hash_remainder = Set(row.hash_remainder);
+                    active.update(&txn).await?;
+                    format!("recorded {partition}'s bound {bound}")
+                } else {
+                    // Detached and attached again with the logged bound (PostgreSQL checks its rows fit).
+                    let sql = Partition::detach()
+                        .table(ctx.parent())
+                        .partition((log.schema_name.clone(), log.partition_name.clone()))
+                        .build(PostgresQueryBuilder)?;
+                    execute(&txn, sql).await?;
+                    let mut log = log;
+                    log.is_attached = false;
+                    core::attach(self, &txn, &ctx, log, None, None).await?;
+                    format!("attached {partition} again with its logged bound")
+                }
+            }
+            (
+                Anomaly::TablespaceMismatch {
+                    log_id,
+                    partition,
+                    index,
+                    expected,
+                    actual,
+                    ..
+                },
+                _,
+            ) => {
+                let Some(log) = find_log(&txn, *log_id).await? else {
+                    return Ok(gone());
+                };
+                if direction == Log {
+                    if *index {
+                        return Ok(skipped(
+                            "the log records no index's tablespace: repair with catalog-follows-log",
+                        ));
+                    }
+                    let mut active = log.into_active_model();
+                    active.tablespace = Set(Some(actual.clone()));
+                    active.update(&txn).await?;
+                    format!("recorded {partition} in tablespace {actual}")
+                } else {
+                    core::place_partition(&txn, &log, expected).await?;
+                    format!("moved {partition} and its indexes to tablespace {expected}")
+                }
+            }
+            (Anomaly::Gap { from, to }, Catalog) => {
+                let created = fill(self, &txn, &ctx, *from, *to).await?;
+                format!("created {created} partition(s) covering [{from}, {to})")
+            }
+            (Anomaly::RowsInDefault { partition, .. }, Catalog) => {
+                let created = empty_default(self, &txn, &ctx, partition).await?;
+                format!(
+                    "created {created} partition(s) for the rows of {partition}; it is empty now"
+                )
+            }
+            (Anomaly::Gap { .. } | Anomaly::RowsInDefault { .. }, _) => {
+                return Ok(skipped(
+                    "the log has nothing to record for this: repair it with catalog-follows-log",
+                ));
+            }
+            _ => {
+                return Ok(skipped(
+                    "this kind is only reported: decide by hand which data belongs where",
+                ));
+            }
+        };
+        txn.commit().await?;
+        tracing::info!(table = %status.table, %anomaly, %done, "repaired");
+        Ok(RepairOutcome::Repaired(done))
+    }
+
+    async fn lock_config(
+        &self,
+        config: &partition_config::Model,
+    ) -> Result<(DatabaseTransaction, Ctx)> {
+        core::lock(self, config.id, &config.schema_name, &config.table_name).await
+    }
+
+    /// The table's status, read under its lock.
+    async fn assess_locked(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+    ) -> Result<Option<TableStatus>> {
+        Ok(status_with(txn, vec![ctx.config.clone()], self.now())
+            .await?
+            .tables
+            .pop())
+    }
+
+    /// Plans the table and runs the planned steps of one kind.
+    async fn run_planned(
+        &self,
+        table: (String, String),
+        keep: fn(&StepAction) -> bool,
+    ) -> Result<RepairOutcome> {
+        let mut plan = self.plan_for(table).await?;
+        plan.steps.retain(|s| keep(&s.action));
+        if plan.steps.is_empty() {
+            return Ok(gone());
+        }
+        let report = self.run_plan(&plan).await;
+        if let Some((_, err)) = report.errors().next() {
+            return Ok(RepairOutcome::Failed(Error::InvalidConfig {
+                table: plan.steps[0].table.clone(),
+                problem: err.to_string(),
+            }));
+        }
+        let names: Vec<String> = report
+            .tables
+            .iter()
+            .flat_map(|t| t.steps.iter())
+            .map(|s| format!("{} {}", s.step.action.as_str(), s.step.partition))
+            .collect();
+        Ok(RepairOutcome::Repaired(names.join(", ")))
+    }
+}
+
+fn skipped(why: &str) -> RepairOutcome {
+    RepairOutcome::Skipped(why.to_owned())
+}
+
+fn gone() -> RepairOutcome {
+    skipped("no longer found when its turn came")
+}
+
+async fn find_log(txn: &DatabaseTransaction, id: i64) -> Result<Option<partition_log::Model>> {
+    Ok(partition_log::Entity::find_by_id(id).one(txn).await?)
+}
+
+/// The bound columns of a log row for a catalog bound that fits the configuration.
+pub(crate) struct AdoptedBound {
+    kind: PartitionKind,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+    int_start: Option<i64>,
+    int_end: Option<i64>,
+    list_values: Option<serde_json::Value>,
+    hash_modulus: Option<i32>,
+    hash_remainder: Option<i32>,
+}
+
+/// The log row's bound for a partition whose catalog bound fits the configuration; why not otherwise.
+fn adoptable(ctx: &Ctx, bound: &CatalogBound) -> std::result::Result<AdoptedBound, String> {
+    let config = &ctx.config;
+    let empty = AdoptedBound {
+        kind: PartitionKind::Range,
+        start: None,
+        end: None,
+        int_start: None,
+        int_end: None,
+        list_values: None,
+        hash_modulus: None,
+        hash_remainder: None,
+    };
+    let misfit = |what: &str| Err(format!("{bound} {what}: reported, not logged"));
+    match bound {
+        CatalogBound::Default => Ok(AdoptedBound {
+            kind: PartitionKind::Default,
+            ..empty
+        }),
+        CatalogBound::Range {
+            start: Edge::Time(start),
+            end: Edge::Time(end),
+        } => {
+            let (Some(period), Ok(tz)) = (config.period, ctx.time_zone()) else {
+                return misfit("is a time range, and the table is not partitioned by periods");
+            };
+            if period.start(*start, tz) != *start || period.end(*start, tz) != *end {
+                return misfit(&format!("is not one {period} in {tz}"));
+            }
+            Ok(AdoptedBound {
+                start: Some(*start),
+                end: Some(*end),
+                ..empty
+            })
+        }
+        CatalogBound::Range {
+            start: Edge::Int(start),
+            end: Edge::Int(end),
+        } => {
+            let Some(step) = config.step.filter(|s| *s > 0) else {
+                return misfit("is an integer range, and the table has no step");
+            };
+            if start.rem_euclid(step) != 0 || end.checked_sub(*start) != Some(step) {
+                return misfit(&format!("is not one step of {step}"));
+            }
+            Ok(AdoptedBound {
+                int_start: Some(*start),
+                int_end: Some(*end),
+                ..empty
+            })
+        }
+        CatalogBound::List(values) => Ok(AdoptedBound {
+            kind: PartitionKind::List,
+            list_values: Some(serde_json::Value::Array(
+                values
+                    .iter()
+                    .map(|v| match v {
+                        Some(v) => serde_json::Value::String(v.clone()),
+                        None => serde_json::Value::Null,
+                    })
+                    .collect(),
+            )),
+            ..empty
+        }),
+        CatalogBound::Hash { modulus, remainder } => Ok(AdoptedBound {
+            kind: PartitionKind::Hash,
+            hash_modulus: Some(*modulus),
+            hash_remainder: Some(*remainder),
+            ..empty
+        }),
+        _ => misfit("is not a bound this table's configuration describes"),
+    }
+}
+
+async fn insert_adopted(
+    txn: &DatabaseTransaction,
+    ctx: &Ctx,
+    partition: &str,
+    row: AdoptedBound,
+    now: DateTime<Utc>,
+) -> Result<partition_log::Model> {
+    Ok(partition_log::ActiveModel {
+        config_id: Set(ctx.config.id),
+        schema_name: Set(ctx.config.schema_name.clone()),
+        partition_name: Set(partition.to_owned()),
+        kind: Set(row.kind),
+        parent_name: Set(None),
+        start: Set(row.start),
+        end: Set(row.end),
+        int_start: Set(row.int_start),
+        int_end: Set(row.int_end),
+        list_values: Set(row.list_values),
+        hash_modulus: Set(row.hash_modulus),
+        hash_remainder: Set(row.hash_remainder),
+        moved_rows: Set(None),
+        created_by_crate: Set(false),
+        detach_pending: Set(false),
+        is_attached: Set(true),
+        detach_time: Set(None),
+        tablespace: Set(None),
+        created_at: Set(now),
+        detached_at: Set(None),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?)
+}
+
+/// Logs every partition of the table that the log does not know and that fits its configuration; the
+/// others are returned as anomalies, unchanged. Under the table's lock.
+pub(crate) async fn adopt_unlogged(
+    service: &PartitionService,
+    txn: &DatabaseTransaction,
+    ctx: &Ctx,
+) -> Result<Adoption> {
+    let now = service.now();
+    let status = status_with(txn, vec![ctx.config.clone()], now).await?;
+    let mut adoption = Adoption::default();
+    for table in status.tables {
+        for anomaly in table.anomalies {
+            let Anomaly::Unlogged { partition, bound } = &anomaly else {
+                continue;
+            };
+            match adoptable(ctx, bound) {
+                Ok(row) => adoption
+                    .adopted
+                    .push(insert_adopted(txn, ctx, partition, row, now).await?),
+                Err(_) => adoption.misfits.push(Anomaly::Misaligned {
+                    partition: partition.clone(),
+                    bound: bound.clone(),
+                }),
+            }
+        }
+    }
+    Ok(adoption)
+}
+
+/// Creates the partitions (one period or step each) covering `[from, to)`.
+async fn fill(
+    service: &PartitionService,
+    txn: &DatabaseTransaction,
+    ctx: &Ctx,
+    from: Edge,
+    to: Edge,
+) -> Result<usize> {
+    let mut created = 0;
+    match (from, to, ctx.config.period, ctx.config.step) {
+        (Edge::Time(from), Edge::Time(to), Some(period), _) => {
+            let tz = ctx.time_zone()?;
+            let mut cursor = period.start(from, tz);
+            while cursor < to && created < super::plan::MAX_CREATES_PER_RUN {
+                let end = period.end(cursor, tz);
+                let (start, stop) = (Ord::max(cursor, from), Ord::min(end, to));
+                let name = partition_name(&ctx.config.table_name, start, stop, period, tz);
+                core::create(
+                    service,
+                    txn,
+                    ctx,
+                    core::time_partition(ctx, start, stop, name)?,
+                )
+                .await?;
+                created += 1;
+                cursor = end;
+            }
+        }
+        (Edge::Int(from), Edge::Int(to), None, Some(step)) if step > 0 => {
+            let mut cursor = from.div_euclid(step).saturating_mul(step);
+            while cursor < to && created < super::plan::MAX_CREATES_PER_RUN {
+                let end = cursor.saturating_add(step);
+                let (start, stop) = (Ord::max(cursor, from), Ord::min(end, to));
+                core::create(service, txn, ctx, core::int_partition(ctx, start, stop)).await?;
+                created += 1;
+                cursor = end;
+            }
+        }
+        _ => {
+            return Err(Error::InvalidConfig {
+                table: ctx.qualified(),
+                problem: "a gap can be filled only on a time- or integer-range table".to_owned(),
+            });
+        }
+    }
+    Ok(created)
+}
+
+/// Creates a partition for the period (or step) of the smallest key left in DEFAULT, moving its rows, until
+/// DEFAULT is empty.
+async fn empty_default(
+    service: &PartitionService,
+    txn: &DatabaseTransaction,
+    ctx: &Ctx,
+    default: &str,
+) -> Result<usize> {
+    let mut created = 0;
+    loop {
+        let min = Query::select()
+            .expr(Func::min(Expr::col(ctx.config.key_column.clone())))
+            .from((ctx.config.schema_name.clone(), default.to_owned()))
+            .to_owned();
+        let row = txn
+            .query_one(&min)
+            .await?
+            .ok_or_else(|| Error::InvalidConfig {
+                table: ctx.qualified(),
+                problem: "min() returned no row".to_owned(),
+            })?;
+        let new = match (ctx.config.period, ctx.config.step) {
+            (Some(period), _) => {
+                let Some(key) = time_key(&row, ctx)? else {
+                    break;
+                };
+                let tz = ctx.time_zone()?;
+                let start = period.start(key, tz);
+                let end = period.end(start, tz);
+                let name = partition_name(&ctx.config.table_name, start, end, period, tz);
+                core::time_partition(ctx, start, end, name)?
+            }
+            (None, Some(step)) if step > 0 => {
+                let Some(key) = row.try_get_by_index::<Option<i64>>(0)? else {
+                    break;
+                };
+                let start = key.div_euclid(step).saturating_mul(step);
+                core::int_partition(ctx, start, start.saturating_add(step))
+            }
+            _ => {
+                return Err(Error::InvalidConfig {
+                    table: ctx.qualified(),
+                    problem: "rows in DEFAULT are moved out only for time- or integer-range tables: create a list partition for their values".to_owned(),
+                });
+            }
+        };
+        if created >= super::plan::MAX_CREATES_PER_RUN {
+            break;
+        }
+        core::create(service, txn, ctx, new).await?;
+        created += 1;
+    }
+    Ok(created)
+}
+
+/// The key read as an instant (a `timestamp without time zone` key is local time in the configured zone).
+fn time_key(row: &sea_orm::QueryResult, ctx: &Ctx) -> Result<Option<DateTime<Utc>>> {
+    if ctx.key_type.as_deref() == Some("timestamp without time zone") {
+        let local: Option<chrono::NaiveDateTime> = row.try_get_by_index(0)?;
+        let tz = ctx.time_zone()?;
+        Ok(local.map(|l| crate::calendar::local_to_instant(tz, l)))
+    } else {
+        Ok(row.try_get_by_index(0)?)
+    }
+}

@@ -1,0 +1,588 @@
+//! Status, drift and repair: anomalies injected by raw SQL, reported by `status`, repaired in each direction
+//! with no row lost; adoption of tables partitioned by hand and by pg_partman.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm_pg_partitioning::prelude::*;
+use sea_orm_pg_partitioning::service::{
+    Anomaly, AnomalyKind, CatalogBound, Direction, Edge, ReconcileMode, RepairOutcome, RepairPolicy,
+};
+
+use crate::support::{TS_A, TS_B, catalog, exec, strings};
+use crate::test_name;
+use crate::time_range::{event_table, service, setup, utc};
+
+/// How many anomalies of each kind.
+fn kinds(anomalies: &[Anomaly]) -> BTreeMap<AnomalyKind, usize> {
+    let mut count = BTreeMap::new();
+    for a in anomalies {
+        *count.entry(a.kind()).or_insert(0) += 1;
+    }
+    count
+}
+
+/// Rows of a partitioned table, its partitions included.
+async fn rows_of(db: &DatabaseConnection, table: &str) -> i64 {
+    strings(db, &format!("SELECT count(*)::text FROM {table}"), vec![]).await[0]
+        .parse()
+        .expect("count")
+}
+
+async fn total_rows(db: &DatabaseConnection) -> i64 {
+    rows_of(db, "ev").await
+}
+
+/// The logged name of the daily partition starting at `start`.
+async fn name_at(table: &TimeRangeTable, start: DateTime<Utc>) -> String {
+    table
+        .partitions()
+        .await
+        .expect("partitions")
+        .into_iter()
+        .find(|p| p.start == Some(start))
+        .map(|p| p.partition_name)
+        .expect("a partition with that start")
+}
+
+/// `ev`: daily partitions from 2024-03-01 to 2024-03-12 in TS_A, a DEFAULT partition, one row per day.
+async fn daily_table(db: &DatabaseConnection) -> (PartitionService, ManualClock, TimeRangeTable) {
+    event_table(db, "ev", "timestamptz").await;
+    let (service, clock) = service(db, utc(2024, 3, 1, 0, 0));
+    let ev = service
+        .time_range_table("ev")
+        .period(Period::Day)
+        .attach_tablespace(TS_A)
+        .default_partition(true)
+        .register()
+        .await
+        .expect("register");
+    clock.set(utc(2024, 3, 10, 12, 0));
+    let report = service.run_maintenance().await.expect("maintenance");
+    assert!(report.is_ok(), "{report:?}");
+    exec(
+        db,
+        "INSERT INTO ev (created_at) SELECT g FROM generate_series('2024-03-01 03:00+00'::timestamptz, '2024-03-11 03:00+00', '1 day') g",
+    )
+    .await;
+    (service, clock, ev)
+}
+
+#[tokio::test]
+async fn status_reports_each_anomaly_made_by_hand_and_the_default_repair_follows_the_catalog() {
+    let t = setup(test_name!(
+        "status_reports_each_anomaly_made_by_hand_and_the_default_repair_follows_the_catalog"
+    ))
+    .await;
+    let db = &t.conn;
+    let (service, _clock, ev) = daily_table(db).await;
+
+    // Healthy after maintenance: every partition logged, in TS_A with its indexes, up to the horizon.
+    let status = service.status_of("ev").await.expect("status");
+    assert!(status.is_healthy(), "{:#?}", status.anomalies);
+    assert_eq!(status.horizon, Some(Edge::Time(utc(2024, 3, 12, 0, 0))));
+    assert_eq!(status.wanted_horizon, status.horizon);
+    assert_eq!(status.default_has_rows, Some(false));
+    let first = status
+        .partition(&name_at(&ev, utc(2024, 3, 1, 0, 0)).await)
+        .expect("listed");
+    let cat = first.catalog.as_ref().expect("in the catalog");
+    assert!(cat.attached);
+    assert_eq!(cat.tablespace, TS_A);
+    assert!(!cat.indexes.is_empty() && cat.indexes.iter().all(|i| i.tablespace == TS_A));
+    assert_eq!(
+        cat.bound,
+        Some(CatalogBound::Range {
+            start: Edge::Time(utc(2024, 3, 1, 0, 0)),
+            end: Edge::Time(utc(2024, 3, 2, 0, 0)),
+        })
+    );
+    let rows = total_rows(db).await;
+    assert_eq!(rows, 11);
+
+    let d2 = name_at(&ev, utc(2024, 3, 2, 0, 0)).await;
+    let d3 = name_at(&ev, utc(2024, 3, 3, 0, 0)).await;
+    let d4 = name_at(&ev, utc(2024, 3, 4, 0, 0)).await;
+    let d5 = name_at(&ev, utc(2024, 3, 5, 0, 0)).await;
+    let d6 = name_at(&ev, utc(2024, 3, 6, 0, 0)).await;
+    let d7 = name_at(&ev, utc(2024, 3, 7, 0, 0)).await;
+    let d8 = name_at(&ev, utc(2024, 3, 8, 0, 0)).await;
+    // 03-04 detached through the service first, so that attaching it by hand contradicts the log.
+    let log4 = ev.partitions().await.expect("partitions");
+    let log4: Vec<_> = log4
+        .into_iter()
+        .filter(|l| l.partition_name == d4)
+        .collect();
+    ev.detach(&log4).await.expect("detach");
+    let index8 = catalog::index_tablespaces(db, "public", &d8).await[0]
+        .0
+        .clone();
+
+    // Drift, by hand.
+    exec(db, &format!(r#"DROP TABLE "{d2}""#)).await; // log row without table; 1 row lost by hand
+    exec(db, &format!(r#"ALTER TABLE ev DETACH PARTITION "{d3}""#)).await;
+    exec(
+        db,
+        &format!(r#"ALTER TABLE ev ATTACH PARTITION "{d4}" FOR VALUES FROM ('2024-03-04 00:00+00') TO ('2024-03-05 00:00+00')"#),
+    )
+    .await;
+    exec(db, &format!(r#"ALTER TABLE "{d5}" RENAME TO ev_renamed"#)).await;
+    exec(
+        db,
+        "CREATE TABLE ev_extra PARTITION OF ev FOR VALUES FROM ('2024-03-12 00:00+00') TO ('2024-03-12 06:00+00')",
+    )
+    .await;
+    exec(
+        db,
+        &format!(r#"ALTER TABLE ev DETACH PARTITION "{d6}"; ALTER TABLE ev ATTACH PARTITION "{d6}" FOR VALUES FROM ('2024-03-06 00:00+00') TO ('2024-03-06 12:00+00')"#),
+    )
+    .await;
+    exec(
+        db,
+        &format!(r#"ALTER TABLE "{d7}" SET TABLESPACE pg_default"#),
+    )
+    .await;
+    exec(
+        db,
+        &format!(r#"ALTER INDEX "{index8}" SET TABLESPACE {TS_B}"#),
+    )
+    .await;
+    exec(
+        db,
+        "INSERT INTO ev (created_at) VALUES ('2024-04-15 10:00+00')",
+    )
+    .await;
+    let rows = total_rows(db).await;
+
+    let status = service.status_of("ev").await.expect("status");
+    let found = kinds(&status.anomalies);
+    let expected: BTreeMap<AnomalyKind, usize> = [
+        (AnomalyKind::LogWithoutTable, 2),
+        (AnomalyKind::DetachedByHand, 1),
+        (AnomalyKind::AttachedByHand, 1),
+        (AnomalyKind::Unlogged, 2),
+        (AnomalyKind::BoundMismatch, 1),
+        (AnomalyKind::TablespaceMismatch, 2),
+        (AnomalyKind::Gap, 2),
+        (AnomalyKind::Misaligned, 2),
+        (AnomalyKind::RowsInDefault, 1),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(found, expected, "{:#?}", status.anomalies);
+    assert!(status.anomalies.contains(&Anomaly::Gap {
+        from: Edge::Time(utc(2024, 3, 2, 0, 0)),
+        to: Edge::Time(utc(2024, 3, 4, 0, 0)),
+    }));
+    assert!(
+        status.anomalies.contains(&Anomaly::TablespaceMismatch {
+            partition: d8.clone(),
+            log_id: ev
+                .partitions()
+                .await
+                .expect("partitions")
+                .iter()
+                .find(|l| l.partition_name == d8)
+                .expect("logged")
+                .id,
+            relation: index8.clone(),
+            index: true,
+            expected: TS_A.to_owned(),
+            actual: TS_B.to_owned(),
+        })
+    );
+    assert_eq!(status.default_has_rows, Some(true));
+    // The whole-service view agrees, and report mode changes nothing.
+    let all = service.status().await.expect("status");
+    assert_eq!(all.anomalies().count(), status.anomalies.len());
+    let report = service
+        .reconcile(ReconcileMode::Report)
+        .await
+        .expect("report");
+    assert!(report.repairs.is_empty());
+    assert_eq!(report.after.anomalies().count(), status.anomalies.len());
+
+    // Default policy: the log follows the hand-made changes; tablespaces and DEFAULT follow the configuration.
+    let done = service
+        .reconcile(ReconcileMode::Repair(RepairPolicy::default()))
+        .await
+        .expect("repair");
+    assert!(done.failures().next().is_none(), "{:#?}", done.repairs);
+    let after = kinds(&done.after.tables[0].anomalies);
+    // What remains is what only a person can decide: the misaligned partitions and the gaps.
+    let remaining: BTreeMap<AnomalyKind, usize> = [
+        (AnomalyKind::Unlogged, 1), // ev_extra: misaligned, reported, not logged
+        (AnomalyKind::BoundMismatch, 1), // 03-06's catalog bound is misaligned: not recorded
+        (AnomalyKind::Gap, 3),      // plus the hole before the partition made for 2024-04-15
+        (AnomalyKind::Misaligned, 2),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(after, remaining, "{:#?}", done.after.tables[0].anomalies);
+    assert_eq!(total_rows(db).await, rows, "no row lost");
+    assert_eq!(catalog::count(db, "ev_default").await, 0, "DEFAULT emptied");
+    assert_eq!(
+        catalog::tablespace(db, "public", &d7).await.as_deref(),
+        Some(TS_A)
+    );
+    assert!(
+        catalog::index_tablespaces(db, "public", &d8)
+            .await
+            .iter()
+            .all(|(_, ts)| ts.as_deref() == Some(TS_A))
+    );
+    let logs = ev.all_partitions().await.expect("logs");
+    assert!(
+        logs.iter()
+            .all(|l| l.partition_name != d2 && l.partition_name != d5)
+    );
+    let renamed = logs
+        .iter()
+        .find(|l| l.partition_name == "ev_renamed")
+        .expect("adopted");
+    assert!(renamed.is_attached && !renamed.created_by_crate);
+    assert_eq!(renamed.start, Some(utc(2024, 3, 5, 0, 0)));
+    assert!(
+        !logs
+            .iter()
+            .find(|l| l.partition_name == d3)
+            .expect("d3")
+            .is_attached
+    );
+    assert!(
+        logs.iter()
+            .find(|l| l.partition_name == d4)
+            .expect("d4")
+            .is_attached
+    );
+    assert!(
+        done.repairs
+            .iter()
+            .any(|r| r.anomaly.kind() == AnomalyKind::Misaligned
+                && matches!(r.outcome, RepairOutcome::Skipped(_)))
+    );
+
+    // Maintenance still works on the repaired table.
+    let report = service.run_maintenance().await.expect("maintenance");
+    assert!(report.is_ok(), "{report:?}");
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn repairs_can_make_the_catalog_follow_the_log() {
+    let t = setup(test_name!("repairs_can_make_the_catalog_follow_the_log")).await;
+    let db = &t.conn;
+    let (service, _clock, ev) = daily_table(db).await;
+    let d2 = name_at(&ev, utc(2024, 3, 2, 0, 0)).await;
+    let d3 = name_at(&ev, utc(2024, 3, 3, 0, 0)).await;
+    let d4 = name_at(&ev, utc(2024, 3, 4, 0, 0)).await;
+    let d6 = name_at(&ev, utc(2024, 3, 6, 0, 0)).await;
+    let d7 = name_at(&ev, utc(2024, 3, 7, 0, 0)).await;
+    let log4: Vec<_> = ev
+        .partitions()
+        .await
+        .expect("partitions")
+        .into_iter()
+        .filter(|l| l.partition_name == d4)
+        .collect();
+    ev.detach(&log4).await.expect("detach");
+    // 03-02's single row is moved out first: the repair recreates the table empty.
+    exec(db, &format!(r#"DELETE FROM "{d2}"; DROP TABLE "{d2}""#)).await;
+    exec(db, &format!(r#"ALTER TABLE ev DETACH PARTITION "{d3}""#)).await;
+    exec(
+        db,
+        &format!(r#"ALTER TABLE ev ATTACH PARTITION "{d4}" FOR VALUES FROM ('2024-03-04 00:00+00') TO ('2024-03-05 00:00+00')"#),
+    )
+    .await;
+    exec(
+        db,
+        "CREATE TABLE ev_extra PARTITION OF ev FOR VALUES FROM ('2024-03-12 00:00+00') TO ('2024-03-12 06:00+00')",
+    )
+    .await;
+    exec(
+        db,
+        &format!(r#"ALTER TABLE ev DETACH PARTITION "{d6}"; ALTER TABLE ev ATTACH PARTITION "{d6}" FOR VALUES FROM ('2024-03-06 00:00+00') TO ('2024-03-06 12:00+00')"#),
+    )
+    .await;
+    // d7 and its indexes moved by hand.
+    exec(db, &format!(r#"ALTER TABLE "{d7}" SET TABLESPACE {TS_B}"#)).await;
+    for (index, _) in catalog::index_tablespaces(db, "public", &d7).await {
+        exec(
+            db,
+            &format!(r#"ALTER INDEX "{index}" SET TABLESPACE {TS_B}"#),
+        )
+        .await;
+    }
+    // Every row: those reachable through ev, and those of the table detached by hand.
+    let rows = total_rows(db).await + catalog::count(db, &format!(r#""{d3}""#)).await;
+
+    let policy = [
+        AnomalyKind::LogWithoutTable,
+        AnomalyKind::DetachedByHand,
+        AnomalyKind::AttachedByHand,
+        AnomalyKind::Unlogged,
+        AnomalyKind::BoundMismatch,
+        AnomalyKind::Gap,
+    ]
+    .into_iter()
+    .fold(RepairPolicy::default(), |p, k| {
+        p.set(k, Direction::CatalogFollowsLog)
+    })
+    .set(
+        AnomalyKind::TablespaceMismatch,
+        Direction::LogFollowsCatalog,
+    );
+    let done = service
+        .reconcile_table("ev", ReconcileMode::Repair(policy))
+        .await
+        .expect("repair");
+    assert!(done.failures().next().is_none(), "{:#?}", done.repairs);
+    // The log says 03-04 is detached: detaching it again leaves the hole the log describes, and only that.
+    assert_eq!(
+        done.after.tables[0].anomalies,
+        [Anomaly::Gap {
+            from: Edge::Time(utc(2024, 3, 4, 0, 0)),
+            to: Edge::Time(utc(2024, 3, 5, 0, 0)),
+        }]
+    );
+    // 03-04 (attached by hand) was detached again; d3 attached back; d2 recreated; ev_extra detached; d6
+    // attached with its logged day; d7 recorded in TS_B. The detached tables keep their rows.
+    let attached: Vec<String> = catalog::partitions(db, "public", "ev")
+        .await
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert!(attached.contains(&d2) && attached.contains(&d3) && attached.contains(&d6));
+    assert!(!attached.contains(&d4) && !attached.contains(&"ev_extra".to_owned()));
+    assert!(
+        catalog::exists(db, "public", &d4).await && catalog::exists(db, "public", "ev_extra").await
+    );
+    let detached_rows = catalog::count(db, &format!(r#""{d4}""#)).await;
+    assert_eq!(total_rows(db).await + detached_rows, rows, "no row lost");
+    let log7 = ev
+        .all_partitions()
+        .await
+        .expect("logs")
+        .into_iter()
+        .find(|l| l.partition_name == d7)
+        .expect("d7");
+    assert_eq!(log7.tablespace.as_deref(), Some(TS_B));
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_pending_detach_and_a_short_horizon_are_reported_and_completed() {
+    let t = setup(test_name!(
+        "a_pending_detach_and_a_short_horizon_are_reported_and_completed"
+    ))
+    .await;
+    let db = &t.conn;
+    event_table(db, "ev", "timestamptz").await;
+    let (service, clock) = service(db, utc(2024, 3, 1, 0, 0));
+    let ev = service
+        .time_range_table("ev")
+        .period(Period::Day)
+        .register()
+        .await
+        .expect("register");
+    service.run_maintenance().await.expect("maintenance");
+    let d1 = name_at(&ev, utc(2024, 3, 1, 0, 0)).await;
+    exec(
+        db,
+        "INSERT INTO ev (created_at) VALUES ('2024-03-01 05:00+00')",
+    )
+    .await;
+
+    // A reader's snapshot makes the concurrent detach wait; its statement_timeout leaves it pending.
+    let reader = t.connect(1).await;
+    let reading = sea_orm::TransactionTrait::begin(&reader)
+        .await
+        .expect("begin");
+    exec(
+        &reading,
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM ev",
+    )
+    .await;
+    let detacher = t.connect(1).await;
+    exec(&detacher, "SET statement_timeout = '300ms'").await;
+    let err = detacher
+        .execute_unprepared(&format!(
+            r#"ALTER TABLE ev DETACH PARTITION "{d1}" CONCURRENTLY"#
+        ))
+        .await
+        .expect_err("interrupted");
+    assert!(err.to_string().contains("statement timeout"), "{err}");
+    reading.commit().await.expect("commit");
+    assert!(catalog::detach_pending(db, "public", &d1).await);
+
+    // Three days later with no maintenance: the horizon is short too.
+    clock.set(utc(2024, 3, 4, 12, 0));
+    let status = service.status_of("ev").await.expect("status");
+    let found = kinds(&status.anomalies);
+    assert_eq!(
+        found.get(&AnomalyKind::PendingDetach),
+        Some(&1),
+        "{:#?}",
+        status.anomalies
+    );
+    assert_eq!(
+        found.get(&AnomalyKind::HorizonShort),
+        Some(&1),
+        "{:#?}",
+        status.anomalies
+    );
+    assert!(status.anomalies.contains(&Anomaly::HorizonShort {
+        horizon: Some(Edge::Time(utc(2024, 3, 3, 0, 0))),
+        wanted: Edge::Time(utc(2024, 3, 6, 0, 0)),
+    }));
+
+    let done = service
+        .reconcile(ReconcileMode::Repair(RepairPolicy::default()))
+        .await
+        .expect("repair");
+    assert!(done.failures().next().is_none(), "{:#?}", done.repairs);
+    // The detached partition is recorded as such (the log now follows); nothing else remains.
+    let left = kinds(&done.after.tables[0].anomalies);
+    assert!(left.is_empty(), "{:#?}", done.after.tables[0].anomalies);
+    assert!(!catalog::detach_pending(db, "public", &d1).await);
+    assert_eq!(catalog::count(db, &format!(r#""{d1}""#)).await, 1);
+    let log1 = ev
+        .all_partitions()
+        .await
+        .expect("logs")
+        .into_iter()
+        .find(|l| l.partition_name == d1)
+        .expect("d1");
+    assert!(!log1.is_attached && !log1.detach_pending);
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn adopt_logs_partitions_made_by_hand_and_reports_misfits() {
+    let t = setup(test_name!(
+        "adopt_logs_partitions_made_by_hand_and_reports_misfits"
+    ))
+    .await;
+    let db = &t.conn;
+    exec(
+        db,
+        "CREATE TABLE hand (id bigint NOT NULL, created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at); \
+         CREATE TABLE hand_2024_01 PARTITION OF hand FOR VALUES FROM ('2024-01-01 00:00+00') TO ('2024-02-01 00:00+00'); \
+         CREATE TABLE hand_2024_02 PARTITION OF hand FOR VALUES FROM ('2024-02-01 00:00+00') TO ('2024-03-01 00:00+00'); \
+         CREATE TABLE hand_odd PARTITION OF hand FOR VALUES FROM ('2024-03-01 00:00+00') TO ('2024-03-15 00:00+00'); \
+         CREATE TABLE hand_rest PARTITION OF hand DEFAULT; \
+         INSERT INTO hand VALUES (1, '2024-01-05'), (2, '2024-02-05'), (3, '2024-03-05')",
+    )
+    .await;
+    let (service, clock) = service(db, utc(2024, 2, 10, 0, 0));
+    let (hand, adoption) = service
+        .time_range_table("hand")
+        .period(Period::Month)
+        .adopt()
+        .await
+        .expect("adopt");
+    let mut adopted: Vec<String> = adoption
+        .adopted
+        .iter()
+        .map(|l| l.partition_name.clone())
+        .collect();
+    adopted.sort();
+    assert_eq!(adopted, ["hand_2024_01", "hand_2024_02", "hand_rest"]);
+    assert_eq!(adoption.misfits.len(), 1);
+    assert_eq!(adoption.misfits[0].partition(), Some("hand_odd"));
+    assert!(adoption.adopted.iter().all(|l| !l.created_by_crate));
+    // Nothing in the catalog changed.
+    assert_eq!(catalog::partitions(db, "public", "hand").await.len(), 4);
+    // Status shows the misfit (unlogged, misaligned), and maintenance goes on after the newest adopted one
+    // only where nothing overlaps: the odd partition blocks March, which is reported, not forced.
+    let status = service.status_of("hand").await.expect("status");
+    let found = kinds(&status.anomalies);
+    assert_eq!(found.get(&AnomalyKind::Unlogged), Some(&1));
+    assert_eq!(found.get(&AnomalyKind::Misaligned), Some(&1));
+    // Adopting again finds nothing new.
+    let (_, again) = service
+        .time_range_table("hand")
+        .period(Period::Month)
+        .adopt()
+        .await
+        .expect("adopt again");
+    assert!(again.adopted.is_empty() && again.misfits.len() == 1);
+    // Once the odd partition is dealt with by hand, maintenance continues from February.
+    exec(db, "ALTER TABLE hand DETACH PARTITION hand_odd").await;
+    clock.set(utc(2024, 2, 10, 0, 0));
+    let report = service.run_maintenance().await.expect("maintenance");
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.created(), 1, "March");
+    assert_eq!(hand.partitions().await.expect("partitions").len(), 3);
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn adopt_takes_over_a_table_made_by_pg_partman() {
+    let t = setup(test_name!("adopt_takes_over_a_table_made_by_pg_partman")).await;
+    let db = &t.conn;
+    let available = strings(
+        db,
+        "SELECT name::text FROM pg_available_extensions WHERE name = 'pg_partman'",
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        available,
+        ["pg_partman"],
+        "pg_partman is not installed on this server: install Debian's postgresql-15-partman (scripts/with-postgres does when it runs as root)"
+    );
+    exec(
+        db,
+        "CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman; \
+         CREATE TABLE pm (id bigint NOT NULL, created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at)",
+    )
+    .await;
+    exec(
+        db,
+        &format!(
+            "SELECT partman.create_parent('public.pm', 'created_at', 'native', 'daily', p_premake := 3, p_start_partition := '{}', p_jobmon := false)",
+            (Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%d")
+        ),
+    )
+    .await;
+    let made = catalog::partitions(db, "public", "pm").await;
+    assert!(made.len() >= 4, "{made:?}");
+    exec(
+        db,
+        "INSERT INTO pm VALUES (1, now() - interval '1 day'), (2, now())",
+    )
+    .await;
+
+    let (service, _clock) = service(db, Utc::now());
+    let (pm, adoption) = service
+        .time_range_table("pm")
+        .period(Period::Day)
+        .adopt()
+        .await
+        .expect("adopt");
+    assert!(adoption.misfits.is_empty(), "{:?}", adoption.misfits);
+    assert_eq!(
+        adoption.adopted.len(),
+        made.len(),
+        "every pg_partman partition, DEFAULT included"
+    );
+    assert!(
+        adoption
+            .adopted
+            .iter()
+            .any(|l| l.kind == PartitionKind::Default)
+    );
+    let status = service.status_of("pm").await.expect("status");
+    assert!(status.is_healthy(), "{:#?}", status.anomalies);
+    // Maintenance continues after pg_partman's newest partition with our names.
+    let report = service.run_maintenance().await.expect("maintenance");
+    assert!(report.is_ok(), "{report:?}");
+    let ranges = pm.partitions().await.expect("partitions");
+    for pair in ranges.windows(2) {
+        assert_eq!(pair[0].end, pair[1].start, "contiguous");
+    }
+    assert_eq!(rows_of(db, "pm").await, 2, "no row lost");
+    t.finish().await;
+}
