@@ -333,6 +333,17 @@ pub enum Error {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
 
+    /// The maintenance steps a repair ran failed (and were rolled back).
+    #[error(
+        "the maintenance steps run to repair table {table:?} failed and were rolled back: {detail}; see the table's status"
+    )]
+    RepairFailed {
+        /// The table.
+        table: String,
+        /// What maintenance reported.
+        detail: String,
+    },
+
     /// The database returned an error.
     #[error(transparent)]
     Db(#[from] DbErr),

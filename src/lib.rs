@@ -162,6 +162,17 @@
 //! themselves under the table's lock, so replicas can all run it; DDL waits at most a `lock_timeout` and is
 //! retried; a low-lock creation mode and `DETACH .. CONCURRENTLY` keep writers going.
 //!
+//! # Status, drift and repair
+//!
+//! [`status`](service::PartitionService::status) reads every partition from the catalog in a constant number
+//! of queries and joins it with the log: bounds, attached or not, the tablespace of each table and index,
+//! estimated rows and size, how far ahead partitions reach, rows in DEFAULT, and every
+//! [`Anomaly`](service::Anomaly) between the catalog, the log and the configuration.
+//! [`reconcile`](service::PartitionService::reconcile) reports them or repairs each kind in the
+//! [`Direction`](service::Direction) a [`RepairPolicy`](service::RepairPolicy) gives it, one locked
+//! transaction per repair; [`adopt`](service::TimeRangeRegistration::adopt) takes over a table partitioned by
+//! hand or by pg_partman. The `pg-partition` binary (feature `cli`) does all of this from a shell.
+//!
 //! # Identifiers
 //!
 //! Table, index, tablespace, schema, collation and operator class names are quoted by sea-query; values are

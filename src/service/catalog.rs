@@ -325,10 +325,8 @@ pub(crate) async fn relations<C: ConnectionTrait>(
                     THEN btrim(r.m[2], '''')::timestamptz
                     WHEN par.kt IN ('timestamp without time zone', 'date') AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
                     THEN btrim(r.m[2], '''')::timestamp AT TIME ZONE par.tz END,
-               CASE WHEN par.kt IN ('bigint', 'integer', 'smallint') AND r.m[1] ~ '^-?[0-9]+$' AND r.m[2] ~ '^-?[0-9]+$'
-                    THEN r.m[1]::bigint END,
-               CASE WHEN par.kt IN ('bigint', 'integer', 'smallint') AND r.m[1] ~ '^-?[0-9]+$' AND r.m[2] ~ '^-?[0-9]+$'
-                    THEN r.m[2]::bigint END,
+               CASE WHEN par.kt IN ('bigint', 'integer', 'smallint') THEN ir.lo::bigint END,
+               CASE WHEN par.kt IN ('bigint', 'integer', 'smallint') THEN ir.hi::bigint END,
                h.m[1]::int, h.m[2]::int,
                CASE WHEN pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT' AND c.relkind IN ('r', 'p')
                     THEN (xpath('/row/e/text()', query_to_xml(
@@ -345,6 +343,9 @@ pub(crate) async fn relations<C: ConnectionTrait>(
         LEFT JOIN parent par ON par.oid = i.inhparent
         LEFT JOIN LATERAL (SELECT regexp_match(pg_get_expr(c.relpartbound, c.oid),
                                                '^FOR VALUES FROM \((.*)\) TO \((.*)\)$') AS m) r ON true
+        -- Integers print bare, or quoted (bigint, negative numbers), possibly with a cast.
+        LEFT JOIN LATERAL (SELECT (regexp_match(r.m[1], '^''?(-?[0-9]+)''?(::[a-z ]+)?$'))[1] AS lo,
+                                  (regexp_match(r.m[2], '^''?(-?[0-9]+)''?(::[a-z ]+)?$'))[1] AS hi) ir ON true
         LEFT JOIN LATERAL (SELECT regexp_match(pg_get_expr(c.relpartbound, c.oid),
                                                '^FOR VALUES WITH \(modulus (\d+), remainder (\d+)\)$') AS m) h ON true
         ORDER BY ns.nspname, c.relname"#;

@@ -243,6 +243,8 @@ pub(crate) struct NewPartition {
     pub sub_partition: Option<(String, u32)>,
 }
 
+/// The typed error for a partition's DDL that failed because its range overlaps another partition
+/// (42P17) or its name is taken (42P07); the transaction is then rolled back, so nothing changed.
 fn overlap(ctx: &Ctx, partition: &str, err: Error) -> Error {
     match err {
         Error::Db(db) if sqlstate(&db).as_deref() == Some("42P17") => Error::Overlap {
@@ -250,20 +252,13 @@ fn overlap(ctx: &Ctx, partition: &str, err: Error) -> Error {
             partition: partition.to_owned(),
             detail: db.to_string(),
         },
+        Error::Db(db) if sqlstate(&db).as_deref() == Some("42P07") => Error::PartitionNameTaken {
+            schema: ctx.config.schema_name.clone(),
+            partition: partition.to_owned(),
+            table: ctx.qualified(),
+        },
         other => other,
     }
-}
-
-async fn check_name_free<C: ConnectionTrait>(conn: &C, ctx: &Ctx, name: &str) -> Result<()> {
-    crate::schema::check_name("partition", name)?;
-    if catalog::relation_exists(conn, &ctx.config.schema_name, name).await? {
-        return Err(Error::PartitionNameTaken {
-            schema: ctx.config.schema_name.clone(),
-            partition: name.to_owned(),
-            table: ctx.qualified(),
-        });
-    }
-    Ok(())
 }
 
 /// Creates a partition of the registered table, moving the rows of the DEFAULT partition that belong in it,
@@ -275,7 +270,7 @@ pub(crate) async fn create(
     new: NewPartition,
 ) -> Result<partition_log::Model> {
     let schema = ctx.config.schema_name.clone();
-    check_name_free(txn, ctx, &new.name).await?;
+    crate::schema::check_name("partition", &new.name)?;
     let default = match &new.condition {
         Some(condition) => detach_default_if_needed(txn, ctx, condition).await?,
         None => None,
@@ -292,7 +287,9 @@ pub(crate) async fn create(
             if let Some(tablespace) = &new.tablespace {
                 like.tablespace(tablespace.clone());
             }
-            execute(txn, like.build(PostgresQueryBuilder)?).await?;
+            execute(txn, like.build(PostgresQueryBuilder)?)
+                .await
+                .map_err(|err| overlap(ctx, &new.name, err))?;
             let attach = Partition::attach()
                 .table(ctx.parent())
                 .partition((schema.clone(), new.name.clone()))
@@ -329,7 +326,7 @@ pub(crate) async fn create(
     if let Some((_, modulus)) = &new.sub_partition {
         for remainder in 0..*modulus {
             let leaf = fit_name(&new.name, &format!("_h{remainder}"));
-            check_name_free(txn, ctx, &leaf).await?;
+            crate::schema::check_name("partition", &leaf)?;
             let mut create = Partition::create();
             create
                 .table((schema.clone(), leaf.clone()))
@@ -338,7 +335,9 @@ pub(crate) async fn create(
             if let Some(tablespace) = &new.tablespace {
                 create.tablespace(tablespace.clone());
             }
-            execute(txn, create.build(PostgresQueryBuilder)?).await?;
+            execute(txn, create.build(PostgresQueryBuilder)?)
+                .await
+                .map_err(|err| overlap(ctx, &leaf, err))?;
             if let Some(tablespace) = &new.tablespace {
                 place(txn, &schema, &leaf, tablespace).await?;
             }

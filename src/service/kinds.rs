@@ -744,8 +744,10 @@ impl IdRangeTable {
     }
 
     /// Creates partitions until `premake` partitions exist beyond the one holding the largest key (rows in
-    /// DEFAULT count, and move into the new partitions). Each partition in its own transaction.
+    /// DEFAULT count, and move into the new partitions). Up to 16 partitions per transaction (catching up
+    /// after a long outage takes several, so the table's lock is never held long); usually one.
     pub async fn create_partition(&self) -> Result<Vec<partition_log::Model>> {
+        const PER_TRANSACTION: usize = 16;
         let mut created = Vec::new();
         loop {
             let (txn, ctx) = self.lock().await?;
@@ -764,23 +766,31 @@ impl IdRangeTable {
                 .order_by_desc(partition_log::Column::IntEnd)
                 .one(&txn)
                 .await?;
-            let start = match latest.and_then(|l| l.int_end) {
+            let mut start = match latest.and_then(|l| l.int_end) {
                 Some(end) => end,
                 None => holding.checked_mul(step).ok_or_else(overflow)?,
             };
+            let mut in_transaction = 0;
+            while start < last_end && in_transaction < PER_TRANSACTION {
+                let end = start.checked_add(step).ok_or_else(overflow)?;
+                let log = core::create(
+                    &self.service,
+                    &txn,
+                    &ctx,
+                    core::int_partition(&ctx, start, end),
+                )
+                .await?;
+                created.push(log);
+                in_transaction += 1;
+                start = end;
+            }
+            if in_transaction == 0 {
+                break;
+            }
+            txn.commit().await?;
             if start >= last_end {
                 break;
             }
-            let end = start.checked_add(step).ok_or_else(overflow)?;
-            let log = core::create(
-                &self.service,
-                &txn,
-                &ctx,
-                core::int_partition(&ctx, start, end),
-            )
-            .await?;
-            txn.commit().await?;
-            created.push(log);
         }
         Ok(created)
     }

@@ -1083,3 +1083,26 @@ impl MaintenanceTask {
         self.handle.is_finished()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pacing_pauses_in_proportion_to_the_work() {
+        let busy = StdDuration::from_millis(100);
+        assert_eq!(pace(busy, 1.0), StdDuration::ZERO);
+        assert_eq!(pace(busy, 0.5), busy);
+        assert_eq!(pace(busy, 0.1), StdDuration::from_millis(900));
+        // Out-of-range, NaN and absurd settings never panic: no pause, or the longest one.
+        assert_eq!(pace(busy, 0.0), StdDuration::ZERO);
+        assert_eq!(pace(busy, -1.0), StdDuration::ZERO);
+        assert_eq!(pace(busy, f64::NAN), StdDuration::ZERO);
+        assert_eq!(pace(busy, 2.0), StdDuration::ZERO);
+        assert_eq!(pace(StdDuration::MAX, 1e-300), StdDuration::MAX);
+        assert!(
+            backoff(StdDuration::MAX, 10) >= StdDuration::MAX / 2,
+            "saturates instead of overflowing"
+        );
+    }
+}

@@ -273,6 +273,13 @@ impl PartitionService {
             })
     }
 
+    /// The handle of a registered table of any kind: detach, attach, move, drop and truncate its
+    /// partitions.
+    pub async fn table_of<T: Into<QualifiedTable>>(&self, table: T) -> Result<TableHandle> {
+        let config = self.config_of(table).await?;
+        Ok(TableHandle::from_config(self.clone(), &config))
+    }
+
     /// The handle of a registered time-range table.
     pub async fn time_range_of<T: Into<QualifiedTable>>(&self, table: T) -> Result<TimeRangeTable> {
         Ok(TimeRangeTable::from_config(

@@ -517,6 +517,13 @@ impl PartitionService {
                 let created = fill(self, &txn, &ctx, *from, *to).await?;
                 format!("created {created} partition(s) covering [{from}, {to})")
             }
+            (Anomaly::RowsInDefault { .. }, Catalog)
+                if ctx.config.period.is_none() && ctx.config.step.is_none() =>
+            {
+                return Ok(skipped(
+                    "rows in the DEFAULT partition of a list or hash table need a partition for their values: create it with their values",
+                ));
+            }
             (Anomaly::RowsInDefault { partition, .. }, Catalog) => {
                 let created = empty_default(self, &txn, &ctx, partition).await?;
                 format!(
@@ -570,10 +577,10 @@ impl PartitionService {
             return Ok(gone());
         }
         let report = self.run_plan(&plan).await;
-        if let Some((_, err)) = report.errors().next() {
-            return Ok(RepairOutcome::Failed(Error::InvalidConfig {
-                table: plan.steps[0].table.clone(),
-                problem: err.to_string(),
+        if let Some((table, err)) = report.errors().next() {
+            return Ok(RepairOutcome::Failed(Error::RepairFailed {
+                table: table.to_owned(),
+                detail: err.to_string(),
             }));
         }
         let names: Vec<String> = report

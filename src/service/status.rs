@@ -747,8 +747,9 @@ pub(crate) fn assess(observed: Observed<'_>) -> TableStatus {
                         config.detach_tablespace.clone()
                     }
                 });
-                if let Some(expected) = expected {
-                    if rel.relkind != "p" && cat.tablespace != expected {
+                // A sub-partitioned partition has no storage: its sub-partitions are checked instead.
+                if let Some(expected) = expected.filter(|_| rel.relkind != "p") {
+                    if cat.tablespace != expected {
                         anomalies.push(Anomaly::TablespaceMismatch {
                             partition: log.partition_name.clone(),
                             log_id: log.id,
@@ -1020,6 +1021,253 @@ pub(crate) async fn status_with<C: sea_orm::ConnectionTrait>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calendar::Period;
+    use crate::entity::partition_config::{CreationMode, RetentionAction};
+    use crate::schema::PartitionStrategy;
+    use chrono::TimeZone;
+
+    fn at(d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 3, d, h, 0, 0).single().unwrap()
+    }
+
+    fn daily() -> partition_config::Model {
+        partition_config::Model {
+            id: 1,
+            schema_name: "public".to_owned(),
+            table_name: "ev".to_owned(),
+            key_column: "created_at".to_owned(),
+            strategy: PartitionStrategy::Range,
+            period: Some(Period::Day),
+            interval: None,
+            attach_tablespace: Some("fast".to_owned()),
+            detach_tablespace: None,
+            time_zone: "UTC".to_owned(),
+            step: None,
+            premake: Some(1),
+            default_partition: false,
+            sub_partition_column: None,
+            sub_partition_modulus: None,
+            retention_action: RetentionAction::Detach,
+            drop_after_seconds: None,
+            creation_mode: CreationMode::Direct,
+            concurrent_detach: false,
+            created_at: at(1, 0),
+            updated_at: at(1, 0),
+        }
+    }
+
+    fn log(id: i64, day: u32, attached: bool) -> partition_log::Model {
+        partition_log::Model {
+            id,
+            config_id: 1,
+            schema_name: "public".to_owned(),
+            partition_name: format!("ev_{day}"),
+            kind: PartitionKind::Range,
+            parent_name: None,
+            start: Some(at(day, 0)),
+            end: Some(at(day + 1, 0)),
+            int_start: None,
+            int_end: None,
+            list_values: None,
+            hash_modulus: None,
+            hash_remainder: None,
+            moved_rows: None,
+            created_by_crate: true,
+            detach_pending: false,
+            is_attached: attached,
+            detach_time: None,
+            tablespace: None,
+            created_at: at(1, 0),
+            detached_at: None,
+        }
+    }
+
+    /// A partition of `ev` in the catalog, `[start, end)`, in `tablespace`; `attached` to `ev` or not.
+    fn rel(
+        oid: i64,
+        name: &str,
+        range: (DateTime<Utc>, DateTime<Utc>),
+        attached: bool,
+    ) -> CatalogRelation {
+        CatalogRelation {
+            oid,
+            schema: "public".to_owned(),
+            name: name.to_owned(),
+            relkind: "r".to_owned(),
+            parent: attached.then(|| ("public".to_owned(), "ev".to_owned())),
+            detach_pending: false,
+            bound: attached.then(|| "FOR VALUES FROM (..) TO (..)".to_owned()),
+            tablespace: "fast".to_owned(),
+            estimated_rows: None,
+            size_bytes: 8192,
+            time_range: attached.then_some(range),
+            int_range: None,
+            hash: None,
+            has_rows: None,
+        }
+    }
+
+    fn day_rel(oid: i64, day: u32, attached: bool) -> CatalogRelation {
+        rel(
+            oid,
+            &format!("ev_{day}"),
+            (at(day, 0), at(day + 1, 0)),
+            attached,
+        )
+    }
+
+    fn assess_with(
+        logs: &[partition_log::Model],
+        rels: &[CatalogRelation],
+        indexes: &HashMap<i64, Vec<Placement>>,
+        now: DateTime<Utc>,
+    ) -> TableStatus {
+        assess(Observed {
+            config: &daily(),
+            exists: true,
+            logs,
+            relations: rels.iter().collect(),
+            indexes,
+            max_key: None,
+            now,
+        })
+    }
+
+    #[test]
+    fn agreeing_catalog_and_log_are_healthy_up_to_the_horizon() {
+        let logs: Vec<_> = (1..=4).map(|d| log(i64::from(d), d, true)).collect();
+        let rels: Vec<_> = (1..=4).map(|d| day_rel(i64::from(d), d, true)).collect();
+        let status = assess_with(&logs, &rels, &HashMap::new(), at(3, 12));
+        assert!(status.is_healthy(), "{:?}", status.anomalies);
+        assert_eq!(status.horizon, Some(Edge::Time(at(5, 0))));
+        assert_eq!(status.wanted_horizon, Some(Edge::Time(at(5, 0))));
+        // A day later the horizon is short by one day.
+        let status = assess_with(&logs, &rels, &HashMap::new(), at(4, 0));
+        assert_eq!(
+            status.anomalies,
+            [Anomaly::HorizonShort {
+                horizon: Some(Edge::Time(at(5, 0))),
+                wanted: Edge::Time(at(6, 0)),
+            }]
+        );
+    }
+
+    #[test]
+    fn hand_made_changes_are_told_apart() {
+        let logs = vec![
+            log(1, 1, true),
+            log(2, 2, true),
+            log(3, 3, false),
+            log(4, 4, true),
+        ];
+        let rels = vec![
+            day_rel(1, 1, true),
+            day_rel(2, 2, false), // detached by hand
+            day_rel(3, 3, true),  // attached by hand
+            // day 4: gone
+            rel(5, "ev_extra", (at(5, 0), at(5, 6)), true), // unlogged, misaligned
+        ];
+        let status = assess_with(&logs, &rels, &HashMap::new(), at(4, 12));
+        assert_eq!(
+            status.anomalies,
+            [
+                Anomaly::LogWithoutTable {
+                    partition: "ev_4".to_owned(),
+                    log_id: 4,
+                    logged_attached: true,
+                },
+                Anomaly::DetachedByHand {
+                    partition: "ev_2".to_owned(),
+                    log_id: 2,
+                },
+                Anomaly::AttachedByHand {
+                    partition: "ev_3".to_owned(),
+                    log_id: 3,
+                },
+                Anomaly::Unlogged {
+                    partition: "ev_extra".to_owned(),
+                    bound: CatalogBound::Range {
+                        start: Edge::Time(at(5, 0)),
+                        end: Edge::Time(at(5, 6)),
+                    },
+                },
+                Anomaly::Gap {
+                    from: Edge::Time(at(2, 0)),
+                    to: Edge::Time(at(3, 0)),
+                },
+                Anomaly::Gap {
+                    from: Edge::Time(at(4, 0)),
+                    to: Edge::Time(at(5, 0)),
+                },
+                Anomaly::Misaligned {
+                    partition: "ev_extra".to_owned(),
+                    bound: CatalogBound::Range {
+                        start: Edge::Time(at(5, 0)),
+                        end: Edge::Time(at(5, 6)),
+                    },
+                },
+                Anomaly::HorizonShort {
+                    horizon: Some(Edge::Time(at(5, 6))),
+                    wanted: Edge::Time(at(6, 0)),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn bounds_tablespaces_and_overlaps_are_compared_with_the_log() {
+        let logs = vec![log(1, 1, true), log(2, 2, false), log(3, 3, true)];
+        let mut rebounded = day_rel(1, 1, true);
+        rebounded.time_range = Some((at(1, 0), at(1, 12)));
+        let mut moved = day_rel(3, 3, true);
+        moved.tablespace = "slow".to_owned();
+        // ev_2 is detached; a hand-made partition covers part of its day.
+        let over = rel(4, "ev_over", (at(2, 6), at(3, 0)), true);
+        let indexes: HashMap<i64, Vec<Placement>> = [(
+            3,
+            vec![Placement {
+                name: "ev_3_idx".to_owned(),
+                tablespace: "fast".to_owned(),
+            }],
+        )]
+        .into_iter()
+        .collect();
+        let status = assess_with(
+            &logs,
+            &[rebounded, day_rel(2, 2, false), moved, over],
+            &indexes,
+            at(3, 12),
+        );
+        let kinds: Vec<AnomalyKind> = status.anomalies.iter().map(Anomaly::kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                AnomalyKind::Unlogged,
+                AnomalyKind::BoundMismatch,
+                AnomalyKind::TablespaceMismatch,
+                AnomalyKind::Gap,
+                AnomalyKind::Overlap,
+                AnomalyKind::Misaligned,
+                AnomalyKind::Misaligned,
+                AnomalyKind::HorizonShort,
+            ],
+            "{:#?}",
+            status.anomalies
+        );
+        assert!(status.anomalies.contains(&Anomaly::Overlap {
+            first: "ev_2".to_owned(),
+            second: "ev_over".to_owned(),
+        }));
+        // The index is where it should be; only the table moved.
+        assert!(status.anomalies.contains(&Anomaly::TablespaceMismatch {
+            partition: "ev_3".to_owned(),
+            log_id: 3,
+            relation: "ev_3".to_owned(),
+            index: false,
+            expected: "fast".to_owned(),
+            actual: "slow".to_owned(),
+        }));
+    }
 
     #[test]
     fn list_bounds_are_parsed_as_postgresql_prints_them() {

@@ -726,3 +726,56 @@ async fn batched_steps_fire_hooks_and_a_failing_hook_rolls_the_batch_back() {
     assert!(report.detached() >= 2);
     t.finish().await;
 }
+
+/// Several tables at once (`parallel_tables`), paced (`duty_cycle`): the same partitions, the report in plan
+/// order, and the run takes at least as long as the pacing asks.
+#[tokio::test]
+async fn parallel_and_paced_maintenance_does_the_same_work() {
+    let t = setup(test_name!(
+        "parallel_and_paced_maintenance_does_the_same_work"
+    ))
+    .await;
+    let db = &t.conn;
+    let names: Vec<String> = (0..6).map(|i| format!("ev{i}")).collect();
+    for name in &names {
+        event_table(db, name, "timestamptz").await;
+    }
+    let (service, _clock) = service(db, utc(2024, 3, 10, 12, 0));
+    let service = service.with_maintenance_options(MaintenanceOptions {
+        parallel_tables: 3,
+        duty_cycle: 0.5,
+        ..MaintenanceOptions::default()
+    });
+    for name in &names {
+        let table = service
+            .time_range_table(name.as_str())
+            .period(Period::Day)
+            .register()
+            .await
+            .expect("register");
+        table
+            .update_maintenance(|m| m.premake = 5)
+            .await
+            .expect("premake");
+    }
+    let plan = service.plan().await.expect("plan");
+    assert_eq!(plan.steps.len(), 6 * 5);
+    let report = service.run_plan(&plan).await;
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.created(), 30);
+    let order: Vec<&str> = report.tables.iter().map(|t| t.table.as_str()).collect();
+    let expected: Vec<String> = names.iter().map(|n| format!("public.{n}")).collect();
+    assert_eq!(order, expected);
+    // Paced at half the time: each table's busy time is matched by as long a pause, three at a time.
+    let busy: StdDuration = report.tables.iter().map(|t| t.duration).sum();
+    assert!(
+        report.duration >= busy / 3,
+        "run {:?}, busy {busy:?}",
+        report.duration
+    );
+    for name in &names {
+        assert_eq!(catalog::partitions(db, "public", name).await.len(), 6);
+    }
+    assert!(service.plan().await.expect("plan").is_empty());
+    t.finish().await;
+}

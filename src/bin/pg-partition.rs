@@ -1,0 +1,847 @@
+//! `pg-partition`: the operator's command for tables managed by sea-orm-pg-partitioning.
+//!
+//! ```text
+//! pg-partition status [TABLE] [--json]          exit 1 when an anomaly is found
+//! pg-partition plan [TABLE] [--json]            the maintenance steps and their SQL
+//! pg-partition maintain [TABLE] [--dry-run] [--yes]
+//! pg-partition reconcile [TABLE] [--repair] [--direction KIND=log|catalog|skip]...
+//! pg-partition adopt TABLE (--period day|... [--time-zone ZONE] | --step N)
+//! pg-partition attach|detach TABLE PARTITION
+//! pg-partition move TABLE PARTITION --tablespace NAME
+//! ```
+//!
+//! The database comes from `--database-url` or `DATABASE_URL`. Exit codes: 0 healthy or done; 1 anomalies
+//! found (status, reconcile) or a maintenance step failed; 2 a usage, connection or other error, printed as
+//! one line.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::str::FromStr;
+
+use clap::{Parser, Subcommand};
+use sea_orm::{ConnectOptions, Database};
+use sea_orm_pg_partitioning::prelude::*;
+use sea_orm_pg_partitioning::service::{
+    Anomaly, AnomalyKind, CatalogBound, Direction, Edge, PartitionStatus, ReconcileMode,
+    Reconciliation, RepairOutcome, RepairPolicy, StepReport,
+};
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+#[command(
+    name = "pg-partition",
+    version,
+    about = "Inspect, maintain and repair PostgreSQL tables partitioned by sea-orm-pg-partitioning",
+    after_help = "Exit codes: 0 healthy or done; 1 anomalies found or a step failed; 2 usage, connection or other error."
+)]
+struct Cli {
+    /// PostgreSQL connection URL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    database_url: Option<String>,
+    /// The schema of TABLE (by default TABLE may be `schema.name`, else the current schema).
+    #[arg(long, global = true)]
+    schema: Option<String>,
+    /// Print JSON instead of text (status, plan, reconcile, maintain).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Every managed table's partitions from the catalog, joined with the log, and every anomaly.
+    Status {
+        /// One table: also lists each partition.
+        table: Option<String>,
+    },
+    /// The steps maintenance would run now, with their SQL; changes nothing.
+    Plan {
+        /// One table.
+        table: Option<String>,
+    },
+    /// Runs maintenance: creates partitions ahead, detaches (or drops) expired ones.
+    Maintain {
+        /// One table.
+        table: Option<String>,
+        /// Show the plan, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask before steps that drop partitions.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Compares the catalog with the log; with --repair, repairs each anomaly.
+    Reconcile {
+        /// One table.
+        table: Option<String>,
+        /// Repair (by default only report).
+        #[arg(long)]
+        repair: bool,
+        /// The direction for one kind of anomaly, e.g. `detached-by-hand=catalog` (log, catalog or skip).
+        #[arg(long = "direction", value_name = "KIND=DIRECTION")]
+        directions: Vec<String>,
+    },
+    /// Registers a table that already has partitions (by hand, pg_partman, ...) and logs them.
+    Adopt {
+        /// The partitioned table.
+        table: String,
+        /// Time ranges: hour, day, week, month, quarter or year.
+        #[arg(long, conflicts_with = "step", required_unless_present = "step")]
+        period: Option<String>,
+        /// Time ranges: the IANA time zone of the period boundaries (default UTC).
+        #[arg(long, requires = "period")]
+        time_zone: Option<String>,
+        /// Integer ranges: the width of one partition.
+        #[arg(long)]
+        step: Option<i64>,
+    },
+    /// Attaches a detached partition back.
+    Attach {
+        /// The managed table.
+        table: String,
+        /// The partition.
+        partition: String,
+    },
+    /// Detaches a partition (its table and rows are kept).
+    Detach {
+        /// The managed table.
+        table: String,
+        /// The partition.
+        partition: String,
+    },
+    /// Moves a partition and all its indexes to a tablespace.
+    Move {
+        /// The managed table.
+        table: String,
+        /// The partition.
+        partition: String,
+        /// The tablespace (`pg_default` for the default).
+        #[arg(long)]
+        tablespace: String,
+    },
+}
+
+/// A failure: its message, and the exit code.
+struct Failure(String, u8);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(err: E) -> Self {
+        Failure(err.to_string(), 2)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure(message, code)) => {
+            eprintln!("error: {}", one_line(&message));
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+async fn run(cli: Cli) -> Result<u8, Failure> {
+    let url = cli.database_url.clone().ok_or_else(|| {
+        Failure(
+            "no database: pass --database-url or set DATABASE_URL".to_owned(),
+            2,
+        )
+    })?;
+    let mut options = ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        .max_connections(4)
+        .connect_timeout(std::time::Duration::from_secs(10));
+    let db = Database::connect(options)
+        .await
+        .map_err(|err| Failure(format!("cannot connect to the database: {err}"), 2))?;
+    let service = PartitionService::new(db);
+    let table = |name: &str| qualified(cli.schema.as_deref(), name);
+    match &cli.command {
+        Command::Status { table: name } => {
+            let status = match name {
+                Some(name) => {
+                    let one = service.status_of(table(name)).await.map_err(db_error)?;
+                    Status {
+                        at: service.now(),
+                        tables: vec![one],
+                    }
+                }
+                None => service.status().await.map_err(db_error)?,
+            };
+            if cli.json {
+                println!("{:#}", status_json(&status));
+            } else {
+                print_status(&status, name.is_some());
+            }
+            Ok(u8::from(!status.is_healthy()))
+        }
+        Command::Plan { table: name } => {
+            let plan = plan(&service, name.as_deref().map(&table)).await?;
+            print_plan(&plan, cli.json);
+            Ok(0)
+        }
+        Command::Maintain {
+            table: name,
+            dry_run,
+            yes,
+        } => {
+            let plan = plan(&service, name.as_deref().map(&table)).await?;
+            if *dry_run || plan.is_empty() {
+                print_plan(&plan, cli.json);
+                return Ok(0);
+            }
+            let drops = plan
+                .steps
+                .iter()
+                .filter(|s| s.action == StepAction::Drop)
+                .count();
+            if drops > 0 && !yes {
+                confirm(&format!(
+                    "{drops} partition(s) will be dropped with their rows. Continue?"
+                ))?;
+            }
+            maintain(&service, &plan, cli.json).await
+        }
+        Command::Reconcile {
+            table: name,
+            repair,
+            directions,
+        } => {
+            let mode = if *repair {
+                ReconcileMode::Repair(policy(directions)?)
+            } else {
+                if !directions.is_empty() {
+                    return Err(Failure("--direction needs --repair".to_owned(), 2));
+                }
+                ReconcileMode::Report
+            };
+            let done = match name {
+                Some(name) => service.reconcile_table(table(name), mode).await,
+                None => service.reconcile(mode).await,
+            }
+            .map_err(db_error)?;
+            print_reconciliation(&done, cli.json);
+            Ok(u8::from(!done.is_healthy()))
+        }
+        Command::Adopt {
+            table: name,
+            period,
+            time_zone,
+            step,
+        } => {
+            let adoption = match (period, step) {
+                (Some(period), _) => {
+                    let period = Period::from_str(period).map_err(|_| {
+                        Failure(
+                            format!("unknown period {period:?}: use hour, day, week, month, quarter or year"),
+                            2,
+                        )
+                    })?;
+                    let mut registration = service.time_range_table(table(name)).period(period);
+                    if let Some(zone) = time_zone {
+                        registration = registration.time_zone_name(zone.clone());
+                    }
+                    registration.adopt().await.map_err(db_error)?.1
+                }
+                (None, Some(step)) => {
+                    service
+                        .id_range_table(table(name))
+                        .step(*step)
+                        .adopt()
+                        .await
+                        .map_err(db_error)?
+                        .1
+                }
+                (None, None) => {
+                    return Err(Failure("adopt needs --period or --step".to_owned(), 2));
+                }
+            };
+            for log in &adoption.adopted {
+                println!("adopted {}", log.partition_name);
+            }
+            for misfit in &adoption.misfits {
+                println!("left alone: {misfit}");
+            }
+            println!(
+                "{} partition(s) adopted, {} left alone",
+                adoption.adopted.len(),
+                adoption.misfits.len()
+            );
+            Ok(u8::from(!adoption.misfits.is_empty()))
+        }
+        Command::Attach {
+            table: name,
+            partition,
+        }
+        | Command::Detach {
+            table: name,
+            partition,
+        }
+        | Command::Move {
+            table: name,
+            partition,
+            ..
+        } => {
+            let handle = service.table_of(table(name)).await.map_err(db_error)?;
+            let log = handle
+                .all_partitions()
+                .await
+                .map_err(db_error)?
+                .into_iter()
+                .find(|l| &l.partition_name == partition)
+                .ok_or_else(|| {
+                    Failure(
+                        format!(
+                            "{partition} is not a logged partition of {name}: see `pg-partition status {name}`"
+                        ),
+                        2,
+                    )
+                })?;
+            let done = match &cli.command {
+                Command::Attach { .. } => {
+                    let n = handle.attach(&[log], None).await.map_err(db_error)?.len();
+                    if n == 0 {
+                        "was already attached"
+                    } else {
+                        "attached"
+                    }
+                    .to_owned()
+                }
+                Command::Detach { .. } => {
+                    let n = handle.detach(&[log]).await.map_err(db_error)?.len();
+                    if n == 0 {
+                        "was already detached"
+                    } else {
+                        "detached"
+                    }
+                    .to_owned()
+                }
+                Command::Move { tablespace, .. } => {
+                    handle
+                        .set_tablespace(&log, tablespace)
+                        .await
+                        .map_err(db_error)?;
+                    format!("moved to tablespace {tablespace} with its indexes")
+                }
+                _ => String::new(),
+            };
+            println!("{partition} {done}");
+            Ok(0)
+        }
+    }
+}
+
+/// `schema.name` or `name` (in `--schema` when given: then the name is taken as it is).
+fn qualified(schema: Option<&str>, name: &str) -> QualifiedTable {
+    match (schema, name.split_once('.')) {
+        (Some(schema), _) => (schema, name).into(),
+        (None, Some((schema, table))) => (schema, table).into(),
+        (None, None) => name.into(),
+    }
+}
+
+/// A database error, with the fix when the crate's tables are missing.
+fn db_error(err: Error) -> Failure {
+    if err.sqlstate().as_deref() == Some("42P01") && err.to_string().contains("sopp_partition") {
+        return Failure(
+            format!(
+                "the crate's tables are missing in this database (run the migrations of sea-orm-pg-partitioning-migration): {err}"
+            ),
+            2,
+        );
+    }
+    Failure(err.to_string(), 2)
+}
+
+async fn plan(service: &PartitionService, table: Option<QualifiedTable>) -> Result<Plan, Failure> {
+    match table {
+        Some(table) => service.plan_for(table).await,
+        None => service.plan().await,
+    }
+    .map_err(db_error)
+}
+
+fn policy(directions: &[String]) -> Result<RepairPolicy, Failure> {
+    let mut policy = RepairPolicy::default();
+    for spec in directions {
+        let parsed = spec.split_once('=').and_then(|(kind, direction)| {
+            Some((AnomalyKind::parse(kind)?, Direction::parse(direction)?))
+        });
+        let Some((kind, direction)) = parsed else {
+            let kinds: Vec<&str> = AnomalyKind::ALL.iter().map(|k| k.as_str()).collect();
+            return Err(Failure(
+                format!(
+                    "--direction {spec:?}: expected KIND=log|catalog|skip, KIND one of {}",
+                    kinds.join(", ")
+                ),
+                2,
+            ));
+        };
+        policy = policy.set(kind, direction);
+    }
+    Ok(policy)
+}
+
+fn confirm(question: &str) -> Result<(), Failure> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure(
+            format!("{question} Not on a terminal: pass --yes to go ahead"),
+            2,
+        ));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(Failure("cancelled; nothing was changed".to_owned(), 2))
+    }
+}
+
+/// Runs the plan table by table: a progress bar on a terminal, a line per step otherwise.
+async fn maintain(service: &PartitionService, plan: &Plan, json: bool) -> Result<u8, Failure> {
+    let bar = (!json && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(plan.steps.len() as u64);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {msg}")
+        {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let mut failed = 0;
+    let mut done: Vec<Value> = Vec::new();
+    let mut rest = plan.steps.as_slice();
+    while let Some(first) = rest.first() {
+        let len = rest
+            .iter()
+            .take_while(|s| s.config_id == first.config_id)
+            .count();
+        let (steps, tail) = rest.split_at(len);
+        rest = tail;
+        if let Some(bar) = &bar {
+            bar.set_message(first.table.clone());
+        }
+        let one = Plan {
+            at: plan.at,
+            steps: steps.to_vec(),
+            unplannable: Vec::new(),
+        };
+        let report = service.run_plan(&one).await;
+        for table in &report.tables {
+            for step in &table.steps {
+                let line = step_line(step);
+                match &bar {
+                    Some(bar) => bar.println(line),
+                    None if !json => println!("{line}"),
+                    None => {}
+                }
+                done.push(json!({
+                    "table": step.step.table,
+                    "action": step.step.action.as_str(),
+                    "partition": step.step.partition,
+                    "outcome": match &step.outcome {
+                        StepOutcome::Done { .. } => "done".to_owned(),
+                        StepOutcome::Skipped(why) => format!("skipped: {why}"),
+                    },
+                    "ms": step.duration.as_millis() as u64,
+                }));
+            }
+            if let Some(err) = &table.error {
+                failed += 1;
+                let line = format!("FAILED {}: {}", table.table, one_line(&err.to_string()));
+                match &bar {
+                    Some(bar) => bar.println(&line),
+                    None => eprintln!("{line}"),
+                }
+                done.push(json!({"table": table.table, "error": err.to_string()}));
+            }
+        }
+        if let Some(bar) = &bar {
+            bar.inc(len as u64);
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    for (table, reason) in &plan.unplannable {
+        eprintln!("not planned {table}: {}", one_line(reason));
+    }
+    if json {
+        println!("{:#}", json!({ "steps": done, "failed_tables": failed }));
+    } else {
+        println!("{} step(s) run, {failed} table(s) failed", plan.steps.len());
+    }
+    Ok(u8::from(failed > 0 || !plan.unplannable.is_empty()))
+}
+
+fn step_line(step: &StepReport) -> String {
+    let what = match &step.outcome {
+        StepOutcome::Done {
+            moved_rows: Some(n),
+        } if *n > 0 => format!("done, {n} row(s) moved out of DEFAULT"),
+        StepOutcome::Done { .. } => "done".to_owned(),
+        StepOutcome::Skipped(why) => format!("skipped ({why})"),
+    };
+    format!(
+        "{:<13} {} {} {}: {what}",
+        step.step.action.as_str(),
+        step.step.table,
+        step.step.partition,
+        step.step.bounds
+    )
+}
+
+fn print_plan(plan: &Plan, json: bool) {
+    if json {
+        let steps: Vec<Value> = plan
+            .steps
+            .iter()
+            .map(|s| {
+                json!({
+                    "table": s.table,
+                    "action": s.action.as_str(),
+                    "partition": s.partition,
+                    "bounds": s.bounds,
+                    "reason": s.reason,
+                    "lock": s.lock,
+                    "sql": s.sql,
+                })
+            })
+            .collect();
+        let unplannable: Vec<Value> = plan
+            .unplannable
+            .iter()
+            .map(|(t, r)| json!({"table": t, "reason": r}))
+            .collect();
+        println!(
+            "{:#}",
+            json!({"at": plan.at.to_rfc3339(), "steps": steps, "unplannable": unplannable})
+        );
+        return;
+    }
+    if plan.is_empty() {
+        println!("nothing to do");
+    }
+    for step in &plan.steps {
+        println!(
+            "{:<13} {} {} {}  ({}; takes {})",
+            step.action.as_str(),
+            step.table,
+            step.partition,
+            step.bounds,
+            step.reason,
+            step.lock
+        );
+        for sql in &step.sql {
+            println!("    {sql};");
+        }
+    }
+    for (table, reason) in &plan.unplannable {
+        println!("not planned {table}: {}", one_line(reason));
+    }
+}
+
+fn kind_of(config: &partition_config::Model) -> String {
+    match (config.period, config.step, config.strategy) {
+        (Some(period), _, _) => format!("range by {period} ({})", config.time_zone),
+        (None, Some(step), _) => format!("range by {step}"),
+        (None, None, strategy) => format!("{strategy:?}").to_lowercase(),
+    }
+}
+
+fn human_size(bytes: i64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut size = bytes as f64;
+    let mut unit = 0;
+    while size >= 1024.0 && unit < units.len() - 1 {
+        size /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{size:.1} {}", units[unit])
+    }
+}
+
+fn state_of(p: &PartitionStatus) -> &'static str {
+    match &p.catalog {
+        None => "missing",
+        Some(c) if c.detach_pending => "detaching",
+        Some(c) if c.attached => "attached",
+        Some(_) => "detached",
+    }
+}
+
+fn bound_of(p: &PartitionStatus) -> String {
+    match (p.catalog.as_ref().and_then(|c| c.bound.as_ref()), &p.log) {
+        (Some(bound), _) => bound.to_string(),
+        (None, Some(log)) => match (log.start, log.end, log.int_start, log.int_end) {
+            (Some(s), Some(e), _, _) => CatalogBound::Range {
+                start: Edge::Time(s),
+                end: Edge::Time(e),
+            }
+            .to_string(),
+            (_, _, Some(s), Some(e)) => format!("[{s}, {e})"),
+            _ => format!("{:?}", log.kind).to_lowercase(),
+        },
+        (None, None) => String::new(),
+    }
+}
+
+fn print_status(status: &Status, partitions: bool) {
+    let rows: Vec<[String; 6]> = status
+        .tables
+        .iter()
+        .map(|t| {
+            let attached = t
+                .partitions
+                .iter()
+                .filter(|p| state_of(p) == "attached")
+                .count();
+            let detached = t
+                .partitions
+                .iter()
+                .filter(|p| state_of(p) == "detached")
+                .count();
+            [
+                t.table.clone(),
+                kind_of(&t.config),
+                format!("{attached} attached, {detached} detached"),
+                t.horizon
+                    .map(|h| h.to_string())
+                    .unwrap_or_else(|| "-".to_owned()),
+                match t.default_has_rows {
+                    None => "-".to_owned(),
+                    Some(false) => "empty".to_owned(),
+                    Some(true) => "HAS ROWS".to_owned(),
+                },
+                match t.anomalies.len() {
+                    0 => "ok".to_owned(),
+                    1 => "1 anomaly".to_owned(),
+                    n => format!("{n} anomalies"),
+                },
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "TABLE",
+            "PARTITIONING",
+            "PARTITIONS",
+            "AHEAD UNTIL",
+            "DEFAULT",
+            "STATUS",
+        ],
+        &rows,
+    );
+    if partitions {
+        for t in &status.tables {
+            println!();
+            let rows: Vec<[String; 6]> = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    let cat = p.catalog.as_ref();
+                    [
+                        p.name.clone(),
+                        bound_of(p),
+                        format!(
+                            "{}{}",
+                            state_of(p),
+                            if p.log.is_none() { ", unlogged" } else { "" }
+                        ),
+                        cat.map(|c| {
+                            let moved = c
+                                .indexes
+                                .iter()
+                                .filter(|i| i.tablespace != c.tablespace)
+                                .count();
+                            if moved == 0 {
+                                c.tablespace.clone()
+                            } else {
+                                format!("{} ({moved} index(es) elsewhere)", c.tablespace)
+                            }
+                        })
+                        .unwrap_or_else(|| "-".to_owned()),
+                        cat.and_then(|c| c.estimated_rows)
+                            .map(|n| n.to_string())
+                            .unwrap_or_else(|| "-".to_owned()),
+                        cat.map(|c| human_size(c.size_bytes))
+                            .unwrap_or_else(|| "-".to_owned()),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "PARTITION",
+                    "BOUND",
+                    "STATE",
+                    "TABLESPACE",
+                    "ROWS (EST.)",
+                    "SIZE",
+                ],
+                &rows,
+            );
+        }
+    }
+    let anomalies: Vec<(&str, &Anomaly)> = status.anomalies().collect();
+    if !anomalies.is_empty() {
+        println!("\nanomalies:");
+        for (table, anomaly) in anomalies {
+            println!("  {table}  {:<19} {anomaly}", anomaly.kind().as_str());
+        }
+    }
+}
+
+fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = Ord::max(*w, cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+fn anomaly_json(table: &str, anomaly: &Anomaly) -> Value {
+    json!({
+        "table": table,
+        "kind": anomaly.kind().as_str(),
+        "partition": anomaly.partition(),
+        "message": anomaly.to_string(),
+    })
+}
+
+fn status_json(status: &Status) -> Value {
+    let tables: Vec<Value> = status
+        .tables
+        .iter()
+        .map(|t| {
+            let partitions: Vec<Value> = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    let cat = p.catalog.as_ref();
+                    json!({
+                        "schema": p.schema,
+                        "name": p.name,
+                        "state": state_of(p),
+                        "logged": p.log.is_some(),
+                        "bound": bound_of(p),
+                        "tablespace": cat.map(|c| c.tablespace.clone()),
+                        "indexes": cat.map(|c| c.indexes.iter().map(|i| json!({"name": i.name, "tablespace": i.tablespace})).collect::<Vec<_>>()),
+                        "estimated_rows": cat.and_then(|c| c.estimated_rows),
+                        "size_bytes": cat.map(|c| c.size_bytes),
+                    })
+                })
+                .collect();
+            json!({
+                "table": t.table,
+                "partitioning": kind_of(&t.config),
+                "exists": t.exists,
+                "horizon": t.horizon.map(|h| h.to_string()),
+                "wanted_horizon": t.wanted_horizon.map(|h| h.to_string()),
+                "default_has_rows": t.default_has_rows,
+                "partitions": partitions,
+                "anomalies": t.anomalies.iter().map(|a| anomaly_json(&t.table, a)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "at": status.at.to_rfc3339(),
+        "healthy": status.is_healthy(),
+        "tables": tables,
+    })
+}
+
+fn print_reconciliation(done: &Reconciliation, json: bool) {
+    if json {
+        let repairs: Vec<Value> = done
+            .repairs
+            .iter()
+            .map(|r| {
+                let (outcome, detail) = match &r.outcome {
+                    RepairOutcome::Repaired(what) => ("repaired", what.clone()),
+                    RepairOutcome::Skipped(why) => ("skipped", why.clone()),
+                    RepairOutcome::Failed(err) => ("failed", err.to_string()),
+                };
+                let mut value = anomaly_json(&r.table, &r.anomaly);
+                value["direction"] = json!(r.direction.as_str());
+                value["outcome"] = json!(outcome);
+                value["detail"] = json!(detail);
+                value
+            })
+            .collect();
+        let found: Vec<Value> = done
+            .before
+            .anomalies()
+            .map(|(t, a)| anomaly_json(t, a))
+            .collect();
+        let remaining: Vec<Value> = done
+            .after
+            .anomalies()
+            .map(|(t, a)| anomaly_json(t, a))
+            .collect();
+        println!(
+            "{:#}",
+            json!({"found": found, "repairs": repairs, "remaining": remaining, "healthy": done.is_healthy()})
+        );
+        return;
+    }
+    if done.repairs.is_empty() {
+        for (table, anomaly) in done.before.anomalies() {
+            println!("{table}  {:<19} {anomaly}", anomaly.kind().as_str());
+        }
+    }
+    for r in &done.repairs {
+        let outcome = match &r.outcome {
+            RepairOutcome::Repaired(what) => format!("repaired ({}): {what}", r.direction),
+            RepairOutcome::Skipped(why) => format!("left: {why}"),
+            RepairOutcome::Failed(err) => format!("FAILED: {}", one_line(&err.to_string())),
+        };
+        println!(
+            "{}  {:<19} {}\n    {outcome}",
+            r.table,
+            r.anomaly.kind().as_str(),
+            r.anomaly
+        );
+    }
+    let remaining = done.after.anomalies().count();
+    match remaining {
+        0 => println!("healthy"),
+        1 => println!("1 anomaly remains"),
+        n => println!("{n} anomalies remain"),
+    }
+}

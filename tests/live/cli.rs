@@ -1,0 +1,294 @@
+//! The `pg-partition` binary against PostgreSQL: output and exit codes.
+
+use std::process::Output;
+
+use chrono::Utc;
+use sea_orm_pg_partitioning::prelude::*;
+
+use crate::support::{catalog, exec};
+use crate::test_name;
+use crate::time_range::{event_table, setup};
+
+/// Runs the binary with `DATABASE_URL` set to `url` (or unset when `None`).
+async fn cli(url: Option<&str>, args: &[&str]) -> Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pg-partition"));
+    command.args(args).env_remove("DATABASE_URL");
+    if let Some(url) = url {
+        command.env("DATABASE_URL", url);
+    }
+    command.output().await.expect("runs pg-partition")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[track_caller]
+fn assert_code(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(out),
+        stderr(out)
+    );
+}
+
+#[tokio::test]
+async fn status_plan_maintain_and_reconcile_from_the_command_line() {
+    let t = setup(test_name!(
+        "status_plan_maintain_and_reconcile_from_the_command_line"
+    ))
+    .await;
+    let db = &t.conn;
+    let url = t.url.as_str();
+    event_table(db, "ev", "timestamptz").await;
+    // The binary reads the system clock: register with it too.
+    let service = PartitionService::new(db.clone());
+    let ev = service
+        .time_range_table("ev")
+        .period(Period::Day)
+        .register()
+        .await
+        .expect("register");
+    ev.update_maintenance(|m| m.premake = 3)
+        .await
+        .expect("premake");
+    let before = catalog::partitions(db, "public", "ev").await.len();
+
+    // The horizon is short: status says so, exit 1.
+    let out = cli(Some(url), &["status"]).await;
+    assert_code(&out, 1);
+    assert!(stdout(&out).contains("public.ev"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("horizon-short"), "{}", stdout(&out));
+
+    // plan and maintain --dry-run print the steps with their SQL and change nothing.
+    let out = cli(Some(url), &["plan"]).await;
+    assert_code(&out, 0);
+    assert_eq!(
+        stdout(&out).matches("\ncreate ").count()
+            + usize::from(stdout(&out).starts_with("create ")),
+        3
+    );
+    assert!(stdout(&out).contains("CREATE TABLE"), "{}", stdout(&out));
+    let out = cli(Some(url), &["--json", "plan", "ev"]).await;
+    assert_code(&out, 0);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(plan["steps"].as_array().expect("steps").len(), 3);
+    let out = cli(Some(url), &["maintain", "--dry-run"]).await;
+    assert_code(&out, 0);
+    assert!(stdout(&out).contains("CREATE TABLE"));
+    assert_eq!(catalog::partitions(db, "public", "ev").await.len(), before);
+
+    // maintain (not on a terminal: a line per step), then status is healthy.
+    let out = cli(Some(url), &["maintain"]).await;
+    assert_code(&out, 0);
+    assert_eq!(
+        stdout(&out).matches(": done").count(),
+        3,
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        catalog::partitions(db, "public", "ev").await.len(),
+        before + 3
+    );
+    let out = cli(Some(url), &["status", "public.ev"]).await;
+    assert_code(&out, 0);
+    assert!(
+        stdout(&out).contains("PARTITION"),
+        "per-partition table: {}",
+        stdout(&out)
+    );
+    let out = cli(Some(url), &["--json", "status"]).await;
+    assert_code(&out, 0);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(status["healthy"], true);
+    assert_eq!(
+        status["tables"][0]["partitions"]
+            .as_array()
+            .expect("partitions")
+            .len(),
+        before + 3
+    );
+
+    // A partition detached by hand: status and reconcile report it (exit 1); repair fixes the log (exit 0).
+    let newest = ev.latest().await.expect("latest").expect("a partition");
+    exec(
+        db,
+        &format!(
+            r#"ALTER TABLE ev DETACH PARTITION "{}""#,
+            newest.partition_name
+        ),
+    )
+    .await;
+    let out = cli(Some(url), &["status"]).await;
+    assert_code(&out, 1);
+    assert!(
+        stdout(&out).contains("detached-by-hand"),
+        "{}",
+        stdout(&out)
+    );
+    let out = cli(Some(url), &["reconcile"]).await;
+    assert_code(&out, 1);
+    assert!(stdout(&out).contains("detached-by-hand"));
+    assert_eq!(
+        catalog::partitions(db, "public", "ev").await.len(),
+        before + 2
+    );
+    let out = cli(
+        Some(url),
+        &[
+            "reconcile",
+            "--repair",
+            "--direction",
+            "detached-by-hand=catalog",
+        ],
+    )
+    .await;
+    assert_code(&out, 0);
+    assert!(stdout(&out).contains("healthy"), "{}", stdout(&out));
+    assert_eq!(
+        catalog::partitions(db, "public", "ev").await.len(),
+        before + 3
+    );
+
+    // One-partition commands.
+    let out = cli(Some(url), &["detach", "ev", &newest.partition_name]).await;
+    assert_code(&out, 0);
+    assert_eq!(
+        catalog::partitions(db, "public", "ev").await.len(),
+        before + 2
+    );
+    let out = cli(Some(url), &["attach", "ev", &newest.partition_name]).await;
+    assert_code(&out, 0);
+    assert_eq!(
+        catalog::partitions(db, "public", "ev").await.len(),
+        before + 3
+    );
+    let out = cli(
+        Some(url),
+        &[
+            "move",
+            "ev",
+            &newest.partition_name,
+            "--tablespace",
+            crate::support::TS_A,
+        ],
+    )
+    .await;
+    assert_code(&out, 0);
+    assert_eq!(
+        catalog::tablespace(db, "public", &newest.partition_name)
+            .await
+            .as_deref(),
+        Some(crate::support::TS_A)
+    );
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn usage_and_connection_errors_exit_2_with_one_line() {
+    let t = setup(test_name!(
+        "usage_and_connection_errors_exit_2_with_one_line"
+    ))
+    .await;
+    let url = t.url.as_str();
+    let no_panic = |out: &Output| {
+        let err = stderr(out);
+        assert!(
+            !err.contains("panicked") && !err.contains("backtrace"),
+            "{err}"
+        );
+    };
+
+    let out = cli(Some(url), &["status", "--no-such-flag"]).await;
+    assert_code(&out, 2);
+    no_panic(&out);
+    let out = cli(None, &["status"]).await;
+    assert_code(&out, 2);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("DATABASE_URL"));
+    let out = cli(Some("postgres://nobody@127.0.0.1:1/none"), &["status"]).await;
+    assert_code(&out, 2);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot connect"), "{}", stderr(&out));
+    no_panic(&out);
+    let out = cli(Some(url), &["status", "not_registered"]).await;
+    assert_code(&out, 2);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    let out = cli(
+        Some(url),
+        &["reconcile", "--repair", "--direction", "gap=sideways"],
+    )
+    .await;
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("KIND=log|catalog|skip"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Without the crate's tables: the fix is named.
+    let bare = setup(test_name!(
+        "usage_and_connection_errors_exit_2_with_one_line_bare"
+    ))
+    .await;
+    exec(
+        &bare.conn,
+        "DROP TABLE sopp_partition_log; DROP TABLE sopp_partition_config",
+    )
+    .await;
+    let out = cli(Some(bare.url.as_str()), &["status"]).await;
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("migrations"), "{}", stderr(&out));
+    bare.finish().await;
+
+    // A plan that drops partitions asks first; off a terminal it needs --yes.
+    let db = &t.conn;
+    event_table(db, "ev", "timestamptz").await;
+    let service = PartitionService::new(db.clone());
+    let ev = service
+        .time_range_table("ev")
+        .period(Period::Day)
+        .interval(1)
+        .register()
+        .await
+        .expect("register");
+    ev.update_maintenance(|m| {
+        m.retention = RetentionAction::Drop;
+        m.drop_after = Some(chrono::Duration::zero());
+    })
+    .await
+    .expect("drop");
+    let old = ev.latest().await.expect("latest").expect("one");
+    exec(
+        db,
+        &format!(
+            r#"UPDATE sopp_partition_log SET is_attached = false, detached_at = '{}' WHERE id = {}"#,
+            (Utc::now() - chrono::Duration::days(2)).to_rfc3339(),
+            old.id
+        ),
+    )
+    .await;
+    exec(
+        db,
+        &format!(
+            r#"ALTER TABLE ev DETACH PARTITION "{}""#,
+            old.partition_name
+        ),
+    )
+    .await;
+    let out = cli(Some(url), &["maintain"]).await;
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    assert!(catalog::exists(db, "public", &old.partition_name).await);
+    let out = cli(Some(url), &["maintain", "--yes"]).await;
+    assert_code(&out, 0);
+    assert!(!catalog::exists(db, "public", &old.partition_name).await);
+    t.finish().await;
+}
