@@ -5,7 +5,7 @@
 //! pg-partition plan [TABLE] [--json]            the maintenance steps and their SQL
 //! pg-partition maintain [TABLE] [--dry-run] [--yes]
 //! pg-partition reconcile [TABLE] [--repair] [--direction KIND=log|catalog|skip]...
-//! pg-partition adopt TABLE (--period day|... [--time-zone ZONE] | --step N)
+//! pg-partition adopt TABLE (--period day|... [--time-zone ZONE] | --step N | --list | --hash)
 //! pg-partition attach|detach TABLE PARTITION
 //! pg-partition move TABLE PARTITION --tablespace NAME
 //! ```
@@ -83,11 +83,12 @@ enum Command {
         directions: Vec<String>,
     },
     /// Registers a table that already has partitions (by hand, pg_partman, ...) and logs them.
+    #[command(group(clap::ArgGroup::new("kind").required(true).args(["period", "step", "list", "hash"])))]
     Adopt {
         /// The partitioned table.
         table: String,
         /// Time ranges: hour, day, week, month, quarter or year.
-        #[arg(long, conflicts_with = "step", required_unless_present = "step")]
+        #[arg(long)]
         period: Option<String>,
         /// Time ranges: the IANA time zone of the period boundaries (default UTC).
         #[arg(long, requires = "period")]
@@ -95,6 +96,12 @@ enum Command {
         /// Integer ranges: the width of one partition.
         #[arg(long)]
         step: Option<i64>,
+        /// A list-partitioned table.
+        #[arg(long)]
+        list: bool,
+        /// A hash-partitioned table.
+        #[arg(long)]
+        hash: bool,
     },
     /// Attaches a detached partition back.
     Attach {
@@ -245,8 +252,26 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             period,
             time_zone,
             step,
+            list,
+            hash,
         } => {
             let adoption = match (period, step) {
+                _ if *list => {
+                    service
+                        .list_table(table(name))
+                        .adopt()
+                        .await
+                        .map_err(db_error)?
+                        .1
+                }
+                _ if *hash => {
+                    service
+                        .hash_table(table(name))
+                        .adopt()
+                        .await
+                        .map_err(db_error)?
+                        .1
+                }
                 (Some(period), _) => {
                     let period = Period::from_str(period).map_err(|_| {
                         Failure(
@@ -270,7 +295,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                         .1
                 }
                 (None, None) => {
-                    return Err(Failure("adopt needs --period or --step".to_owned(), 2));
+                    return Err(Failure(
+                        "adopt needs --period, --step, --list or --hash".to_owned(),
+                        2,
+                    ));
                 }
             };
             for log in &adoption.adopted {

@@ -153,6 +153,18 @@ impl ListRegistration {
     /// Verifies the table and tablespaces and records the configuration (and creates the DEFAULT partition
     /// when asked), in one transaction. Registering again returns the existing configuration.
     pub async fn register(self) -> Result<ListTable> {
+        Ok(self.register_or_adopt(false).await?.0)
+    }
+
+    /// Registers a table that already has partitions, creating nothing: each list partition (and a
+    /// DEFAULT partition) is written to the log with its values read from the catalog. See
+    /// [`TimeRangeRegistration::adopt`](super::TimeRangeRegistration::adopt).
+    pub async fn adopt(self) -> Result<(ListTable, Adoption)> {
+        let (table, adoption) = self.register_or_adopt(true).await?;
+        Ok((table, adoption.unwrap_or_default()))
+    }
+
+    async fn register_or_adopt(self, adopt: bool) -> Result<(ListTable, Option<Adoption>)> {
         let service = self.service.clone();
         let Registering {
             txn,
@@ -161,8 +173,10 @@ impl ListRegistration {
             existing,
         } = service.begin_registration(&self.table).await?;
         if let Some(config) = existing {
+            let handle = ListTable::from_config(service.clone(), &config);
+            let adoption = adopt_existing(&service, &txn, config, adopt).await?;
             txn.commit().await?;
-            return Ok(ListTable::from_config(service, &config));
+            return Ok((handle, adoption));
         }
         let (column, key_type) = check_single_key(
             &txn,
@@ -193,14 +207,35 @@ impl ListRegistration {
             .insert(&txn)
             .await?;
         let handle = ListTable::from_config(service.clone(), &config);
+        if adopt {
+            let adoption = adopt_existing(&service, &txn, config, true).await?;
+            txn.commit().await?;
+            return Ok((handle, adoption));
+        }
         if self.common.default_partition {
             let ctx = Ctx::load(&txn, config).await?;
             core::create_default(&service, &txn, &ctx, self.common.attach_tablespace.clone())
                 .await?;
         }
         txn.commit().await?;
-        Ok(handle)
+        Ok((handle, None))
     }
+}
+
+/// Adopts the unlogged partitions of a registered table, under the registration's lock, when asked.
+async fn adopt_existing(
+    service: &PartitionService,
+    txn: &sea_orm::DatabaseTransaction,
+    config: partition_config::Model,
+    adopt: bool,
+) -> Result<Option<Adoption>> {
+    if !adopt {
+        return Ok(None);
+    }
+    let ctx = Ctx::load(txn, config).await?;
+    Ok(Some(
+        super::reconcile::adopt_unlogged(service, txn, &ctx).await?,
+    ))
 }
 
 /// A registered list-partitioned table. Unlike the original, its partitions are recorded in the log with their
@@ -427,6 +462,18 @@ impl HashRegistration {
     /// (`{table}_h0` .. `{table}_h{modulus-1}`), in one transaction. Registering again returns the existing
     /// configuration.
     pub async fn register(self) -> Result<HashTable> {
+        Ok(self.register_or_adopt(false).await?.0)
+    }
+
+    /// Registers a table that already has hash partitions, creating nothing: each is written to the log
+    /// with its modulus and remainder read from the catalog. See
+    /// [`TimeRangeRegistration::adopt`](super::TimeRangeRegistration::adopt).
+    pub async fn adopt(self) -> Result<(HashTable, Adoption)> {
+        let (table, adoption) = self.register_or_adopt(true).await?;
+        Ok((table, adoption.unwrap_or_default()))
+    }
+
+    async fn register_or_adopt(self, adopt: bool) -> Result<(HashTable, Option<Adoption>)> {
         if self.modulus == 0 {
             return Err(Error::InvalidHashBound {
                 modulus: 0,
@@ -441,8 +488,10 @@ impl HashRegistration {
             existing,
         } = service.begin_registration(&self.table).await?;
         if let Some(config) = existing {
+            let handle = HashTable::from_config(service.clone(), &config);
+            let adoption = adopt_existing(&service, &txn, config, adopt).await?;
             txn.commit().await?;
-            return Ok(HashTable::from_config(service, &config));
+            return Ok((handle, adoption));
         }
         let (column, _) = check_single_key(
             &txn,
@@ -465,6 +514,11 @@ impl HashRegistration {
             .insert(&txn)
             .await?;
         let handle = HashTable::from_config(service.clone(), &config);
+        if adopt {
+            let adoption = adopt_existing(&service, &txn, config, true).await?;
+            txn.commit().await?;
+            return Ok((handle, adoption));
+        }
         let ctx = Ctx::load(&txn, config).await?;
         for remainder in 0..self.modulus {
             core::create(
@@ -488,7 +542,7 @@ impl HashRegistration {
             .await?;
         }
         txn.commit().await?;
-        Ok(handle)
+        Ok((handle, None))
     }
 }
 

@@ -289,14 +289,26 @@ impl PartitionService {
     /// grace period when so configured), and completion of interrupted concurrent detaches. A table that fails
     /// is reported and the others go on.
     pub async fn run_maintenance(&self) -> Result<Report> {
+        let started = Instant::now();
         let plan = self.plan().await?;
+        self.pace_after(started.elapsed()).await;
         Ok(self.run_plan(&plan).await)
     }
 
     /// Plans and runs maintenance for one table.
     pub async fn run_maintenance_for<T: Into<QualifiedTable>>(&self, table: T) -> Result<Report> {
+        let started = Instant::now();
         let plan = self.plan_for(table).await?;
+        self.pace_after(started.elapsed()).await;
         Ok(self.run_plan(&plan).await)
+    }
+
+    /// The pause `duty_cycle` asks for after work that took `busy` (planning counts too).
+    async fn pace_after(&self, busy: StdDuration) {
+        let pause = pace(busy, self.maintenance_options().duty_cycle);
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
     }
 
     /// Runs exactly the steps of `plan`, each after checking under the table's lock that it is still needed.

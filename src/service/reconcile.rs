@@ -668,19 +668,31 @@ fn adoptable(ctx: &Ctx, bound: &CatalogBound) -> std::result::Result<AdoptedBoun
                 ..empty
             })
         }
-        CatalogBound::List(values) => Ok(AdoptedBound {
-            kind: PartitionKind::List,
-            list_values: Some(serde_json::Value::Array(
-                values
-                    .iter()
-                    .map(|v| match v {
-                        Some(v) => serde_json::Value::String(v.clone()),
-                        None => serde_json::Value::Null,
-                    })
-                    .collect(),
-            )),
-            ..empty
-        }),
+        CatalogBound::List(values) => {
+            // Values in the key's own JSON type, as the service logs the lists it creates.
+            let integer = matches!(
+                ctx.key_type.as_deref(),
+                Some("bigint" | "integer" | "smallint")
+            );
+            let boolean = ctx.key_type.as_deref() == Some("boolean");
+            let json = |v: &str| match (integer, boolean) {
+                (true, _) => v
+                    .parse::<i64>()
+                    .map_or_else(|_| serde_json::Value::String(v.to_owned()), Into::into),
+                (_, true) if v == "true" || v == "false" => serde_json::Value::Bool(v == "true"),
+                _ => serde_json::Value::String(v.to_owned()),
+            };
+            Ok(AdoptedBound {
+                kind: PartitionKind::List,
+                list_values: Some(serde_json::Value::Array(
+                    values
+                        .iter()
+                        .map(|v| v.as_deref().map_or(serde_json::Value::Null, json))
+                        .collect(),
+                )),
+                ..empty
+            })
+        }
         CatalogBound::Hash { modulus, remainder } => Ok(AdoptedBound {
             kind: PartitionKind::Hash,
             hash_modulus: Some(*modulus),

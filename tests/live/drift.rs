@@ -685,3 +685,145 @@ async fn status_is_healthy_for_every_kind_of_table() {
     );
     t.finish().await;
 }
+
+/// Gaps are filled when asked, rows in an integer-range DEFAULT move into partitions made for them, and a
+/// table that is gone is reported.
+#[tokio::test]
+async fn gaps_are_filled_rows_leave_default_and_a_missing_table_is_reported() {
+    let t = setup(test_name!(
+        "gaps_are_filled_rows_leave_default_and_a_missing_table_is_reported"
+    ))
+    .await;
+    let db = &t.conn;
+    let (service, _clock, ev) = daily_table(db).await;
+    let d5 = name_at(&ev, utc(2024, 3, 5, 0, 0)).await;
+    exec(db, &format!(r#"DELETE FROM "{d5}"; DROP TABLE "{d5}""#)).await;
+    // The default policy forgets the log row; the hole stays, reported.
+    let done = service
+        .reconcile_table("ev", ReconcileMode::Repair(RepairPolicy::default()))
+        .await
+        .expect("repair");
+    let gap = Anomaly::Gap {
+        from: Edge::Time(utc(2024, 3, 5, 0, 0)),
+        to: Edge::Time(utc(2024, 3, 6, 0, 0)),
+    };
+    assert_eq!(done.after.tables[0].anomalies, std::slice::from_ref(&gap));
+    // Filled on request, with the period's partition (and its usual name).
+    let done = service
+        .reconcile_table(
+            "ev",
+            ReconcileMode::Repair(
+                RepairPolicy::default().set(AnomalyKind::Gap, Direction::CatalogFollowsLog),
+            ),
+        )
+        .await
+        .expect("fill");
+    assert!(done.is_healthy(), "{:#?}", done.repairs);
+    assert!(matches!(
+        &done.repairs[0].outcome,
+        RepairOutcome::Repaired(what) if what.contains("created 1 partition")
+    ));
+    assert!(catalog::exists(db, "public", &d5).await);
+
+    // An integer-range table's DEFAULT rows move into the partitions they belong in.
+    exec(
+        db,
+        "CREATE TABLE ids (id bigint NOT NULL) PARTITION BY RANGE (id)",
+    )
+    .await;
+    service
+        .id_range_table("ids")
+        .step(10)
+        .premake(1)
+        .default_partition(true)
+        .register()
+        .await
+        .expect("register");
+    exec(db, "INSERT INTO ids VALUES (1), (5), (55), (57), (123)").await;
+    let status = service.status_of("ids").await.expect("status");
+    assert!(
+        status
+            .anomalies
+            .iter()
+            .any(|a| a.kind() == AnomalyKind::RowsInDefault)
+    );
+    let done = service
+        .reconcile_table("ids", ReconcileMode::Repair(RepairPolicy::default()))
+        .await
+        .expect("repair");
+    assert!(done.failures().next().is_none(), "{:#?}", done.repairs);
+    let left = kinds(&done.after.tables[0].anomalies);
+    assert_eq!(left.get(&AnomalyKind::RowsInDefault), None, "{left:?}");
+    assert_eq!(rows_of(db, "ids").await, 5, "no row lost");
+    let default = service
+        .table_of("ids")
+        .await
+        .expect("handle")
+        .default_partition()
+        .await
+        .expect("default")
+        .expect("logged");
+    assert_eq!(
+        catalog::count(db, &format!(r#""{}""#, default.partition_name)).await,
+        0
+    );
+
+    // The managed table itself dropped: reported, nothing else, and not repaired.
+    exec(db, "DROP TABLE ev").await;
+    let status = service.status_of("ev").await.expect("status");
+    assert_eq!(status.anomalies, [Anomaly::TableMissing]);
+    assert!(!status.exists);
+    t.finish().await;
+}
+
+/// List and hash partitions made by hand are adopted with their values, modulus and remainder, and the
+/// adopted list partitions work like the service's own (rows move out of DEFAULT when one is attached back).
+#[tokio::test]
+async fn adopt_logs_list_and_hash_partitions() {
+    let t = setup(test_name!("adopt_logs_list_and_hash_partitions")).await;
+    let db = &t.conn;
+    exec(
+        db,
+        "CREATE TABLE region (code int, name text) PARTITION BY LIST (code); \
+         CREATE TABLE region_low PARTITION OF region FOR VALUES IN (1, 2, -3); \
+         CREATE TABLE region_other PARTITION OF region DEFAULT; \
+         CREATE TABLE member (id bigint NOT NULL) PARTITION BY HASH (id); \
+         CREATE TABLE member_0 PARTITION OF member FOR VALUES WITH (MODULUS 2, REMAINDER 0); \
+         CREATE TABLE member_1 PARTITION OF member FOR VALUES WITH (MODULUS 2, REMAINDER 1); \
+         INSERT INTO region VALUES (1, 'a'), (-3, 'b'), (9, 'c'); INSERT INTO member SELECT generate_series(1, 10)",
+    )
+    .await;
+    let (service, _clock) = service(db, utc(2024, 3, 1, 0, 0));
+    let (region, adoption) = service.list_table("region").adopt().await.expect("list");
+    assert_eq!(adoption.adopted.len(), 2);
+    assert!(adoption.misfits.is_empty());
+    let low = adoption
+        .adopted
+        .iter()
+        .find(|l| l.partition_name == "region_low")
+        .expect("low");
+    assert_eq!(low.list_values, Some(serde_json::json!([1, 2, -3])));
+    let (_, adoption) = service.hash_table("member").adopt().await.expect("hash");
+    let mut bounds: Vec<(Option<i32>, Option<i32>)> = adoption
+        .adopted
+        .iter()
+        .map(|l| (l.hash_modulus, l.hash_remainder))
+        .collect();
+    bounds.sort();
+    assert_eq!(bounds, [(Some(2), Some(0)), (Some(2), Some(1))]);
+    let status = service.status().await.expect("status");
+    // 9 sits in DEFAULT: the only anomaly.
+    let found: Vec<AnomalyKind> = status.anomalies().map(|(_, a)| a.kind()).collect();
+    assert_eq!(found, [AnomalyKind::RowsInDefault]);
+    // The adopted list partition detaches and attaches back through the service, with its values.
+    let logs = region.partitions().await.expect("partitions");
+    let low: Vec<_> = logs
+        .into_iter()
+        .filter(|l| l.partition_name == "region_low")
+        .collect();
+    region.detach(&low).await.expect("detach");
+    assert_eq!(rows_of(db, "region").await, 1);
+    region.attach(&low, None).await.expect("attach");
+    assert_eq!(rows_of(db, "region").await, 3);
+    t.finish().await;
+}
