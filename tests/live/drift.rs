@@ -768,6 +768,46 @@ async fn gaps_are_filled_rows_leave_default_and_a_missing_table_is_reported() {
         0
     );
 
+    // An empty partition attached by hand at another (aligned) range: the log records the catalog's bound.
+    let ids = service.id_range_of("ids").await.expect("ids");
+    let ten = ids
+        .partitions()
+        .await
+        .expect("partitions")
+        .into_iter()
+        .find(|l| l.int_start == Some(10))
+        .expect("[10, 20)");
+    exec(
+        db,
+        &format!(
+            r#"ALTER TABLE ids DETACH PARTITION "{0}"; ALTER TABLE ids ATTACH PARTITION "{0}" FOR VALUES FROM (300) TO (310)"#,
+            ten.partition_name
+        ),
+    )
+    .await;
+    let done = service
+        .reconcile_table("ids", ReconcileMode::Repair(RepairPolicy::default()))
+        .await
+        .expect("repair");
+    let repaired = done
+        .repairs
+        .iter()
+        .find(|r| r.anomaly.kind() == AnomalyKind::BoundMismatch)
+        .expect("found");
+    assert!(
+        matches!(&repaired.outcome, RepairOutcome::Repaired(_)),
+        "{repaired:?}"
+    );
+    let moved = ids
+        .partitions()
+        .await
+        .expect("partitions")
+        .into_iter()
+        .find(|l| l.partition_name == ten.partition_name)
+        .expect("logged");
+    assert_eq!((moved.int_start, moved.int_end), (Some(300), Some(310)));
+    assert_eq!(rows_of(db, "ids").await, 5, "no row lost");
+
     // The managed table itself dropped: reported, nothing else, and not repaired.
     exec(db, "DROP TABLE ev").await;
     let status = service.status_of("ev").await.expect("status");
