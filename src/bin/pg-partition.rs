@@ -458,14 +458,10 @@ async fn maintain(service: &PartitionService, plan: &Plan, json: bool) -> Result
     });
     let mut failed = 0;
     let mut done: Vec<Value> = Vec::new();
-    let mut rest = plan.steps.as_slice();
-    while let Some(first) = rest.first() {
-        let len = rest
-            .iter()
-            .take_while(|s| s.config_id == first.config_id)
-            .count();
-        let (steps, tail) = rest.split_at(len);
-        rest = tail;
+    for steps in plan.by_table() {
+        let (Some(first), len) = (steps.first(), steps.len()) else {
+            continue;
+        };
         if let Some(bar) = &bar {
             bar.set_message(first.table.clone());
         }

@@ -318,18 +318,7 @@ impl PartitionService {
 
     async fn run_plan_until(&self, plan: &Plan, stop: Option<&watch::Receiver<bool>>) -> Report {
         let started = Instant::now();
-        // Each table's steps, in plan order.
-        let mut groups: Vec<&[Step]> = Vec::new();
-        let mut rest = plan.steps.as_slice();
-        while let Some(first) = rest.first() {
-            let len = rest
-                .iter()
-                .take_while(|s| s.config_id == first.config_id)
-                .count();
-            let (group, tail) = rest.split_at(len);
-            groups.push(group);
-            rest = tail;
-        }
+        let groups = plan.by_table();
         let parallel = Ord::max(self.maintenance_options().parallel_tables, 1);
         let tables: Vec<_> = groups
             .into_iter()

@@ -103,6 +103,22 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
+
+    /// The steps table by table, in plan order.
+    pub fn by_table(&self) -> Vec<&[Step]> {
+        let mut groups = Vec::new();
+        let mut rest = self.steps.as_slice();
+        while let Some(first) = rest.first() {
+            let len = rest
+                .iter()
+                .take_while(|s| s.config_id == first.config_id)
+                .count();
+            let (group, tail) = rest.split_at(len);
+            groups.push(group);
+            rest = tail;
+        }
+        groups
+    }
 }
 
 /// What the planner needs to know about one table.
