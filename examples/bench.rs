@@ -23,10 +23,10 @@
 //! - growth: one integer-range table; the cost of creating one more partition at 1 000 and at 10 000
 //!   partitions, ours (`create_partition`, premake 1, a row in the newest partition as in service) against a
 //!   raw `CREATE TABLE .. PARTITION OF` at the same count; 20 partitions each, alternating.
-//! - online: a writer inserting rows for 3 s alone, then for 3 s while maintenance creates and detaches
-//!   partitions (low-lock mode) in a loop, back to back and paced with `duty_cycle` 0.1 and 0.05, each right
-//!   after 3 s of the writer alone: throughput ratios and the writer's p99 latency. A run with no maintenance
-//!   against the run before it shows the machine's own noise.
+//! - online: a writer inserting rows alone, and while maintenance creates and detaches partitions (low-lock
+//!   mode, concurrent detach) in a loop, back to back and paced with `duty_cycle` 0.1 and 0.05: each variant in
+//!   6 alternating pairs of 0.5 s windows (alone, then with maintenance), the throughput ratio over the
+//!   writer's own time and its p99 latency. The same with no maintenance shows the machine's own noise.
 //! - retention is also run with `parallel_tables = 2` (two tables maintained at once).
 
 use std::time::{Duration as StdDuration, Instant};
@@ -464,7 +464,7 @@ async fn main() -> Res<()> {
 
     // --- growth ---------------------------------------------------------------------------------------
     let mut growth = vec![];
-    if wants("growth") {
+    for _ in 0..if wants("growth") { runs } else { 0 } {
         let db = server.database("growth").await?;
         db.execute_unprepared(
         "CREATE TABLE graw (id bigint NOT NULL) PARTITION BY RANGE (id); CREATE TABLE g (id bigint NOT NULL) PARTITION BY RANGE (id)",
@@ -543,7 +543,7 @@ async fn main() -> Res<()> {
 
     // --- online ---------------------------------------------------------------------------------------
     let mut online = vec![];
-    for _ in 0..if wants("online") { runs.min(3) } else { 0 } {
+    for _ in 0..if wants("online") { runs } else { 0 } {
         let db = server.database("online").await?;
         db.execute_unprepared("CREATE TABLE w (id bigint, created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at)").await?;
         let start = Utc
@@ -561,6 +561,7 @@ async fn main() -> Res<()> {
         w.update_maintenance(|m| {
             m.premake = 2;
             m.creation_mode = CreationMode::Attach;
+            m.concurrent_detach = true;
         })
         .await?;
         service.run_maintenance().await?;
@@ -579,12 +580,16 @@ async fn main() -> Res<()> {
             });
         // Simulated hours go on across the writer's runs (retention detaches those left behind).
         let hour = std::cell::Cell::new(0);
-        let writer = async |busy: Option<&PartitionService>| -> Res<(f64, StdDuration)> {
+        // One window of `window`: the writer's inserts, the time it wrote, and each insert's latency (the
+        // maintenance run in progress at the end finishes after the writer stopped, outside its time).
+        let writer = async |busy: Option<&PartitionService>,
+                            window: StdDuration|
+               -> Res<(usize, StdDuration, Vec<StdDuration>)> {
             let mut latencies = vec![];
             let began = Instant::now();
             let maintain = async {
                 while let Some(service) = busy
-                    && began.elapsed() < StdDuration::from_secs(3)
+                    && began.elapsed() < window
                 {
                     hour.set(hour.get() + 1);
                     clock.set(start + Duration::hours(hour.get()));
@@ -596,7 +601,7 @@ async fn main() -> Res<()> {
                 Res::Ok(())
             };
             let write = async {
-                while began.elapsed() < StdDuration::from_secs(3) {
+                while began.elapsed() < window {
                     let t = Instant::now();
                     db.execute_raw(Statement::from_sql_and_values(
                         DbBackend::Postgres,
@@ -606,21 +611,33 @@ async fn main() -> Res<()> {
                     .await?;
                     latencies.push(t.elapsed());
                 }
-                Res::Ok(())
+                Res::Ok(began.elapsed())
             };
             let (m, w) = tokio::join!(maintain, write);
             m?;
-            w?;
-            latencies.sort();
-            let p99 = latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)];
-            Ok((latencies.len() as f64 / began.elapsed().as_secs_f64(), p99))
+            let wrote = w?;
+            Ok((latencies.len(), wrote, latencies))
         };
-        // Each variant against the writer alone just before it, so drift in the machine's speed cancels.
+        // Each variant in 6 alternating pairs of 0.5 s windows, the writer alone then with maintenance, so
+        // drift in the machine's speed falls on both sides alike.
         let mut measured = vec![];
         for variant in [None, Some(&service), Some(&paced), Some(&gentle)] {
-            let (alone, _) = writer(None).await?;
-            let (during, p99) = writer(variant).await?;
-            measured.push((during / alone, p99));
+            let (mut alone_n, mut alone_t, mut during_n, mut during_t) =
+                (0, StdDuration::ZERO, 0, StdDuration::ZERO);
+            let mut latencies = vec![];
+            for _ in 0..6 {
+                let (n, t, _) = writer(None, StdDuration::from_millis(500)).await?;
+                alone_n += n;
+                alone_t += t;
+                let (n, t, mut l) = writer(variant, StdDuration::from_millis(500)).await?;
+                during_n += n;
+                during_t += t;
+                latencies.append(&mut l);
+            }
+            latencies.sort();
+            let p99 = latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)];
+            let rate = |n: usize, t: StdDuration| n as f64 / t.as_secs_f64();
+            measured.push((rate(during_n, during_t) / rate(alone_n, alone_t), p99));
         }
         online.push(measured);
         server.drop(db).await?;
@@ -683,10 +700,28 @@ async fn main() -> Res<()> {
             ours / raw
         );
     }
-    if let [(_, raw1, _), (_, raw10, _)] = growth.as_slice() {
-        println!(
-            "raw DDL cost per partition, 10 000 vs 1 000 partitions: {:.2}×",
-            raw10 / raw1
+    if !growth.is_empty() {
+        println!("\n| growth: ours / raw per created partition | min | median | max | target |");
+        println!("|---|---|---|---|---|");
+        for (n, target) in [(1000, "reported"), (10_000, "≤ 1.1×")] {
+            let mut ratios: Vec<f64> = growth
+                .iter()
+                .filter(|(count, _, _)| *count == n)
+                .map(|(_, raw, ours)| ours / raw)
+                .collect();
+            summary(&format!("at {n} partitions"), &mut ratios, target);
+        }
+        let mut rise: Vec<f64> = growth
+            .chunks(2)
+            .filter_map(|pair| match pair {
+                [(_, raw1, _), (_, raw10, _)] => Some(raw10 / raw1),
+                _ => None,
+            })
+            .collect();
+        summary(
+            "raw DDL's own cost, 10 000 vs 1 000 partitions",
+            &mut rise,
+            "reference",
         );
     }
     let labels = [
@@ -695,6 +730,24 @@ async fn main() -> Res<()> {
         "duty_cycle 0.1",
         "duty_cycle 0.05",
     ];
+    if !online.is_empty() {
+        println!(
+            "\n| online: writer throughput during maintenance / alone | min | median | max | writer p99 (max) |"
+        );
+        println!("|---|---|---|---|---|");
+        for (k, label) in labels.iter().enumerate() {
+            let mut ratios: Vec<f64> = online.iter().map(|run| run[k].0).collect();
+            let p99 = online.iter().map(|run| run[k].1).max().unwrap_or_default();
+            ratios.sort_by(|a, b| a.total_cmp(b));
+            println!(
+                "| {label} | {:.0} % | {:.0} % | {:.0} % | {:.1} ms |",
+                ratios[0] * 100.0,
+                ratios[ratios.len() / 2] * 100.0,
+                ratios[ratios.len() - 1] * 100.0,
+                p99.as_secs_f64() * 1000.0
+            );
+        }
+    }
     for run in &online {
         let parts: Vec<String> = run
             .iter()
