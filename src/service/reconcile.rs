@@ -356,9 +356,7 @@ impl PartitionService {
                     return Ok(gone());
                 };
                 if direction == Log {
-                    partition_log::Entity::delete_by_id(log.id)
-                        .exec(&txn)
-                        .await?;
+                    forget(&txn, &log).await?;
                     format!("forgot {partition}: its log row is deleted")
                 } else if *logged_attached && log.parent_name.is_none() {
                     // Recreated empty with its logged bound, under a new log row.
@@ -377,9 +375,7 @@ impl PartitionService {
                             ));
                         }
                     };
-                    partition_log::Entity::delete_by_id(log.id)
-                        .exec(&txn)
-                        .await?;
+                    forget(&txn, &log).await?;
                     core::create(self, &txn, &ctx, new).await?;
                     format!("recreated {partition} (empty) with its logged bound")
                 } else {
@@ -599,6 +595,21 @@ fn skipped(why: &str) -> RepairOutcome {
 
 fn gone() -> RepairOutcome {
     skipped("no longer found when its turn came")
+}
+
+/// Deletes a partition's log row and those of its sub-partitions (their tables went with it).
+async fn forget(txn: &DatabaseTransaction, log: &partition_log::Model) -> Result<()> {
+    use sea_orm::{ColumnTrait, Condition, QueryFilter};
+    partition_log::Entity::delete_many()
+        .filter(partition_log::Column::ConfigId.eq(log.config_id))
+        .filter(
+            Condition::any()
+                .add(partition_log::Column::Id.eq(log.id))
+                .add(partition_log::Column::ParentName.eq(log.partition_name.clone())),
+        )
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 async fn find_log(txn: &DatabaseTransaction, id: i64) -> Result<Option<partition_log::Model>> {

@@ -141,7 +141,8 @@ pub enum AnomalyKind {
     BoundMismatch,
     /// A partition or one of its indexes is not in the tablespace recorded or configured for it.
     TablespaceMismatch,
-    /// A hole between two attached range partitions.
+    /// A hole between two attached range partitions, or before the first when it starts after the current
+    /// period.
     Gap,
     /// Two range partitions (attached or not) whose ranges overlap.
     Overlap,
@@ -265,7 +266,8 @@ pub enum Anomaly {
         /// Where it is.
         actual: String,
     },
-    /// No attached partition covers `[from, to)`, between two that do: rows there go to DEFAULT or fail.
+    /// No attached partition covers `[from, to)`, between two that do or from the start of the current
+    /// period: rows there go to DEFAULT or fail.
     Gap {
         /// The end of the partition before the hole.
         from: Edge,
@@ -862,6 +864,17 @@ pub(crate) fn assess(observed: Observed<'_>) -> TableStatus {
         }
     }
     let attached: Vec<&(String, Edge, Edge, bool)> = ranges.iter().filter(|r| r.3).collect();
+    // The current period must have a partition: rows for now would otherwise go to DEFAULT or fail.
+    if let (Some(period), Ok(tz), Some(first)) = (config.period, ctx.time_zone(), attached.first())
+    {
+        let current = Edge::Time(period.start(observed.now, tz));
+        if first.1 > current {
+            anomalies.push(Anomaly::Gap {
+                from: current,
+                to: first.1,
+            });
+        }
+    }
     for pair in attached.windows(2) {
         if pair[0].2 < pair[1].1 {
             anomalies.push(Anomaly::Gap {
@@ -1148,6 +1161,20 @@ mod tests {
             [Anomaly::HorizonShort {
                 horizon: Some(Edge::Time(at(5, 0))),
                 wanted: Edge::Time(at(6, 0)),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_current_period_without_partition_is_a_gap() {
+        let logs = vec![log(5, 5, true), log(6, 6, true)];
+        let rels = vec![day_rel(5, 5, true), day_rel(6, 6, true)];
+        let status = assess_with(&logs, &rels, &HashMap::new(), at(3, 12));
+        assert_eq!(
+            status.anomalies,
+            [Anomaly::Gap {
+                from: Edge::Time(at(3, 0)),
+                to: Edge::Time(at(5, 0)),
             }]
         );
     }

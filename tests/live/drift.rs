@@ -867,3 +867,82 @@ async fn adopt_logs_list_and_hash_partitions() {
     assert_eq!(rows_of(db, "region").await, 3);
     t.finish().await;
 }
+
+/// A sub-partitioned partition dropped by hand is recreated with its sub-partitions, or forgotten with them.
+#[tokio::test]
+async fn a_dropped_sub_partitioned_partition_is_recreated_or_forgotten_whole() {
+    let t = setup(test_name!(
+        "a_dropped_sub_partitioned_partition_is_recreated_or_forgotten_whole"
+    ))
+    .await;
+    let db = &t.conn;
+    exec(
+        db,
+        "CREATE TABLE split (id bigint NOT NULL, created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at)",
+    )
+    .await;
+    let (service, _clock) = service(db, utc(2024, 3, 10, 12, 0));
+    let split = service
+        .time_range_table("split")
+        .period(Period::Day)
+        .sub_partition_by_hash("id", 2)
+        .register()
+        .await
+        .expect("register");
+    service.run_maintenance().await.expect("maintenance");
+    let today = split
+        .partitions()
+        .await
+        .expect("partitions")
+        .into_iter()
+        .find(|l| l.start == Some(utc(2024, 3, 10, 0, 0)))
+        .expect("today");
+    exec(db, &format!(r#"DROP TABLE "{}""#, today.partition_name)).await;
+    let status = service.status_of("split").await.expect("status");
+    assert_eq!(
+        kinds(&status.anomalies).get(&AnomalyKind::LogWithoutTable),
+        Some(&3),
+        "the partition and its two sub-partitions: {:#?}",
+        status.anomalies
+    );
+    let recreate =
+        RepairPolicy::default().set(AnomalyKind::LogWithoutTable, Direction::CatalogFollowsLog);
+    let done = service
+        .reconcile_table("split", ReconcileMode::Repair(recreate))
+        .await
+        .expect("repair");
+    assert!(done.failures().next().is_none(), "{:#?}", done.repairs);
+    assert!(done.is_healthy(), "{:#?}", done.after.tables[0].anomalies);
+    assert_eq!(
+        catalog::partitions(db, "public", &today.partition_name)
+            .await
+            .len(),
+        2
+    );
+    // Forgotten whole: no sub-partition row is left behind.
+    exec(db, &format!(r#"DROP TABLE "{}""#, today.partition_name)).await;
+    let done = service
+        .reconcile_table("split", ReconcileMode::Repair(RepairPolicy::default()))
+        .await
+        .expect("repair");
+    assert!(done.failures().next().is_none(), "{:#?}", done.repairs);
+    let left: Vec<AnomalyKind> = done.after.tables[0]
+        .anomalies
+        .iter()
+        .map(Anomaly::kind)
+        .collect();
+    assert_eq!(
+        left,
+        [AnomalyKind::Gap],
+        "{:#?}",
+        done.after.tables[0].anomalies
+    );
+    let logged = split.all_partitions().await.expect("logs");
+    assert!(
+        logged
+            .iter()
+            .all(|l| l.partition_name != today.partition_name
+                && l.parent_name.as_deref() != Some(today.partition_name.as_str()))
+    );
+    t.finish().await;
+}
