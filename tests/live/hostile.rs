@@ -228,3 +228,73 @@ async fn hostile_tablespace_names_and_list_values() {
     let _ = admin.close().await;
     t.finish().await;
 }
+
+/// Status, repair and the DEFAULT row check under hostile schema, table and partition names.
+#[tokio::test]
+async fn status_and_repair_under_hostile_names() {
+    let t = crate::time_range::setup(test_name!("status_and_repair_under_hostile_names")).await;
+    let db = &t.conn;
+    let schema = r#"sch"ema; --"#;
+    let table = r#"ev"nt; DROP TABLE victim; --"#;
+    exec(
+        db,
+        r#"CREATE SCHEMA "sch""ema; --"; CREATE TABLE victim (x int)"#,
+    )
+    .await;
+    let parent = Table::create()
+        .table((schema.to_owned(), table.to_owned()))
+        .col(ColumnDef::new("id").big_integer().not_null())
+        .partitioned_by(PartitionKey::range(["id"]))
+        .build(PostgresQueryBuilder)
+        .expect("builds");
+    exec(db, &parent).await;
+    let service = PartitionService::new(db.clone());
+    service
+        .id_range_table((schema, table))
+        .step(10)
+        .premake(1)
+        .default_partition(true)
+        .register()
+        .await
+        .expect("register");
+    let quoted = r#""sch""ema; --"."ev""nt; DROP TABLE victim; --""#;
+    exec(db, &format!("INSERT INTO {quoted} VALUES (1), (35)")).await;
+    // A hand-made partition with a hostile name too.
+    exec(
+        db,
+        &format!(r#"CREATE TABLE "sch""ema; --"."p'); --" PARTITION OF {quoted} FOR VALUES FROM (40) TO (50)"#),
+    )
+    .await;
+    let status = service.status_of((schema, table)).await.expect("status");
+    let found: Vec<sea_orm_pg_partitioning::service::AnomalyKind> =
+        status.anomalies.iter().map(|a| a.kind()).collect();
+    use sea_orm_pg_partitioning::service::AnomalyKind as K;
+    assert!(found.contains(&K::RowsInDefault), "{:#?}", status.anomalies);
+    assert!(found.contains(&K::Unlogged), "{:#?}", status.anomalies);
+    let done = service
+        .reconcile_table(
+            (schema, table),
+            sea_orm_pg_partitioning::service::ReconcileMode::Repair(Default::default()),
+        )
+        .await
+        .expect("repair");
+    assert!(done.failures().next().is_none(), "{:#?}", done.repairs);
+    let after: Vec<K> = done.after.tables[0]
+        .anomalies
+        .iter()
+        .map(|a| a.kind())
+        .collect();
+    assert!(
+        !after.contains(&K::RowsInDefault) && !after.contains(&K::Unlogged),
+        "{after:?}"
+    );
+    assert!(
+        catalog::exists(db, "public", "victim").await,
+        "nothing was injected"
+    );
+    assert_eq!(
+        strings(db, &format!("SELECT count(*)::text FROM {quoted}"), vec![]).await,
+        ["2"]
+    );
+    t.finish().await;
+}
