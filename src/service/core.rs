@@ -758,6 +758,17 @@ pub(crate) async fn create_default(
     tablespace: Option<String>,
 ) -> Result<partition_log::Model> {
     let name = fit_name(&ctx.config.table_name, "_default");
+    create_default_named(service, txn, ctx, name, tablespace).await
+}
+
+/// The DEFAULT partition under a given name.
+pub(crate) async fn create_default_named(
+    service: &PartitionService,
+    txn: &DatabaseTransaction,
+    ctx: &Ctx,
+    name: String,
+    tablespace: Option<String>,
+) -> Result<partition_log::Model> {
     create(
         service,
         txn,

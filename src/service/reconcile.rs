@@ -358,6 +358,18 @@ impl PartitionService {
                 if direction == Log {
                     forget(&txn, &log).await?;
                     format!("forgot {partition}: its log row is deleted")
+                } else if *logged_attached && log.kind == PartitionKind::Default {
+                    forget(&txn, &log).await?;
+                    let tablespace = ctx.config.attach_tablespace.clone();
+                    core::create_default_named(
+                        self,
+                        &txn,
+                        &ctx,
+                        log.partition_name.clone(),
+                        tablespace,
+                    )
+                    .await?;
+                    format!("recreated the DEFAULT partition {partition} (empty)")
                 } else if *logged_attached && log.parent_name.is_none() {
                     // Recreated empty with its logged bound, under a new log row.
                     let new = match (log.start, log.end, log.int_start, log.int_end) {
@@ -371,7 +383,7 @@ impl PartitionService {
                         }
                         _ => {
                             return Ok(skipped(
-                                "only range partitions can be recreated: repair with log-follows-catalog",
+                                "only range and DEFAULT partitions can be recreated: repair with log-follows-catalog",
                             ));
                         }
                     };

@@ -305,6 +305,7 @@ async fn repairs_can_make_the_catalog_follow_the_log() {
         &format!(r#"ALTER TABLE ev DETACH PARTITION "{d6}"; ALTER TABLE ev ATTACH PARTITION "{d6}" FOR VALUES FROM ('2024-03-06 00:00+00') TO ('2024-03-06 12:00+00')"#),
     )
     .await;
+    exec(db, "DROP TABLE ev_default").await;
     // d7 and its indexes moved by hand.
     exec(db, &format!(r#"ALTER TABLE "{d7}" SET TABLESPACE {TS_B}"#)).await;
     for (index, _) in catalog::index_tablespaces(db, "public", &d7).await {
@@ -360,6 +361,16 @@ async fn repairs_can_make_the_catalog_follow_the_log() {
     );
     let detached_rows = catalog::count(db, &format!(r#""{d4}""#)).await;
     assert_eq!(total_rows(db).await + detached_rows, rows, "no row lost");
+    assert!(
+        strings(
+            db,
+            "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE relname = 'ev_default'",
+            vec![]
+        )
+        .await
+            == ["DEFAULT"],
+        "the DEFAULT partition was recreated"
+    );
     let log7 = ev
         .all_partitions()
         .await
