@@ -53,7 +53,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             m.creation_mode = CreationMode::Attach;
         })
         .await?;
-    let maintenance = service.spawn_maintenance(Duration::from_secs(60));
+    // In the background, paced to a twentieth of the time so the writers keep the server.
+    let maintenance = service
+        .with_maintenance_options(MaintenanceOptions {
+            duty_cycle: 0.05,
+            ..MaintenanceOptions::default()
+        })
+        .spawn_maintenance(Duration::from_secs(60));
 
     let run_for = std::env::var("SERVICE_RUN_FOR")
         .ok()

@@ -779,3 +779,42 @@ async fn parallel_and_paced_maintenance_does_the_same_work() {
     assert!(service.plan().await.expect("plan").is_empty());
     t.finish().await;
 }
+
+/// A shutdown does not wait for pacing: a background task paused for minutes by `duty_cycle` stops at once.
+#[tokio::test]
+async fn shutdown_interrupts_a_paced_pause() {
+    let t = setup(test_name!("shutdown_interrupts_a_paced_pause")).await;
+    let db = &t.conn;
+    event_table(db, "ev", "timestamptz").await;
+    let (service, _clock) = service(db, utc(2024, 3, 10, 12, 0));
+    let ev = service
+        .time_range_table("ev")
+        .period(Period::Day)
+        .register()
+        .await
+        .expect("register");
+    ev.update_maintenance(|m| m.premake = 3)
+        .await
+        .expect("premake");
+    let service = service.with_maintenance_options(MaintenanceOptions {
+        duty_cycle: 0.0001, // a pause of 10 000 times the work
+        ..MaintenanceOptions::default()
+    });
+    let task = service.spawn_maintenance(StdDuration::from_secs(3600));
+    let began = Instant::now();
+    while catalog::partitions(db, "public", "ev").await.len() < 4 {
+        assert!(
+            began.elapsed() < StdDuration::from_secs(20),
+            "maintenance ran"
+        );
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    let stopping = Instant::now();
+    task.shutdown().await;
+    assert!(
+        stopping.elapsed() < StdDuration::from_secs(2),
+        "stopped in {:?}",
+        stopping.elapsed()
+    );
+    t.finish().await;
+}
