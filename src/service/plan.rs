@@ -488,16 +488,18 @@ fn human(d: Duration) -> String {
     }
 }
 
+/// A configuration for unit tests (here and in the status module).
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
+pub(crate) mod fixtures {
+    use chrono::{TimeZone, Utc};
 
-    fn utc(y: i32, m: u32, d: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap()
-    }
+    use crate::calendar::Period;
+    use crate::entity::partition_config::{self, CreationMode, RetentionAction};
+    use crate::schema::PartitionStrategy;
 
-    fn config(period: Option<Period>, step: Option<i64>) -> partition_config::Model {
+    /// `public.event`, keyed on `created_at`, partitioned by `period` or `step`, premake 2.
+    pub(crate) fn config(period: Option<Period>, step: Option<i64>) -> partition_config::Model {
+        let created = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
         partition_config::Model {
             id: 1,
             schema_name: "public".into(),
@@ -509,8 +511,8 @@ mod tests {
             attach_tablespace: None,
             detach_tablespace: None,
             time_zone: "UTC".into(),
-            created_at: utc(2024, 1, 1),
-            updated_at: utc(2024, 1, 1),
+            created_at: created,
+            updated_at: created,
             step,
             premake: Some(2),
             default_partition: false,
@@ -522,6 +524,18 @@ mod tests {
             concurrent_detach: false,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn utc(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap()
+    }
+
+    use super::fixtures::config;
 
     fn ctx(config: partition_config::Model) -> Ctx {
         let key_type = Some(

@@ -1035,8 +1035,6 @@ pub(crate) async fn status_with<C: sea_orm::ConnectionTrait>(
 mod tests {
     use super::*;
     use crate::calendar::Period;
-    use crate::entity::partition_config::{CreationMode, RetentionAction};
-    use crate::schema::PartitionStrategy;
     use chrono::TimeZone;
 
     fn at(d: u32, h: u32) -> DateTime<Utc> {
@@ -1045,27 +1043,10 @@ mod tests {
 
     fn daily() -> partition_config::Model {
         partition_config::Model {
-            id: 1,
-            schema_name: "public".to_owned(),
             table_name: "ev".to_owned(),
-            key_column: "created_at".to_owned(),
-            strategy: PartitionStrategy::Range,
-            period: Some(Period::Day),
-            interval: None,
             attach_tablespace: Some("fast".to_owned()),
-            detach_tablespace: None,
-            time_zone: "UTC".to_owned(),
-            step: None,
             premake: Some(1),
-            default_partition: false,
-            sub_partition_column: None,
-            sub_partition_modulus: None,
-            retention_action: RetentionAction::Detach,
-            drop_after_seconds: None,
-            creation_mode: CreationMode::Direct,
-            concurrent_detach: false,
-            created_at: at(1, 0),
-            updated_at: at(1, 0),
+            ..crate::service::plan::fixtures::config(Some(Period::Day), None)
         }
     }
 
