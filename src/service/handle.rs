@@ -368,6 +368,38 @@ impl TableHandle {
     }
 }
 
+/// A handle for one kind of table: the struct (documented by the caller), its `Deref` to [`TableHandle`] for
+/// what every kind shares, and `from_config`.
+macro_rules! typed_handle {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            handle: $crate::service::TableHandle,
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = $crate::service::TableHandle;
+
+            fn deref(&self) -> &$crate::service::TableHandle {
+                &self.handle
+            }
+        }
+
+        impl $name {
+            pub(super) fn from_config(
+                service: $crate::service::PartitionService,
+                config: &$crate::entity::partition_config::Model,
+            ) -> Self {
+                Self {
+                    handle: $crate::service::TableHandle::from_config(service, config),
+                }
+            }
+        }
+    };
+}
+pub(crate) use typed_handle;
+
 /// The tablespace's name is storable and it exists.
 pub(crate) async fn check_tablespace<C: ConnectionTrait>(conn: &C, tablespace: &str) -> Result<()> {
     crate::schema::check_name("tablespace", tablespace)?;

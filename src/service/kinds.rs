@@ -1,7 +1,5 @@
 //! List, hash and integer-range tables.
 
-use std::ops::Deref;
-
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::IntoIden;
 use sea_orm::{
@@ -11,7 +9,7 @@ use sea_orm::{
 
 use super::Adoption;
 use super::core::{self, Ctx, NewPartition};
-use super::handle::{TableHandle, check_tablespace};
+use super::handle::{check_tablespace, typed_handle};
 use super::{PartitionService, QualifiedTable, Registering, catalog, check_single_key};
 use crate::calendar::fit_name;
 use crate::entity::partition_log::PartitionKind;
@@ -159,6 +157,14 @@ impl ListRegistration {
     /// Registers a table that already has partitions, creating nothing: each list partition (and a
     /// DEFAULT partition) is written to the log with its values read from the catalog. See
     /// [`TimeRangeRegistration::adopt`](super::TimeRangeRegistration::adopt).
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # async fn run(service: PartitionService) -> Result<()> {
+    /// let (_regions, adoption) = service.list_table("region").adopt().await?;
+    /// println!("{} partitions logged with their values", adoption.adopted.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn adopt(self) -> Result<(ListTable, Adoption)> {
         let (table, adoption) = self.register_or_adopt(true).await?;
         Ok((table, adoption.unwrap_or_default()))
@@ -174,7 +180,7 @@ impl ListRegistration {
         } = service.begin_registration(&self.table).await?;
         if let Some(config) = existing {
             let handle = ListTable::from_config(service.clone(), &config);
-            let adoption = adopt_existing(&service, &txn, config, adopt).await?;
+            let adoption = super::reconcile::adopt_if(&service, &txn, config, adopt).await?;
             txn.commit().await?;
             return Ok((handle, adoption));
         }
@@ -208,7 +214,7 @@ impl ListRegistration {
             .await?;
         let handle = ListTable::from_config(service.clone(), &config);
         if adopt {
-            let adoption = adopt_existing(&service, &txn, config, true).await?;
+            let adoption = super::reconcile::adopt_if(&service, &txn, config, true).await?;
             txn.commit().await?;
             return Ok((handle, adoption));
         }
@@ -222,45 +228,20 @@ impl ListRegistration {
     }
 }
 
-/// Adopts the unlogged partitions of a registered table, under the registration's lock, when asked.
-async fn adopt_existing(
-    service: &PartitionService,
-    txn: &sea_orm::DatabaseTransaction,
-    config: partition_config::Model,
-    adopt: bool,
-) -> Result<Option<Adoption>> {
-    if !adopt {
-        return Ok(None);
-    }
-    let ctx = Ctx::load(txn, config).await?;
-    Ok(Some(
-        super::reconcile::adopt_unlogged(service, txn, &ctx).await?,
-    ))
-}
-
-/// A registered list-partitioned table. Unlike the original, its partitions are recorded in the log with their
-/// values. Dereferences to [`TableHandle`].
-///
-/// ```no_run
-/// # use sea_orm_pg_partitioning::prelude::*;
-/// # async fn run(service: PartitionService) -> Result<()> {
-/// let orders = service.list_table("order").default_partition(true).register().await?;
-/// orders.create_partition("order_eu", ["de", "fr"], Some("fast")).await?;   // rows for de/fr leave DEFAULT
-/// orders.create_partition("order_none", [None::<&str>, Some("")], None).await?; // NULL and ''
-/// orders.detach_partition("order_eu", Some("archive")).await?;
-/// # Ok(()) }
+typed_handle! {
+    /// A registered list-partitioned table. Unlike the original, its partitions are recorded in the log with their
+    /// values. Dereferences to [`TableHandle`](super::TableHandle).
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # async fn run(service: PartitionService) -> Result<()> {
+    /// let orders = service.list_table("order").default_partition(true).register().await?;
+    /// orders.create_partition("order_eu", ["de", "fr"], Some("fast")).await?;   // rows for de/fr leave DEFAULT
+    /// orders.create_partition("order_none", [None::<&str>, Some("")], None).await?; // NULL and ''
+    /// orders.detach_partition("order_eu", Some("archive")).await?;
+    /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
-pub struct ListTable {
-    handle: TableHandle,
-}
-
-impl Deref for ListTable {
-    type Target = TableHandle;
-
-    fn deref(&self) -> &TableHandle {
-        &self.handle
-    }
+    ListTable
 }
 
 fn list_log(values: &[ListValue]) -> partition_log::ActiveModel {
@@ -272,12 +253,6 @@ fn list_log(values: &[ListValue]) -> partition_log::ActiveModel {
 }
 
 impl ListTable {
-    pub(super) fn from_config(service: PartitionService, config: &partition_config::Model) -> Self {
-        Self {
-            handle: TableHandle::from_config(service, config),
-        }
-    }
-
     /// The list partitions, by name.
     pub async fn partitions(&self) -> Result<Vec<partition_log::Model>> {
         Ok(partition_log::Entity::find()
@@ -468,6 +443,14 @@ impl HashRegistration {
     /// Registers a table that already has hash partitions, creating nothing: each is written to the log
     /// with its modulus and remainder read from the catalog. See
     /// [`TimeRangeRegistration::adopt`](super::TimeRangeRegistration::adopt).
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # async fn run(service: PartitionService) -> Result<()> {
+    /// let (users, _) = service.hash_table("user").adopt().await?;
+    /// println!("{} hash partitions", users.partitions().await?.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn adopt(self) -> Result<(HashTable, Adoption)> {
         let (table, adoption) = self.register_or_adopt(true).await?;
         Ok((table, adoption.unwrap_or_default()))
@@ -489,7 +472,7 @@ impl HashRegistration {
         } = service.begin_registration(&self.table).await?;
         if let Some(config) = existing {
             let handle = HashTable::from_config(service.clone(), &config);
-            let adoption = adopt_existing(&service, &txn, config, adopt).await?;
+            let adoption = super::reconcile::adopt_if(&service, &txn, config, adopt).await?;
             txn.commit().await?;
             return Ok((handle, adoption));
         }
@@ -515,7 +498,7 @@ impl HashRegistration {
             .await?;
         let handle = HashTable::from_config(service.clone(), &config);
         if adopt {
-            let adoption = adopt_existing(&service, &txn, config, true).await?;
+            let adoption = super::reconcile::adopt_if(&service, &txn, config, true).await?;
             txn.commit().await?;
             return Ok((handle, adoption));
         }
@@ -546,37 +529,22 @@ impl HashRegistration {
     }
 }
 
-/// A registered hash-partitioned table. Dereferences to [`TableHandle`] to attach, detach and move its
-/// partitions like any others.
-///
-/// ```no_run
-/// # use sea_orm_pg_partitioning::prelude::*;
-/// # async fn run(service: PartitionService) -> Result<()> {
-/// let users = service.hash_table("user").modulus(8).attach_tablespace("fast").register().await?; // user_h0 .. user_h7
-/// let parts = users.partitions().await?;
-/// users.set_tablespace(&parts[3], "archive").await?;  // the table and its indexes
-/// # Ok(()) }
+typed_handle! {
+    /// A registered hash-partitioned table. Dereferences to [`TableHandle`](super::TableHandle) to attach,
+    /// detach and move its partitions like any others.
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # async fn run(service: PartitionService) -> Result<()> {
+    /// let users = service.hash_table("user").modulus(8).attach_tablespace("fast").register().await?; // user_h0 .. user_h7
+    /// let parts = users.partitions().await?;
+    /// users.set_tablespace(&parts[3], "archive").await?;  // the table and its indexes
+    /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
-pub struct HashTable {
-    handle: TableHandle,
-}
-
-impl Deref for HashTable {
-    type Target = TableHandle;
-
-    fn deref(&self) -> &TableHandle {
-        &self.handle
-    }
+    HashTable
 }
 
 impl HashTable {
-    pub(super) fn from_config(service: PartitionService, config: &partition_config::Model) -> Self {
-        Self {
-            handle: TableHandle::from_config(service, config),
-        }
-    }
-
     /// The hash partitions, by remainder.
     pub async fn partitions(&self) -> Result<Vec<partition_log::Model>> {
         Ok(partition_log::Entity::find()
@@ -661,6 +629,15 @@ impl IdRangeRegistration {
     /// exactly one step on a multiple of the step (and a DEFAULT partition) is written to the log; the
     /// others are reported in [`Adoption::misfits`] and left alone. See
     /// [`TimeRangeRegistration::adopt`](super::TimeRangeRegistration::adopt).
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # async fn run(service: PartitionService) -> Result<()> {
+    /// let (orders, adoption) = service.id_range_table("order").step(1_000_000).adopt().await?;
+    /// assert!(adoption.misfits.is_empty(), "{:?}", adoption.misfits);
+    /// orders.create_partition().await?; // premake continues after the newest adopted partition
+    /// # Ok(()) }
+    /// ```
     pub async fn adopt(self) -> Result<(IdRangeTable, Adoption)> {
         let (table, adoption) = self.register_or_adopt(true).await?;
         Ok((table, adoption.unwrap_or_default()))
@@ -685,12 +662,7 @@ impl IdRangeRegistration {
         } = service.begin_registration(&self.table).await?;
         if let Some(config) = existing {
             let handle = IdRangeTable::from_config(service.clone(), &config);
-            let adoption = if adopt {
-                let ctx = Ctx::load(&txn, config).await?;
-                Some(super::reconcile::adopt_unlogged(&service, &txn, &ctx).await?)
-            } else {
-                None
-            };
+            let adoption = super::reconcile::adopt_if(&service, &txn, config, adopt).await?;
             txn.commit().await?;
             return Ok((handle, adoption));
         }
@@ -742,36 +714,21 @@ impl IdRangeRegistration {
     }
 }
 
-/// A registered integer-range table. Dereferences to [`TableHandle`].
-///
-/// ```no_run
-/// # use sea_orm_pg_partitioning::prelude::*;
-/// # async fn run(service: PartitionService) -> Result<()> {
-/// let orders = service.id_range_table("order").step(1_000_000).premake(2).keep(10).register().await?;
-/// orders.create_partition().await?;      // two partitions ready beyond the one holding max(id)
-/// orders.detach_partitions(None).await?; // those more than 10 partitions below it
-/// # Ok(()) }
+typed_handle! {
+    /// A registered integer-range table. Dereferences to [`TableHandle`](super::TableHandle).
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # async fn run(service: PartitionService) -> Result<()> {
+    /// let orders = service.id_range_table("order").step(1_000_000).premake(2).keep(10).register().await?;
+    /// orders.create_partition().await?;      // two partitions ready beyond the one holding max(id)
+    /// orders.detach_partitions(None).await?; // those more than 10 partitions below it
+    /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
-pub struct IdRangeTable {
-    handle: TableHandle,
-}
-
-impl Deref for IdRangeTable {
-    type Target = TableHandle;
-
-    fn deref(&self) -> &TableHandle {
-        &self.handle
-    }
+    IdRangeTable
 }
 
 impl IdRangeTable {
-    pub(super) fn from_config(service: PartitionService, config: &partition_config::Model) -> Self {
-        Self {
-            handle: TableHandle::from_config(service, config),
-        }
-    }
-
     /// The range partitions, by start.
     pub async fn partitions(&self) -> Result<Vec<partition_log::Model>> {
         Ok(core::range_partitions(self.config_id)

@@ -39,13 +39,26 @@ pub struct MaintenanceOptions {
     /// The pause before the first retry; it doubles each time (with jitter). Default 100 ms.
     pub backoff: StdDuration,
     /// How many tables one run maintains at once, each on its own connection and in its own transactions.
-    /// Default 1. More finishes a run with many tables sooner (each table's locks are held no longer), at
-    /// the cost of that many pool connections and more server CPU while it runs.
+    /// Default 1 (0 counts as 1). More finishes a run with many tables sooner (each table's locks are held
+    /// no longer), at the cost of that many pool connections and more server CPU while it runs.
     pub parallel_tables: usize,
     /// The share of wall-clock time a run spends executing steps, in (0, 1]. After a step (or a batch of
     /// steps) that took `t`, the run pauses `t × (1 − duty_cycle) / duty_cycle` before the next one, so the
     /// application keeps the server's CPU and the tables' locks for the rest. Default 1 (no pauses); 0.1
-    /// keeps maintenance to about a tenth of the time while it runs, for ten times as long.
+    /// keeps maintenance to about a tenth of the time while it runs, for ten times as long. A value outside
+    /// (0, 1], or NaN, means no pauses.
+    ///
+    /// ```
+    /// use sea_orm_pg_partitioning::prelude::*;
+    ///
+    /// // For a background task beside busy writers: two tables at once, each paced to a twentieth.
+    /// let options = MaintenanceOptions {
+    ///     parallel_tables: 2,
+    ///     duty_cycle: 0.05,
+    ///     ..MaintenanceOptions::default()
+    /// };
+    /// assert_eq!(options.lock_timeout, std::time::Duration::from_millis(500));
+    /// ```
     pub duty_cycle: f64,
 }
 

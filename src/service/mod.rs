@@ -275,6 +275,15 @@ impl PartitionService {
 
     /// The handle of a registered table of any kind: detach, attach, move, drop and truncate its
     /// partitions.
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # async fn run(service: PartitionService) -> Result<()> {
+    /// let event = service.table_of("event").await?;
+    /// let oldest = event.all_partitions().await?.into_iter().take(1).collect::<Vec<_>>();
+    /// event.set_tablespace(&oldest[0], "archive").await?; // the table and its indexes
+    /// # Ok(()) }
+    /// ```
     pub async fn table_of<T: Into<QualifiedTable>>(&self, table: T) -> Result<TableHandle> {
         let config = self.config_of(table).await?;
         Ok(TableHandle::from_config(self.clone(), &config))

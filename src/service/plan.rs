@@ -105,6 +105,15 @@ impl Plan {
     }
 
     /// The steps table by table, in plan order.
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # async fn run(service: PartitionService) -> Result<()> {
+    /// for steps in service.plan().await?.by_table() {
+    ///     println!("{}: {} step(s)", steps[0].table, steps.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn by_table(&self) -> Vec<&[Step]> {
         let mut groups = Vec::new();
         let mut rest = self.steps.as_slice();

@@ -230,6 +230,17 @@ impl PartitionService {
     }
 
     /// [`reconcile`](Self::reconcile) for one table.
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # use sea_orm_pg_partitioning::service::ReconcileMode;
+    /// # async fn run(service: PartitionService) -> Result<(), Error> {
+    /// let found = service.reconcile_table("event", ReconcileMode::Report).await?;
+    /// for (_, anomaly) in found.before.anomalies() {
+    ///     println!("{}: {anomaly}", anomaly.kind());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn reconcile_table<T: Into<QualifiedTable>>(
         &self,
         table: T,
@@ -758,6 +769,21 @@ async fn insert_adopted(
     }
     .insert(txn)
     .await?)
+}
+
+/// For a registration, under its lock: when `adopt`, the table's unlogged partitions adopted (see
+/// [`adopt_unlogged`]).
+pub(crate) async fn adopt_if(
+    service: &PartitionService,
+    txn: &DatabaseTransaction,
+    config: partition_config::Model,
+    adopt: bool,
+) -> Result<Option<Adoption>> {
+    if !adopt {
+        return Ok(None);
+    }
+    let ctx = Ctx::load(txn, config).await?;
+    Ok(Some(adopt_unlogged(service, txn, &ctx).await?))
 }
 
 /// Logs every partition of the table that the log does not know and that fits its configuration; the

@@ -939,6 +939,15 @@ impl PartitionService {
     }
 
     /// The status of one managed table (see [`status`](Self::status)).
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # async fn run(service: PartitionService) -> Result<(), Error> {
+    /// let event = service.status_of(("public", "event")).await?;
+    /// println!("ahead until {:?} (premake wants {:?})", event.horizon, event.wanted_horizon);
+    /// assert!(event.is_healthy(), "{:?}", event.anomalies);
+    /// # Ok(()) }
+    /// ```
     pub async fn status_of<T: Into<QualifiedTable>>(&self, table: T) -> Result<TableStatus> {
         let config = self.config_of(table).await?;
         let table = format!("{}.{}", config.schema_name, config.table_name);

@@ -1,6 +1,5 @@
 //! Time-range partitioning: registration and every operation on a registered table.
 
-use std::ops::Deref;
 use std::str::FromStr;
 
 use chrono::{DateTime, Duration, Utc};
@@ -13,7 +12,7 @@ use sea_orm::{
 
 use super::Adoption;
 use super::core::{self, Ctx};
-use super::handle::{TableHandle, check_tablespace};
+use super::handle::{check_tablespace, typed_handle};
 use super::{PartitionService, QualifiedTable, Registering};
 use crate::calendar::{Period, partition_name};
 use crate::entity::{partition_config, partition_log};
@@ -258,12 +257,7 @@ impl TimeRangeRegistration {
         } = service.begin_registration(&self.table).await?;
         if let Some(config) = existing {
             let handle = TimeRangeTable::from_config(service.clone(), &config);
-            let adoption = if adopt {
-                let ctx = Ctx::load(&txn, config).await?;
-                Some(super::reconcile::adopt_unlogged(&service, &txn, &ctx).await?)
-            } else {
-                None
-            };
+            let adoption = super::reconcile::adopt_if(&service, &txn, config, adopt).await?;
             txn.commit().await?;
             return Ok((handle, adoption));
         }
@@ -339,20 +333,11 @@ pub struct ConfigUpdated {
     pub detached: Vec<partition_log::Model>,
 }
 
-/// A registered time-range table: every operation of the original, each in one transaction. It dereferences
-/// to [`TableHandle`] for what all kinds share (explicit attach and detach, delete, truncate, tablespaces, the
-/// DEFAULT partition).
-#[derive(Debug, Clone)]
-pub struct TimeRangeTable {
-    handle: TableHandle,
-}
-
-impl Deref for TimeRangeTable {
-    type Target = TableHandle;
-
-    fn deref(&self) -> &TableHandle {
-        &self.handle
-    }
+typed_handle! {
+    /// A registered time-range table: every operation of the original, each in one transaction. It
+    /// dereferences to [`TableHandle`](super::TableHandle) for what all kinds share (explicit attach and
+    /// detach, delete, truncate, tablespaces, the DEFAULT partition).
+    TimeRangeTable
 }
 
 /// `(start, end)` of a time-range log row.
@@ -370,12 +355,6 @@ fn span(ctx: &Ctx, log: &partition_log::Model) -> Result<(DateTime<Utc>, DateTim
 }
 
 impl TimeRangeTable {
-    pub(super) fn from_config(service: PartitionService, config: &partition_config::Model) -> Self {
-        Self {
-            handle: TableHandle::from_config(service, config),
-        }
-    }
-
     /// The current settings.
     pub async fn settings(&self) -> Result<TimeRangeSettings> {
         TimeRangeSettings::from_config(&self.config().await?)
