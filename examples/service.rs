@@ -1,12 +1,14 @@
-//! A service that writes events while partition maintenance runs in the background, and shuts down cleanly
-//! on Ctrl-C.
+//! A service that writes events while partition maintenance runs in the background, serves the partition
+//! status page on an admin endpoint, and shuts down cleanly on Ctrl-C.
 //!
 //! ```text
 //! scripts/with-postgres cargo run --example service              # Ctrl-C to stop
 //! SERVICE_RUN_FOR=5 scripts/with-postgres cargo run --example service
+//! SERVICE_ADMIN_ADDR=127.0.0.1:8080 scripts/with-postgres cargo run --example service
 //! ```
 //!
-//! Works in a schema of its own, `example_service`, which it drops and recreates at start.
+//! The status page is at `http://ADDRESS/status` (the address is printed at start; by default a free port of
+//! 127.0.0.1). Works in a schema of its own, `example_service`, which it drops and recreates at start.
 
 use std::time::Duration;
 
@@ -14,6 +16,21 @@ use chrono::Utc;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend, Statement};
 use sea_orm_migration::MigratorTrait;
 use sea_orm_pg_partitioning::prelude::*;
+
+/// `GET /status`: the status page, or the error as text with status 500.
+async fn status_page(
+    axum::extract::State(service): axum::extract::State<PartitionService>,
+) -> axum::response::Response {
+    use axum::response::{Html, IntoResponse};
+    match service.status().await {
+        Ok(status) => Html(status.to_html()).into_response(),
+        Err(err) => (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot read the partition status: {err}"),
+        )
+            .into_response(),
+    }
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -55,11 +72,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     // In the background, paced to a twentieth of the time so the writers keep the server.
     let maintenance = service
+        .clone()
         .with_maintenance_options(MaintenanceOptions {
             duty_cycle: 0.05,
             ..MaintenanceOptions::default()
         })
         .spawn_maintenance(Duration::from_secs(60));
+
+    // The admin endpoint: the status page, rendered from the catalog at each request.
+    let admin_addr =
+        std::env::var("SERVICE_ADMIN_ADDR").unwrap_or_else(|_| "127.0.0.1:0".to_owned());
+    let listener = tokio::net::TcpListener::bind(&admin_addr).await?;
+    println!("status page at http://{}/status", listener.local_addr()?);
+    let admin = axum::Router::new()
+        .route("/status", axum::routing::get(status_page))
+        .with_state(service.clone());
+    let admin = tokio::spawn(async move { axum::serve(listener, admin).await });
 
     let run_for = std::env::var("SERVICE_RUN_FOR")
         .ok()
@@ -91,6 +119,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     println!("stopping: {written} events written");
+    admin.abort();
     maintenance.shutdown().await;
     let partitions = events.partitions().await?;
     println!("maintenance stopped; {} partitions:", partitions.len());

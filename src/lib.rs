@@ -173,6 +173,12 @@
 //! transaction per repair; [`adopt`](service::TimeRangeRegistration::adopt) takes over a table partitioned by
 //! hand or by pg_partman. The `pg-partition` binary (feature `cli`) does all of this from a shell.
 //!
+//! # The status page
+//!
+//! [`status_page`] draws a [`Status`](service::Status) as one self-contained HTML page: per table, its
+//! partitions on the key axis with their sizes and states, the premake horizon and the retention threshold as
+//! lines, and every anomaly marked where it is (`status.to_html()`, or `pg-partition status --html FILE`).
+//!
 //! # Identifiers
 //!
 //! Table, index, tablespace, schema, collation and operator class names are quoted by sea-query; values are
@@ -197,6 +203,7 @@ mod error;
 mod migration;
 pub mod schema;
 pub mod service;
+pub mod status_page;
 
 pub use error::{Error, Result, sqlstate};
 

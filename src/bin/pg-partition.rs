@@ -1,7 +1,7 @@
 //! `pg-partition`: the operator's command for tables managed by sea-orm-pg-partitioning.
 //!
 //! ```text
-//! pg-partition status [TABLE] [--json]          exit 1 when an anomaly is found
+//! pg-partition status [TABLE] [--json] [--html FILE]   exit 1 when an anomaly is found
 //! pg-partition plan [TABLE] [--json]            the maintenance steps and their SQL
 //! pg-partition maintain [TABLE] [--dry-run] [--yes]
 //! pg-partition reconcile [TABLE] [--repair] [--direction KIND=log|catalog|skip]...
@@ -22,9 +22,10 @@ use clap::{Parser, Subcommand};
 use sea_orm::{ConnectOptions, Database};
 use sea_orm_pg_partitioning::prelude::*;
 use sea_orm_pg_partitioning::service::{
-    Anomaly, AnomalyKind, CatalogBound, Direction, Edge, PartitionStatus, ReconcileMode,
-    Reconciliation, RepairOutcome, RepairPolicy, StepReport,
+    Anomaly, AnomalyKind, Direction, PartitionState, ReconcileMode, Reconciliation, RepairOutcome,
+    RepairPolicy, StepReport,
 };
+use sea_orm_pg_partitioning::status_page::human_size;
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -54,6 +55,10 @@ enum Command {
     Status {
         /// One table: also lists each partition.
         table: Option<String>,
+        /// Also write the status as a self-contained HTML page (timelines of every table) to FILE; `-` writes
+        /// it to standard output instead of the text.
+        #[arg(long, value_name = "FILE")]
+        html: Option<std::path::PathBuf>,
     },
     /// The steps maintenance would run now, with their SQL; changes nothing.
     Plan {
@@ -181,7 +186,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     let service = PartitionService::new(db);
     let table = |name: &str| qualified(cli.schema.as_deref(), name);
     match &cli.command {
-        Command::Status { table: name } => {
+        Command::Status { table: name, html } => {
             let status = match name {
                 Some(name) => {
                     let one = service.status_of(table(name)).await.map_err(db_error)?;
@@ -192,7 +197,15 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 }
                 None => service.status().await.map_err(db_error)?,
             };
-            if cli.json {
+            let page_to_stdout = html.as_deref() == Some(std::path::Path::new("-"));
+            if let Some(path) = html.as_deref().filter(|_| !page_to_stdout) {
+                std::fs::write(path, status.to_html()).map_err(|err| {
+                    Failure(format!("cannot write --html {}: {err}", path.display()), 2)
+                })?;
+            }
+            if page_to_stdout {
+                print!("{}", status.to_html());
+            } else if cli.json {
                 println!("{:#}", status_json(&status));
             } else {
                 print_status(&status, name.is_some());
@@ -585,54 +598,6 @@ fn print_plan(plan: &Plan, json: bool) {
     }
 }
 
-fn kind_of(config: &partition_config::Model) -> String {
-    match (config.period, config.step, config.strategy) {
-        (Some(period), _, _) => format!("range by {period} ({})", config.time_zone),
-        (None, Some(step), _) => format!("range by {step}"),
-        (None, None, strategy) => format!("{strategy:?}").to_lowercase(),
-    }
-}
-
-fn human_size(bytes: i64) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB"];
-    let mut size = bytes as f64;
-    let mut unit = 0;
-    while size >= 1024.0 && unit < units.len() - 1 {
-        size /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{size:.1} {}", units[unit])
-    }
-}
-
-fn state_of(p: &PartitionStatus) -> &'static str {
-    match &p.catalog {
-        None => "missing",
-        Some(c) if c.detach_pending => "detaching",
-        Some(c) if c.attached => "attached",
-        Some(_) => "detached",
-    }
-}
-
-fn bound_of(p: &PartitionStatus) -> String {
-    match (p.catalog.as_ref().and_then(|c| c.bound.as_ref()), &p.log) {
-        (Some(bound), _) => bound.to_string(),
-        (None, Some(log)) => match (log.start, log.end, log.int_start, log.int_end) {
-            (Some(s), Some(e), _, _) => CatalogBound::Range {
-                start: Edge::Time(s),
-                end: Edge::Time(e),
-            }
-            .to_string(),
-            (_, _, Some(s), Some(e)) => format!("[{s}, {e})"),
-            _ => format!("{:?}", log.kind).to_lowercase(),
-        },
-        (None, None) => String::new(),
-    }
-}
-
 fn print_status(status: &Status, partitions: bool) {
     let rows: Vec<[String; 6]> = status
         .tables
@@ -641,16 +606,16 @@ fn print_status(status: &Status, partitions: bool) {
             let attached = t
                 .partitions
                 .iter()
-                .filter(|p| state_of(p) == "attached")
+                .filter(|p| p.state() == PartitionState::Attached)
                 .count();
             let detached = t
                 .partitions
                 .iter()
-                .filter(|p| state_of(p) == "detached")
+                .filter(|p| p.state() == PartitionState::Detached)
                 .count();
             [
                 t.table.clone(),
-                kind_of(&t.config),
+                t.partitioning(),
                 format!("{attached} attached, {detached} detached"),
                 t.horizon
                     .map(|h| h.to_string())
@@ -689,10 +654,10 @@ fn print_status(status: &Status, partitions: bool) {
                     let cat = p.catalog.as_ref();
                     [
                         p.name.clone(),
-                        bound_of(p),
+                        p.bound().map(|b| b.to_string()).unwrap_or_default(),
                         format!(
                             "{}{}",
-                            state_of(p),
+                            p.state(),
                             if p.log.is_none() { ", unlogged" } else { "" }
                         ),
                         cat.map(|c| {
@@ -781,9 +746,9 @@ fn status_json(status: &Status) -> Value {
                     json!({
                         "schema": p.schema,
                         "name": p.name,
-                        "state": state_of(p),
+                        "state": p.state().as_str(),
                         "logged": p.log.is_some(),
-                        "bound": bound_of(p),
+                        "bound": p.bound().map(|b| b.to_string()).unwrap_or_default(),
                         "tablespace": cat.map(|c| c.tablespace.clone()),
                         "indexes": cat.map(|c| c.indexes.iter().map(|i| json!({"name": i.name, "tablespace": i.tablespace})).collect::<Vec<_>>()),
                         "estimated_rows": cat.and_then(|c| c.estimated_rows),
@@ -793,10 +758,11 @@ fn status_json(status: &Status) -> Value {
                 .collect();
             json!({
                 "table": t.table,
-                "partitioning": kind_of(&t.config),
+                "partitioning": t.partitioning(),
                 "exists": t.exists,
                 "horizon": t.horizon.map(|h| h.to_string()),
                 "wanted_horizon": t.wanted_horizon.map(|h| h.to_string()),
+                "retention_threshold": t.retention_threshold.map(|h| h.to_string()),
                 "default_has_rows": t.default_has_rows,
                 "partitions": partitions,
                 "anomalies": t.anomalies.iter().map(|a| anomaly_json(&t.table, a)).collect::<Vec<_>>(),

@@ -40,13 +40,16 @@ pub use reconcile::{
     Adoption, Direction, ReconcileMode, Reconciliation, Repair, RepairOutcome, RepairPolicy,
 };
 pub use status::{
-    Anomaly, AnomalyKind, CatalogBound, CatalogPartition, Edge, IndexPlacement, PartitionStatus,
-    Status, TableStatus,
+    Anomaly, AnomalyKind, CatalogBound, CatalogPartition, Edge, IndexPlacement, PartitionState,
+    PartitionStatus, Status, TableStatus,
 };
 pub use time_range::{ConfigUpdated, TimeRangeRegistration, TimeRangeSettings, TimeRangeTable};
 
 use crate::entity::partition_config;
 use crate::error::{Error, Result};
+
+#[cfg(test)]
+pub(crate) use plan::fixtures;
 
 /// A table name, optionally schema-qualified. Unqualified names resolve through the connection's
 /// `current_schema()` (normally `public`).

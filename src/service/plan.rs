@@ -249,6 +249,30 @@ pub(crate) fn int_horizon(
         .saturating_mul(step)
 }
 
+/// The retention threshold of a time-range table at `now`, if it has a retention rule: attached partitions
+/// that end before `now - interval × period` are detached.
+pub(crate) fn time_retention_threshold(
+    config: &partition_config::Model,
+    period: Period,
+    now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> Option<DateTime<Utc>> {
+    let interval = config.interval.filter(|i| *i > 0)?;
+    Some(period.shift_back(now, interval.unsigned_abs(), tz))
+}
+
+/// The retention threshold of an integer-range table, if it has a retention rule: attached partitions that
+/// end at or below it (`interval` partitions below the one holding the largest key) are detached.
+pub(crate) fn int_retention_threshold(
+    config: &partition_config::Model,
+    step: i64,
+    max_key: Option<i64>,
+) -> Option<i64> {
+    let keep = config.interval.filter(|i| *i >= 0)?;
+    let holding = max_key.map_or(0, |m| m.div_euclid(step));
+    Some(holding.saturating_sub(i64::from(keep)).saturating_mul(step))
+}
+
 fn plan_time(
     state: &TableState<'_>,
     period: Period,
@@ -276,8 +300,9 @@ fn plan_time(
     }
     // Retention: attached partitions that ended before now - interval × period, including those this plan
     // creates while catching up after an outage.
-    if let Some(interval) = config.interval.filter(|i| *i > 0) {
-        let threshold = period.shift_back(now, interval.unsigned_abs(), tz);
+    if let Some(interval) = config.interval
+        && let Some(threshold) = time_retention_threshold(config, period, now, tz)
+    {
         let reason = format!("ended before {threshold} (retention: {interval} × {period})");
         for log in top_ranges(state.logs).filter(|l| {
             l.is_attached
@@ -367,8 +392,9 @@ fn plan_int(state: &TableState<'_>, step: i64, steps: &mut Vec<Step>) -> Result<
         cursor = end;
         planned += 1;
     }
-    if let Some(keep) = config.interval.filter(|i| *i >= 0) {
-        let threshold = holding.saturating_sub(i64::from(keep)).saturating_mul(step);
+    if let Some(keep) = config.interval
+        && let Some(threshold) = int_retention_threshold(config, step, state.max_key)
+    {
         for log in top_ranges(state.logs).filter(|l| {
             l.is_attached && !l.detach_pending && l.int_end.is_some_and(|end| end <= threshold)
         }) {
@@ -502,9 +528,45 @@ fn human(d: Duration) -> String {
 pub(crate) mod fixtures {
     use chrono::{TimeZone, Utc};
 
+    use chrono::DateTime;
+
     use crate::calendar::Period;
     use crate::entity::partition_config::{self, CreationMode, RetentionAction};
+    use crate::entity::partition_log::{self, PartitionKind};
     use crate::schema::PartitionStrategy;
+
+    /// The log row of `public.name`, a range `[start, end)` of `event` created by the crate at `start`.
+    pub(crate) fn range_log(
+        id: i64,
+        name: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        attached: bool,
+    ) -> partition_log::Model {
+        partition_log::Model {
+            id,
+            config_id: 1,
+            schema_name: "public".into(),
+            partition_name: name.into(),
+            kind: PartitionKind::Range,
+            parent_name: None,
+            start: Some(start),
+            end: Some(end),
+            int_start: None,
+            int_end: None,
+            list_values: None,
+            hash_modulus: None,
+            hash_remainder: None,
+            moved_rows: None,
+            created_by_crate: true,
+            detach_pending: false,
+            is_attached: attached,
+            detach_time: None,
+            tablespace: None,
+            created_at: start,
+            detached_at: None,
+        }
+    }
 
     /// `public.event`, keyed on `created_at`, partitioned by `period` or `step`, premake 2.
     pub(crate) fn config(period: Option<Period>, step: Option<i64>) -> partition_config::Model {
@@ -565,31 +627,8 @@ mod tests {
         attached: bool,
     ) -> partition_log::Model {
         partition_log::Model {
-            id,
-            config_id: 1,
-            schema_name: "public".into(),
-            partition_name: format!("p{id}"),
-            kind: PartitionKind::Range,
-            parent_name: None,
-            start: Some(start),
-            end: Some(end),
-            int_start: None,
-            int_end: None,
-            list_values: None,
-            hash_modulus: None,
-            hash_remainder: None,
-            moved_rows: None,
-            is_attached: attached,
-            detach_time: None,
-            tablespace: None,
-            created_at: start,
-            detached_at: if attached {
-                None
-            } else {
-                Some(utc(2024, 3, 1))
-            },
-            created_by_crate: true,
-            detach_pending: false,
+            detached_at: (!attached).then(|| utc(2024, 3, 1)),
+            ..super::fixtures::range_log(id, &format!("p{id}"), start, end, attached)
         }
     }
 

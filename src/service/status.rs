@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::catalog::{self, CatalogRelation, ManagedTable, Placement};
 use super::core::{self, Ctx};
-use super::plan::{int_horizon, time_horizon};
+use super::plan::{int_horizon, int_retention_threshold, time_horizon, time_retention_threshold};
 use super::{PartitionService, QualifiedTable};
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
@@ -122,6 +122,74 @@ pub struct PartitionStatus {
     pub log: Option<partition_log::Model>,
     /// What the catalog says of it; `None` when no table of that name exists.
     pub catalog: Option<CatalogPartition>,
+}
+
+/// Where a partition stands, from the catalog (the log only when the catalog has no table of that name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PartitionState {
+    /// A partition of its parent.
+    Attached,
+    /// A `DETACH .. CONCURRENTLY` of it started and did not finish.
+    Detaching,
+    /// A table of its own, no longer a partition.
+    Detached,
+    /// The log names it but no such table exists.
+    Missing,
+}
+
+impl PartitionState {
+    /// `attached`, `detaching`, `detached` or `missing`, as the CLI prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartitionState::Attached => "attached",
+            PartitionState::Detaching => "detaching",
+            PartitionState::Detached => "detached",
+            PartitionState::Missing => "missing",
+        }
+    }
+}
+
+impl fmt::Display for PartitionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartitionStatus {
+    /// Where it stands.
+    ///
+    /// ```
+    /// use sea_orm_pg_partitioning::service::{PartitionState, PartitionStatus};
+    ///
+    /// let gone = PartitionStatus { schema: "public".into(), name: "event_old".into(), log: None, catalog: None };
+    /// assert_eq!(gone.state(), PartitionState::Missing);
+    /// ```
+    pub fn state(&self) -> PartitionState {
+        match &self.catalog {
+            None => PartitionState::Missing,
+            Some(c) if c.detach_pending => PartitionState::Detaching,
+            Some(c) if c.attached => PartitionState::Attached,
+            Some(_) => PartitionState::Detached,
+        }
+    }
+
+    /// Its bound: the catalog's while attached, else the logged one (a detached table has no bound in the
+    /// catalog).
+    pub fn bound(&self) -> Option<CatalogBound> {
+        self.catalog
+            .as_ref()
+            .and_then(|c| c.bound.clone())
+            .or_else(|| self.log.as_ref().and_then(logged_bound))
+    }
+
+    /// Whether it is the DEFAULT partition (by its bound, or its log row's kind).
+    pub fn is_default(&self) -> bool {
+        matches!(self.bound(), Some(CatalogBound::Default))
+            || self
+                .log
+                .as_ref()
+                .is_some_and(|l| l.kind == PartitionKind::Default)
+    }
 }
 
 /// What kind of disagreement an [`Anomaly`] is.
@@ -445,6 +513,9 @@ pub struct TableStatus {
     pub horizon: Option<Edge>,
     /// Where premake wants them to end (range tables).
     pub wanted_horizon: Option<Edge>,
+    /// The retention threshold (range tables with a retention rule): attached time-range partitions that end
+    /// before it, and integer-range partitions that end at or below it, are due to be detached.
+    pub retention_threshold: Option<Edge>,
     /// Whether its DEFAULT partition holds rows (`None`: no DEFAULT partition).
     pub default_has_rows: Option<bool>,
     /// Every disagreement found, in [`AnomalyKind`] order.
@@ -455,6 +526,32 @@ impl TableStatus {
     /// Whether no anomaly was found.
     pub fn is_healthy(&self) -> bool {
         self.anomalies.is_empty()
+    }
+
+    /// How the table is partitioned, for reading: `range by month (Europe/Berlin)`, `range by 1000000`,
+    /// `list` or `hash`.
+    pub fn partitioning(&self) -> String {
+        let config = &self.config;
+        match (config.period, config.step) {
+            (Some(period), _) => format!("range by {period} ({})", config.time_zone),
+            (None, Some(step)) => format!("range by {step}"),
+            (None, None) => config.strategy.as_sql().to_lowercase(),
+        }
+    }
+
+    /// Whether `partition` is one of the table's own partitions (or a detached or missing former one), not a
+    /// sub-partition of one of them.
+    pub fn is_top_level(&self, partition: &PartitionStatus) -> bool {
+        let sub_by_log = partition
+            .log
+            .as_ref()
+            .is_some_and(|l| l.parent_name.is_some());
+        let sub_by_catalog = partition
+            .catalog
+            .as_ref()
+            .and_then(|c| c.parent.as_deref())
+            .is_some_and(|parent| parent != self.table);
+        !sub_by_log && !sub_by_catalog
     }
 
     /// The partition named `name`.
@@ -661,6 +758,7 @@ pub(crate) fn assess(observed: Observed<'_>) -> TableStatus {
         partitions: Vec::new(),
         horizon: None,
         wanted_horizon: None,
+        retention_threshold: None,
         default_has_rows: None,
         anomalies: Vec::new(),
     };
@@ -902,6 +1000,15 @@ pub(crate) fn assess(observed: Observed<'_>) -> TableStatus {
         }
         _ => None,
     };
+    status.retention_threshold = match (config.period, config.step) {
+        (Some(period), _) => ctx.time_zone().ok().and_then(|tz| {
+            time_retention_threshold(config, period, observed.now, tz).map(Edge::Time)
+        }),
+        (None, Some(step)) if step > 0 => {
+            int_retention_threshold(config, step, observed.max_key).map(Edge::Int)
+        }
+        _ => None,
+    };
     if observed.exists
         && let Some(wanted) = status.wanted_horizon
         && status.horizon.is_none_or(|h| h < wanted)
@@ -1061,27 +1168,14 @@ mod tests {
 
     fn log(id: i64, day: u32, attached: bool) -> partition_log::Model {
         partition_log::Model {
-            id,
-            config_id: 1,
-            schema_name: "public".to_owned(),
-            partition_name: format!("ev_{day}"),
-            kind: PartitionKind::Range,
-            parent_name: None,
-            start: Some(at(day, 0)),
-            end: Some(at(day + 1, 0)),
-            int_start: None,
-            int_end: None,
-            list_values: None,
-            hash_modulus: None,
-            hash_remainder: None,
-            moved_rows: None,
-            created_by_crate: true,
-            detach_pending: false,
-            is_attached: attached,
-            detach_time: None,
-            tablespace: None,
             created_at: at(1, 0),
-            detached_at: None,
+            ..crate::service::plan::fixtures::range_log(
+                id,
+                &format!("ev_{day}"),
+                at(day, 0),
+                at(day + 1, 0),
+                attached,
+            )
         }
     }
 

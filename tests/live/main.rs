@@ -12,5 +12,6 @@ mod kinds;
 mod maintenance;
 mod migration;
 mod statements;
+mod status_page;
 mod time_range;
 mod time_range_more;

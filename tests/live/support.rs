@@ -152,6 +152,31 @@ impl TestDb {
     }
 }
 
+/// Leaves a `DETACH .. CONCURRENTLY` of `partition` (of `table`, in `public`) pending: a reader's snapshot makes
+/// it wait, and its statement timeout interrupts it.
+pub async fn leave_detach_pending(t: &TestDb, table: &str, partition: &str) {
+    let reader = t.connect(1).await;
+    let reading = sea_orm::TransactionTrait::begin(&reader)
+        .await
+        .expect("begin");
+    exec(
+        &reading,
+        &format!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM {table}"),
+    )
+    .await;
+    let detacher = t.connect(1).await;
+    exec(&detacher, "SET statement_timeout = '300ms'").await;
+    let err = detacher
+        .execute_unprepared(&format!(
+            r#"ALTER TABLE {table} DETACH PARTITION "{partition}" CONCURRENTLY"#
+        ))
+        .await
+        .expect_err("interrupted");
+    assert!(err.to_string().contains("statement timeout"), "{err}");
+    reading.commit().await.expect("commit");
+    assert!(catalog::detach_pending(&t.conn, "public", partition).await);
+}
+
 /// Creates the shared test tablespaces when the server lacks them (a server given by DATABASE_URL): in-place
 /// tablespaces inside the data directory, which need no directory on the server's machine.
 async fn ensure_tablespaces(admin: &DatabaseConnection) {
