@@ -297,6 +297,18 @@ pub enum Error {
         table: String,
     },
 
+    /// A partition given to an operation has no log row any more (it was deleted, or never recorded).
+    #[error(
+        "partition {partition:?} of {table:?} is not in the log (deleted, or never recorded): read the table's \
+         partitions again (all_partitions) and pass one of those"
+    )]
+    UnknownPartition {
+        /// The partition.
+        partition: String,
+        /// The table the operation was called on.
+        table: String,
+    },
+
     /// `DETACH .. CONCURRENTLY` refused because the table has a DEFAULT partition (SQLSTATE 55000).
     #[error(
         "PostgreSQL cannot detach partition {partition:?} of {table:?} concurrently while the table has a DEFAULT \

@@ -730,7 +730,8 @@ pub(crate) async fn fire(
     service.run_hooks(txn, &event).await
 }
 
-/// The given partitions, re-read under the lock, after checking they belong to this table.
+/// The given partitions, re-read under the lock, after checking they belong to this table and are still logged
+/// ([`Error::UnknownPartition`] otherwise: nothing is done to the others either).
 pub(crate) async fn reread(
     txn: &DatabaseTransaction,
     ctx: &Ctx,
@@ -743,11 +744,18 @@ pub(crate) async fn reread(
         });
     }
     let ids: Vec<i64> = logs.iter().map(|log| log.id).collect();
-    Ok(partition_log::Entity::find()
+    let found = partition_log::Entity::find()
         .filter(partition_log::Column::Id.is_in(ids))
         .order_by_asc(partition_log::Column::Id)
         .all(txn)
-        .await?)
+        .await?;
+    if let Some(gone) = logs.iter().find(|log| found.iter().all(|f| f.id != log.id)) {
+        return Err(Error::UnknownPartition {
+            partition: gone.partition_name.clone(),
+            table: ctx.qualified(),
+        });
+    }
+    Ok(found)
 }
 
 /// Creates the DEFAULT partition of a table and records it.
@@ -827,6 +835,14 @@ pub(crate) fn int_partition(ctx: &Ctx, start: i64, end: i64) -> NewPartition {
         },
         sub_partition: super::sub_partition_of(&ctx.config),
     }
+}
+
+/// Log rows the retention rule may take at `now`: `detach_time` unset or past. As in the original, a
+/// partition stays attached until `detach_time < now` (see [`plan::is_protected`](super::plan::is_protected)).
+pub(crate) fn unprotected(now: DateTime<Utc>) -> sea_orm::Condition {
+    sea_orm::Condition::any()
+        .add(partition_log::Column::DetachTime.is_null())
+        .add(partition_log::Column::DetachTime.lt(now))
 }
 
 /// The range partitions of a table: not DEFAULT, not sub-partitions.

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::IntoIden;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 
@@ -825,11 +825,7 @@ impl IdRangeTable {
                     core::range_partitions(self.config_id)
                         .filter(partition_log::Column::IsAttached.eq(true))
                         .filter(partition_log::Column::IntEnd.lte(threshold))
-                        .filter(
-                            Condition::any()
-                                .add(partition_log::Column::DetachTime.is_null())
-                                .add(partition_log::Column::DetachTime.lte(now)),
-                        )
+                        .filter(core::unprotected(now))
                         .order_by_asc(partition_log::Column::IntStart)
                         .all(&txn)
                         .await?

@@ -181,7 +181,7 @@ pub(crate) fn plan_table(state: &TableState<'_>, now: DateTime<Utc>) -> Result<V
     if config.strategy == PartitionStrategy::Range {
         match (config.period, config.step) {
             (Some(period), _) => plan_time(state, period, now, &mut steps)?,
-            (None, Some(step)) if step > 0 => plan_int(state, step, &mut steps)?,
+            (None, Some(step)) if step > 0 => plan_int(state, step, now, &mut steps)?,
             _ => {}
         }
     }
@@ -249,6 +249,12 @@ pub(crate) fn int_horizon(
         .saturating_mul(step)
 }
 
+/// Whether `detach_time` keeps a partition from the retention rule at `now`: until `detach_time < now`, as in
+/// the original (SQL side: [`core::unprotected`]).
+pub(crate) fn is_protected(log: &partition_log::Model, now: DateTime<Utc>) -> bool {
+    log.detach_time.is_some_and(|t| t >= now)
+}
+
 /// The retention threshold of a time-range table at `now`, if it has a retention rule: attached partitions
 /// that end before `now - interval × period` are detached.
 pub(crate) fn time_retention_threshold(
@@ -308,7 +314,7 @@ fn plan_time(
             l.is_attached
                 && !l.detach_pending
                 && l.end.is_some_and(|end| end < threshold)
-                && l.detach_time.is_none_or(|t| t <= now)
+                && !is_protected(l, now)
         }) {
             steps.push(detach_step(ctx, log, reason.clone())?);
         }
@@ -367,7 +373,12 @@ fn detach_planned(
     Ok(())
 }
 
-fn plan_int(state: &TableState<'_>, step: i64, steps: &mut Vec<Step>) -> Result<()> {
+fn plan_int(
+    state: &TableState<'_>,
+    step: i64,
+    now: DateTime<Utc>,
+    steps: &mut Vec<Step>,
+) -> Result<()> {
     let ctx = state.ctx;
     let config = &ctx.config;
     let holding = state.max_key.map_or(0, |m| m.div_euclid(step));
@@ -396,7 +407,10 @@ fn plan_int(state: &TableState<'_>, step: i64, steps: &mut Vec<Step>) -> Result<
         && let Some(threshold) = int_retention_threshold(config, step, state.max_key)
     {
         for log in top_ranges(state.logs).filter(|l| {
-            l.is_attached && !l.detach_pending && l.int_end.is_some_and(|end| end <= threshold)
+            l.is_attached
+                && !l.detach_pending
+                && l.int_end.is_some_and(|end| end <= threshold)
+                && !is_protected(l, now)
         }) {
             steps.push(detach_step(
                 ctx,
@@ -808,6 +822,44 @@ mod tests {
                 ("detach", "p1".to_owned()),
             ]
         );
+    }
+
+    #[test]
+    fn detach_time_protects_until_it_has_passed() {
+        let now = utc(2024, 3, 20);
+        let due = |mut c: partition_config::Model, first: partition_log::Model| {
+            c.interval = Some(1);
+            c.premake = Some(0);
+            let ctx = ctx(c);
+            let mut at_now = first.clone();
+            at_now.detach_time = Some(now);
+            let mut passed = first;
+            passed.id = 2;
+            passed.partition_name = "p2".into();
+            passed.detach_time = Some(now - Duration::microseconds(1));
+            let logs = [at_now, passed];
+            let state = TableState {
+                ctx: &ctx,
+                logs: &logs,
+                max_key: Some(250),
+            };
+            let steps = plan_table(&state, now).unwrap();
+            actions(&steps)
+                .into_iter()
+                .filter(|(a, _)| *a == "detach")
+                .map(|(_, p)| p)
+                .collect::<Vec<_>>()
+        };
+        // Time ranges: January ended before 20 February; only the partition whose detach_time has passed goes.
+        let january = log(1, utc(2024, 1, 1), utc(2024, 2, 1), true);
+        assert_eq!(
+            due(config(Some(Period::Month), None), january.clone()),
+            ["p2"]
+        );
+        // Integer ranges alike.
+        let mut low = january;
+        (low.start, low.end, low.int_start, low.int_end) = (None, None, Some(0), Some(100));
+        assert_eq!(due(config(None, Some(100)), low), ["p2"]);
     }
 
     #[test]

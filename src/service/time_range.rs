@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::IntoIden;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction,
-    IntoActiveModel, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, IntoActiveModel,
+    QueryFilter, QueryOrder, Set,
 };
 
 use super::Adoption;
@@ -456,11 +456,7 @@ impl TimeRangeTable {
         Ok(core::range_partitions(self.config_id)
             .filter(partition_log::Column::IsAttached.eq(true))
             .filter(partition_log::Column::End.lt(threshold))
-            .filter(
-                Condition::any()
-                    .add(partition_log::Column::DetachTime.is_null())
-                    .add(partition_log::Column::DetachTime.lte(now)),
-            )
+            .filter(core::unprotected(now))
             .order_by_asc(partition_log::Column::Start)
             .all(txn)
             .await?)

@@ -829,6 +829,17 @@ async fn delete_truncate_set_tablespace_and_listing() {
     }
     assert_eq!(table.partitions().await.expect("partitions").len(), 3);
     assert_consistent(db, &table).await;
+    // Deleting them again is a typed error naming the partition; the valid one passed with it is kept.
+    let again = [logs[2].clone(), logs[0].clone()];
+    let err = table.delete_partitions(&again).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::UnknownPartition { partition, .. } if *partition == logs[0].partition_name),
+        "{err}"
+    );
+    assert!(err.to_string().contains("is not in the log"), "{err}");
+    assert!(catalog::exists(db, "public", &logs[2].partition_name).await);
+    let err = table.truncate(&logs[1]).await.unwrap_err();
+    assert!(matches!(err, Error::UnknownPartition { .. }), "{err}");
 
     // Partitions of another table are refused.
     event_table(db, "other", "timestamptz").await;

@@ -351,3 +351,54 @@ async fn hooks_run_in_the_transaction_and_a_failing_hook_rolls_back() {
     assert_consistent(db, &table).await;
     t.finish().await;
 }
+
+/// The original keeps a protected partition attached until `detach_time < now`: at `detach_time` itself it
+/// stays, in `detach_partitions(None)` and in maintenance alike.
+#[tokio::test]
+async fn detach_time_protects_a_partition_until_it_has_passed() {
+    let t: TestDb = setup(test_name!(
+        "detach_time_protects_a_partition_until_it_has_passed"
+    ))
+    .await;
+    let db = &t.conn;
+    event_table(db, "event", "timestamptz").await;
+    let (service, clock) = service(db, utc(2024, 1, 1, 0, 0));
+    let table = service
+        .time_range_table("event")
+        .interval(1)
+        .register()
+        .await
+        .expect("register");
+    clock.set(utc(2024, 3, 15, 0, 0));
+    table.create_partition(1).await.expect("create");
+    let january = table.detach_partitions(None).await.expect("detach");
+    assert_eq!(january.len(), 1);
+    let until = utc(2024, 3, 20, 0, 0);
+    table
+        .attach_partitions(Some(&january), Some(until))
+        .await
+        .expect("attach");
+
+    clock.set(until);
+    assert!(
+        table
+            .detach_partitions(None)
+            .await
+            .expect("detach")
+            .is_empty()
+    );
+    let report = service.run_maintenance().await.expect("maintenance");
+    assert_eq!(report.detached(), 0, "{report:?}");
+    assert!(
+        logged(&table)
+            .await
+            .iter()
+            .all(|(_, _, _, attached)| *attached)
+    );
+
+    clock.set(until + chrono::Duration::microseconds(1));
+    let detached = table.detach_partitions(None).await.expect("detach");
+    assert_eq!(detached.len(), 1);
+    assert_eq!(detached[0].partition_name, january[0].partition_name);
+    t.finish().await;
+}
