@@ -238,6 +238,21 @@ pub enum Error {
     )]
     ZeroInterval,
 
+    /// A setting outside the range the service accepts.
+    #[error("{setting} = {value} is out of range: give a value from {min} to {max} ({why})")]
+    OutOfRange {
+        /// The setting, as its setter is named (`premake`, `interval`, `modulus`, ...).
+        setting: &'static str,
+        /// The value given.
+        value: i64,
+        /// The smallest value allowed.
+        min: i64,
+        /// The largest value allowed.
+        max: i64,
+        /// Why the range is what it is.
+        why: &'static str,
+    },
+
     /// A stored configuration row that cannot be used as it is.
     #[error(
         "the configuration of table {table:?} is invalid: {problem}; fix it with update_config"

@@ -17,7 +17,7 @@ use crate::schema::Partition;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MaintenanceSettings {
     /// Partitions kept ready beyond the current one (time ranges) or the one holding the largest key
-    /// (integer ranges). Default 1.
+    /// (integer ranges). Default 1, at most [`MAX_PREMAKE`](super::MAX_PREMAKE) (1000).
     pub premake: u32,
     /// What happens to partitions past retention. Default [`RetentionAction::Detach`].
     pub retention: RetentionAction,
@@ -151,6 +151,7 @@ impl TableHandle {
                 "retention Drop needs drop_after, the time a partition stays detached before it is dropped",
             ));
         }
+        super::check_premake(settings.premake)?;
         if settings.drop_after.is_some_and(|d| d < Duration::zero()) {
             return Err(invalid("drop_after is negative"));
         }

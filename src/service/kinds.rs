@@ -427,7 +427,8 @@ impl HashRegistration {
 
     common_setters!();
 
-    /// How many hash partitions (default 4).
+    /// How many hash partitions (default 4; from 1 to [`MAX_HASH_MODULUS`](super::MAX_HASH_MODULUS), else
+    /// registration fails with [`Error::OutOfRange`]).
     pub fn modulus(mut self, modulus: u32) -> Self {
         self.modulus = modulus;
         self
@@ -457,12 +458,7 @@ impl HashRegistration {
     }
 
     async fn register_or_adopt(self, adopt: bool) -> Result<(HashTable, Option<Adoption>)> {
-        if self.modulus == 0 {
-            return Err(Error::InvalidHashBound {
-                modulus: 0,
-                remainder: 0,
-            });
-        }
+        super::check_modulus(self.modulus)?;
         let service = self.service.clone();
         let Registering {
             txn,
@@ -595,7 +591,8 @@ impl IdRangeRegistration {
         self
     }
 
-    /// How many partitions to keep ready beyond the one holding the largest key (default 1).
+    /// How many partitions to keep ready beyond the one holding the largest key (default 1; at most
+    /// [`MAX_PREMAKE`](super::MAX_PREMAKE), else registration fails with [`Error::OutOfRange`]).
     pub fn premake(mut self, partitions: u32) -> Self {
         self.premake = partitions;
         self
@@ -647,12 +644,16 @@ impl IdRangeRegistration {
         if self.keep == Some(0) {
             return Err(Error::ZeroInterval);
         }
-        if self.step <= 0 {
-            return Err(Error::InvalidConfig {
-                table: self.table.name.clone(),
-                problem: format!("step {} is not a positive width", self.step),
-            });
+        if let Some(keep) = self.keep {
+            super::check_count("keep", keep, 1)?;
         }
+        super::check_premake(self.premake)?;
+        super::check_range(
+            "step",
+            self.step,
+            (1, i64::MAX),
+            "the width of one partition",
+        )?;
         let service = self.service.clone();
         let Registering {
             txn,

@@ -445,18 +445,70 @@ pub(crate) async fn check_single_key<C: ConnectionTrait>(
     Ok((column, key_type))
 }
 
+/// The most partitions `premake` may ask for: what one maintenance run creates at most.
+pub const MAX_PREMAKE: u32 = MAX_CREATES_PER_RUN as u32;
+
+/// The largest hash modulus (of a hash table or a sub-partitioning): every one of its partitions is created
+/// in one transaction, each taking a lock.
+pub const MAX_HASH_MODULUS: u32 = 1024;
+
+/// Refuses `value` outside `[min, max]` with [`Error::OutOfRange`].
+pub(crate) fn check_range(
+    setting: &'static str,
+    value: i64,
+    (min, max): (i64, i64),
+    why: &'static str,
+) -> Result<()> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::OutOfRange {
+            setting,
+            value,
+            min,
+            max,
+            why,
+        })
+    }
+}
+
+/// Refuses a `premake` past [`MAX_PREMAKE`].
+pub(crate) fn check_premake(premake: u32) -> Result<()> {
+    check_range(
+        "premake",
+        i64::from(premake),
+        (0, i64::from(MAX_PREMAKE)),
+        "one maintenance run creates at most 1000 partitions",
+    )
+}
+
+/// Refuses a hash modulus of 0 or past [`MAX_HASH_MODULUS`].
+pub(crate) fn check_modulus(modulus: u32) -> Result<()> {
+    check_range(
+        "modulus",
+        i64::from(modulus),
+        (1, i64::from(MAX_HASH_MODULUS)),
+        "all hash partitions are created in one transaction",
+    )
+}
+
+/// Refuses a count stored as a PostgreSQL `integer` that does not fit one.
+pub(crate) fn check_count(setting: &'static str, value: u32, min: i64) -> Result<()> {
+    check_range(
+        setting,
+        i64::from(value),
+        (min, i64::from(i32::MAX)),
+        "it is stored as a PostgreSQL integer",
+    )
+}
+
 /// Checks a requested hash sub-partitioning.
 pub(crate) fn validate_sub_partition(sub: Option<&(String, u32)>) -> Result<Option<(String, i32)>> {
     let Some((column, modulus)) = sub else {
         return Ok(None);
     };
     crate::schema::check_name("sub-partition column", column)?;
-    if *modulus == 0 {
-        return Err(Error::InvalidHashBound {
-            modulus: 0,
-            remainder: 0,
-        });
-    }
+    check_modulus(*modulus)?;
     Ok(Some((
         column.clone(),
         i32::try_from(*modulus).unwrap_or(i32::MAX),

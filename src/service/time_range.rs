@@ -75,8 +75,10 @@ impl TimeRangeSettings {
     }
 
     async fn validate<C: ConnectionTrait>(&self, conn: &C) -> Result<()> {
-        if self.interval == Some(0) {
-            return Err(Error::ZeroInterval);
+        match self.interval {
+            Some(0) => return Err(Error::ZeroInterval),
+            Some(n) => super::check_count("interval", n, 1)?,
+            None => {}
         }
         for tablespace in [&self.attach_tablespace, &self.detach_tablespace]
             .into_iter()

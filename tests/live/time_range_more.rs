@@ -396,9 +396,130 @@ async fn detach_time_protects_a_partition_until_it_has_passed() {
             .all(|(_, _, _, attached)| *attached)
     );
 
-    clock.set(until + chrono::Duration::microseconds(1));
+    clock.set(until + Duration::microseconds(1));
     let detached = table.detach_partitions(None).await.expect("detach");
     assert_eq!(detached.len(), 1);
     assert_eq!(detached[0].partition_name, january[0].partition_name);
+    t.finish().await;
+}
+
+/// Settings outside what the service accepts are refused with the allowed range, at registration and in
+/// updates, and nothing changes.
+#[tokio::test]
+async fn out_of_range_settings_are_refused_with_the_allowed_range() {
+    let t: TestDb = setup(test_name!(
+        "out_of_range_settings_are_refused_with_the_allowed_range"
+    ))
+    .await;
+    let db = &t.conn;
+    event_table(db, "event", "timestamptz").await;
+    exec(db, "CREATE TABLE ids (id bigint NOT NULL) PARTITION BY RANGE (id); CREATE TABLE usr (id bigint) PARTITION BY HASH (id)").await;
+    let (service, _clock) = service(db, utc(2024, 1, 1, 0, 0));
+    let table = service
+        .time_range_table("event")
+        .register()
+        .await
+        .expect("register");
+
+    let err = table
+        .update_maintenance(|m| m.premake = 1_000_000)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "premake = 1000000 is out of range: give a value from 0 to 1000 (one maintenance run creates at most 1000 partitions)"
+    );
+    assert_eq!(
+        table
+            .maintenance_settings()
+            .await
+            .expect("settings")
+            .premake,
+        1
+    );
+    let err = table
+        .update_config(|s| s.interval = Some(u32::MAX))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::OutOfRange { setting: "interval", max, .. } if max == i64::from(i32::MAX)),
+        "{err}"
+    );
+
+    let err = service
+        .id_range_table("ids")
+        .step(100)
+        .premake(1001)
+        .register()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::OutOfRange {
+                setting: "premake",
+                value: 1001,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = service
+        .id_range_table("ids")
+        .step(0)
+        .register()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::OutOfRange {
+                setting: "step",
+                value: 0,
+                min: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = service
+        .hash_table("usr")
+        .modulus(5000)
+        .register()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::OutOfRange {
+                setting: "modulus",
+                max: 1024,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = service
+        .id_range_table("ids")
+        .step(100)
+        .sub_partition_by_hash("id", 0)
+        .register()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::OutOfRange {
+                setting: "modulus",
+                value: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Nothing was registered or created.
+    assert_eq!(service.configs().await.expect("configs").len(), 1);
+    assert!(catalog::partitions(db, "public", "ids").await.is_empty());
+    assert!(catalog::partitions(db, "public", "usr").await.is_empty());
     t.finish().await;
 }
