@@ -347,6 +347,33 @@ pub enum Error {
         partition: String,
     },
 
+    /// Attaching a partition failed because some of its rows lie outside the bound (SQLSTATE 23514).
+    #[error(
+        "partition {partition:?} cannot be attached to {table:?} {bound}: some of its rows lie outside that bound, \
+         so nothing was changed; move those rows to where they belong (or delete them), then attach it again"
+    )]
+    RowsOutsideBound {
+        /// The parent table.
+        table: String,
+        /// The partition.
+        partition: String,
+        /// The bound it was to be attached with, as SQL (`FOR VALUES FROM (..) TO (..)`).
+        bound: String,
+        /// What PostgreSQL said.
+        #[source]
+        source: Box<DbErr>,
+    },
+
+    /// The crate's own tables are not in the database (its migrations have not run).
+    #[error(
+        "the crate's tables (sopp_partition_config, sopp_partition_log) are not in this database's search path \
+         ({search_path}): run the migrations of sea-orm-pg-partitioning-migration first"
+    )]
+    NotInstalled {
+        /// The connection's `search_path`, where they were looked for.
+        search_path: String,
+    },
+
     /// A hook failed; the change it was called for was rolled back.
     #[error(
         "the {event} hook for partition {partition:?} failed, so the change was rolled back: {source}"
@@ -377,14 +404,95 @@ pub enum Error {
 }
 
 impl Error {
-    /// The SQLSTATE of the database error inside, if any (e.g. `23514` when rows fall outside an attached
-    /// partition's bound).
+    /// The SQLSTATE of the database error inside, if any (e.g. [`sqlstate::CHECK_VIOLATION`] when rows fall
+    /// outside an attached partition's bound).
     pub fn sqlstate(&self) -> Option<String> {
         match self {
             Error::Db(db) => sqlstate(db),
+            Error::RowsOutsideBound { source, .. } => sqlstate(source),
             _ => None,
         }
     }
+
+    /// A stable kebab-case name of the kind of error (`out-of-range`, `not-registered`, `database`, ...), for
+    /// programs and scripts that classify errors: it does not change when a message is reworded.
+    ///
+    /// ```
+    /// use sea_orm_pg_partitioning::Error;
+    ///
+    /// assert_eq!(Error::ZeroInterval.code(), "zero-interval");
+    /// assert_eq!(Error::NotRegistered { table: "public.event".into() }.code(), "not-registered");
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::EmptyIdentifier { .. } => "empty-identifier",
+            Error::IdentifierTooLong { .. } => "identifier-too-long",
+            Error::NulInIdentifier { .. } => "nul-in-identifier",
+            Error::QuoteInConstraintName { .. } => "quote-in-constraint-name",
+            Error::NulInValue { .. } => "nul-in-value",
+            Error::IncompleteStatement { .. } => "incomplete-statement",
+            Error::EmptyPartitionKey { .. } => "empty-partition-key",
+            Error::UnknownKeyColumn { .. } => "unknown-key-column",
+            Error::UniqueWithoutPartitionKey { .. } => "unique-without-partition-key",
+            Error::UniqueWithExpressionKey { .. } => "unique-with-expression-key",
+            Error::InvalidHashBound { .. } => "invalid-hash-bound",
+            Error::RangeBoundArity { .. } => "range-bound-arity",
+            Error::EmptyListBound => "empty-list-bound",
+            Error::UnsupportedStatement { .. } => "unsupported-statement",
+            Error::UnknownTable { .. } => "unknown-table",
+            Error::NotPartitioned { .. } => "not-partitioned",
+            Error::WrongPartitionKey { .. } => "wrong-partition-key",
+            Error::UnsupportedKeyType { .. } => "unsupported-key-type",
+            Error::MissingTablespace { .. } => "missing-tablespace",
+            Error::InvalidTimeZone { .. } => "invalid-time-zone",
+            Error::ZeroInterval => "zero-interval",
+            Error::OutOfRange { .. } => "out-of-range",
+            Error::InvalidConfig { .. } => "invalid-config",
+            Error::NotRegistered { .. } => "not-registered",
+            Error::PartitionNameTaken { .. } => "partition-name-taken",
+            Error::Overlap { .. } => "overlap",
+            Error::ForeignPartition { .. } => "foreign-partition",
+            Error::UnknownPartition { .. } => "unknown-partition",
+            Error::ConcurrentDetachWithDefault { .. } => "concurrent-detach-with-default",
+            Error::ConcurrentDetachInTransaction { .. } => "concurrent-detach-in-transaction",
+            Error::RowsOutsideBound { .. } => "rows-outside-bound",
+            Error::NotInstalled { .. } => "not-installed",
+            Error::Hook { .. } => "hook",
+            Error::RepairFailed { .. } => "repair-failed",
+            Error::Db(_) => "database",
+        }
+    }
+}
+
+/// The SQLSTATE codes the crate classifies database failures by (PostgreSQL manual, appendix A), to compare
+/// with [`Error::sqlstate`] and [`sqlstate()`](fn@sqlstate).
+///
+/// ```
+/// use sea_orm_pg_partitioning::sqlstate;
+///
+/// assert_eq!(sqlstate::CHECK_VIOLATION, "23514");
+/// ```
+pub mod sqlstate {
+    /// `feature_not_supported`: e.g. a unique constraint without the partition key.
+    pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
+    /// `check_violation`: rows outside the bound of a partition being attached.
+    pub const CHECK_VIOLATION: &str = "23514";
+    /// `active_sql_transaction`: `DETACH .. CONCURRENTLY` inside a transaction block.
+    pub const ACTIVE_SQL_TRANSACTION: &str = "25001";
+    /// `undefined_table`.
+    pub const UNDEFINED_TABLE: &str = "42P01";
+    /// `undefined_object`: e.g. a tablespace that does not exist.
+    pub const UNDEFINED_OBJECT: &str = "42704";
+    /// `duplicate_table`: a partition name already taken.
+    pub const DUPLICATE_TABLE: &str = "42P07";
+    /// `invalid_object_definition`: a partition bound overlapping another partition.
+    pub const INVALID_OBJECT_DEFINITION: &str = "42P17";
+    /// `object_not_in_prerequisite_state`: `DETACH .. CONCURRENTLY` while a DEFAULT partition exists.
+    pub const OBJECT_NOT_IN_PREREQUISITE_STATE: &str = "55000";
+    /// `lock_not_available`: `lock_timeout` expired.
+    pub const LOCK_NOT_AVAILABLE: &str = "55P03";
+    /// `query_canceled`: `statement_timeout` expired.
+    pub const QUERY_CANCELED: &str = "57014";
 }
 
 /// The SQLSTATE of a database error (e.g. `"42P07"`), for classifying failures by code rather than by

@@ -184,6 +184,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         .await
         .map_err(|err| Failure(format!("cannot connect to the database: {err}"), 2))?;
     let service = PartitionService::new(db);
+    // Every command reads the crate's tables: say first when they are not there.
+    service.check_installed().await.map_err(db_error)?;
     let table = |name: &str| qualified(cli.schema.as_deref(), name);
     match &cli.command {
         Command::Status { table: name, html } => {
@@ -398,16 +400,8 @@ fn qualified(schema: Option<&str>, name: &str) -> QualifiedTable {
     }
 }
 
-/// A database error, with the fix when the crate's tables are missing.
+/// A failure of the library: its message, exit 2.
 fn db_error(err: Error) -> Failure {
-    if err.sqlstate().as_deref() == Some("42P01") && err.to_string().contains("sopp_partition") {
-        return Failure(
-            format!(
-                "the crate's tables are missing in this database (run the migrations of sea-orm-pg-partitioning-migration): {err}"
-            ),
-            2,
-        );
-    }
     Failure(err.to_string(), 2)
 }
 

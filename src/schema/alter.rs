@@ -5,7 +5,7 @@ use sea_orm::sea_query::{DynIden, Expr, IntoIden, IntoTableRef, PostgresQueryBui
 use super::builder::PartitionBuilder;
 use super::ident::{check_iden, check_table_ref};
 use super::key::{PartitionBound, RangeValue};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, sqlstate};
 
 fn required<'a>(
     part: &'a Option<TableRef>,
@@ -240,13 +240,17 @@ impl PartitionDetachStatement {
                 .unwrap_or_default()
         };
         match (self.mode, code.as_deref()) {
-            (DetachMode::Concurrently, Some("55000")) => Error::ConcurrentDetachWithDefault {
-                table: name(&self.parent),
-                partition: name(&self.partition),
-            },
-            (DetachMode::Concurrently, Some("25001")) => Error::ConcurrentDetachInTransaction {
-                partition: name(&self.partition),
-            },
+            (DetachMode::Concurrently, Some(sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE)) => {
+                Error::ConcurrentDetachWithDefault {
+                    table: name(&self.parent),
+                    partition: name(&self.partition),
+                }
+            }
+            (DetachMode::Concurrently, Some(sqlstate::ACTIVE_SQL_TRANSACTION)) => {
+                Error::ConcurrentDetachInTransaction {
+                    partition: name(&self.partition),
+                }
+            }
             _ => err,
         }
     }

@@ -332,6 +332,25 @@ impl PartitionBound {
         Self::Hash { modulus, remainder }
     }
 
+    /// The bound as SQL, after [`validate`](Self::validate): what `CREATE TABLE .. PARTITION OF` and
+    /// `ATTACH PARTITION` write after the partition's name.
+    ///
+    /// ```
+    /// use sea_orm::sea_query::PostgresQueryBuilder;
+    /// use sea_orm_pg_partitioning::prelude::*;
+    ///
+    /// assert_eq!(PartitionBound::range([0i64], [100i64]).build(PostgresQueryBuilder)?, "FOR VALUES FROM (0) TO (100)");
+    /// assert_eq!(PartitionBound::Default.build(PostgresQueryBuilder)?, "DEFAULT");
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn build(&self, builder: sea_orm::sea_query::PostgresQueryBuilder) -> Result<String> {
+        use super::builder::PartitionBuilder;
+        self.validate()?;
+        let mut sql = String::new();
+        builder.prepare_partition_bound(self, &mut sql);
+        Ok(sql)
+    }
+
     /// Checks what can be checked without the parent table: arity of range bounds, non-empty lists, hash
     /// modulus and remainder, and text values PostgreSQL cannot store.
     pub fn validate(&self) -> Result<()> {

@@ -62,6 +62,29 @@ pub(crate) async fn current_schema<C: ConnectionTrait>(conn: &C) -> Result<Strin
         .unwrap_or_else(|| "public".to_owned()))
 }
 
+/// Whether every one of `tables` resolves through the connection's `search_path`, and that `search_path`.
+pub(crate) async fn tables_found<C: ConnectionTrait>(
+    conn: &C,
+    tables: &[&str],
+) -> Result<(bool, String)> {
+    let names: Vec<String> = tables.iter().map(|t| (*t).to_owned()).collect();
+    let row = query_one(
+        conn,
+        "SELECT bool_and(to_regclass(quote_ident(t)) IS NOT NULL), current_setting('search_path') \
+         FROM unnest($1::text[]) t",
+        vec![names.into()],
+    )
+    .await?;
+    let found = row
+        .as_ref()
+        .and_then(|r| r.try_get_by_index::<Option<bool>>(0).ok().flatten())
+        .unwrap_or(false);
+    let search_path = row
+        .and_then(|r| r.try_get_by_index::<Option<String>>(1).ok().flatten())
+        .unwrap_or_default();
+    Ok((found, search_path))
+}
+
 /// What registration needs to know about a table.
 #[derive(Debug, Clone)]
 pub(crate) struct TableInfo {

@@ -247,16 +247,20 @@ pub(crate) struct NewPartition {
 /// (42P17) or its name is taken (42P07); the transaction is then rolled back, so nothing changed.
 fn overlap(ctx: &Ctx, partition: &str, err: Error) -> Error {
     match err {
-        Error::Db(db) if sqlstate(&db).as_deref() == Some("42P17") => Error::Overlap {
-            table: ctx.qualified(),
-            partition: partition.to_owned(),
-            detail: db.to_string(),
-        },
-        Error::Db(db) if sqlstate(&db).as_deref() == Some("42P07") => Error::PartitionNameTaken {
-            schema: ctx.config.schema_name.clone(),
-            partition: partition.to_owned(),
-            table: ctx.qualified(),
-        },
+        Error::Db(db) if sqlstate(&db).as_deref() == Some(sqlstate::INVALID_OBJECT_DEFINITION) => {
+            Error::Overlap {
+                table: ctx.qualified(),
+                partition: partition.to_owned(),
+                detail: db.to_string(),
+            }
+        }
+        Error::Db(db) if sqlstate(&db).as_deref() == Some(sqlstate::DUPLICATE_TABLE) => {
+            Error::PartitionNameTaken {
+                schema: ctx.config.schema_name.clone(),
+                partition: partition.to_owned(),
+                table: ctx.qualified(),
+            }
+        }
         other => other,
     }
 }
@@ -618,14 +622,23 @@ pub(crate) async fn attach(
         }
         _ => None,
     };
+    let bound_sql = bound.build(PostgresQueryBuilder)?;
     let sql = Partition::attach()
         .table(parent_of(ctx, &log))
         .partition((log.schema_name.clone(), log.partition_name.clone()))
         .bound(bound)
         .build(PostgresQueryBuilder)?;
-    execute(txn, sql)
-        .await
-        .map_err(|err| overlap(ctx, &log.partition_name, err))?;
+    execute(txn, sql).await.map_err(|err| match err {
+        Error::Db(db) if sqlstate(&db).as_deref() == Some(sqlstate::CHECK_VIOLATION) => {
+            Error::RowsOutsideBound {
+                table: ctx.qualified(),
+                partition: log.partition_name.clone(),
+                bound: bound_sql,
+                source: Box::new(db),
+            }
+        }
+        other => overlap(ctx, &log.partition_name, other),
+    })?;
     let moved = match (default, &condition) {
         (Some(default), Some(condition)) => {
             Some(move_rows_back(txn, ctx, &default, &log.partition_name, condition).await?)

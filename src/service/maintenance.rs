@@ -192,7 +192,7 @@ impl Report {
 }
 
 fn is_lock_timeout(err: &Error) -> bool {
-    matches!(err, Error::Db(db) if sqlstate(db).as_deref() == Some("55P03"))
+    matches!(err, Error::Db(db) if sqlstate(db).as_deref() == Some(sqlstate::LOCK_NOT_AVAILABLE))
 }
 
 /// A pause of `base × 2^attempt`, ± 25 % jitter derived from the clock (no randomness crate needed).
@@ -887,7 +887,7 @@ impl PartitionService {
             drop(txn);
             return match code.as_deref() {
                 // A name is taken or a range overlaps: the one-by-one path says which, with its typed error.
-                Some("42P07" | "42P17") => Ok(None),
+                Some(sqlstate::DUPLICATE_TABLE | sqlstate::INVALID_OBJECT_DEFINITION) => Ok(None),
                 _ => Err(err),
             };
         }

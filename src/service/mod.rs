@@ -259,6 +259,31 @@ impl PartitionService {
         IdRangeRegistration::new(self.clone(), table.into())
     }
 
+    /// Checks that the crate's tables exist where this connection looks for them (its `search_path`):
+    /// [`Error::NotInstalled`] when the migrations have not run there.
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # async fn run(service: PartitionService) -> Result<()> {
+    /// service.check_installed().await?; // before anything else, e.g. in a health check at start-up
+    /// # Ok(()) }
+    /// ```
+    pub async fn check_installed(&self) -> Result<()> {
+        use sea_orm::EntityName as _;
+        let found = catalog::tables_found(
+            self.connection(),
+            &[
+                partition_config::Entity.table_name(),
+                crate::entity::partition_log::Entity.table_name(),
+            ],
+        )
+        .await?;
+        match found {
+            (true, _) => Ok(()),
+            (false, search_path) => Err(Error::NotInstalled { search_path }),
+        }
+    }
+
     /// The configuration of a registered table.
     pub async fn config_of<T: Into<QualifiedTable>>(
         &self,

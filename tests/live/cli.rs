@@ -246,6 +246,20 @@ async fn usage_and_connection_errors_exit_2_with_one_line() {
     let out = cli(Some(bare.url.as_str()), &["status"]).await;
     assert_code(&out, 2);
     assert!(stderr(&out).contains("migrations"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(r#"search path ("$user", public)"#),
+        "{}",
+        stderr(&out)
+    );
+    let err = PartitionService::new(bare.conn.clone())
+        .check_installed()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotInstalled { .. }), "{err}");
+    PartitionService::new(t.conn.clone())
+        .check_installed()
+        .await
+        .expect("installed");
     bare.finish().await;
 
     // A plan that drops partitions asks first; off a terminal it needs --yes.

@@ -7,7 +7,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use sea_orm_pg_partitioning::prelude::*;
 use sea_orm_pg_partitioning::service::HookError;
 
-use crate::support::{TestDb, catalog, exec, strings};
+use crate::support::{TestDb, catalog, exec, sqlstate, strings};
 use crate::test_name;
 use crate::time_range::{
     assert_consistent, assert_routing, berlin, bounds_in_utc, event_table, logged, service, setup,
@@ -521,5 +521,46 @@ async fn out_of_range_settings_are_refused_with_the_allowed_range() {
     assert_eq!(service.configs().await.expect("configs").len(), 1);
     assert!(catalog::partitions(db, "public", "ids").await.is_empty());
     assert!(catalog::partitions(db, "public", "usr").await.is_empty());
+    t.finish().await;
+}
+
+/// A detached partition whose rows no longer fit its bound is not attached: a typed error names the
+/// partition and the bound, and everything stays as it was.
+#[tokio::test]
+async fn attaching_rows_outside_the_bound_is_a_typed_error_that_changes_nothing() {
+    let t: TestDb = setup(test_name!(
+        "attaching_rows_outside_the_bound_is_a_typed_error_that_changes_nothing"
+    ))
+    .await;
+    let db = &t.conn;
+    event_table(db, "event", "timestamptz").await;
+    let (service, _clock) = service(db, utc(2024, 1, 10, 0, 0));
+    let table = service
+        .time_range_table("event")
+        .register()
+        .await
+        .expect("register");
+    let january = table.partitions().await.expect("partitions");
+    table.detach(&january).await.expect("detach");
+    let name = &january[0].partition_name;
+    exec(
+        db,
+        &format!(r#"INSERT INTO "{name}" (id, created_at) VALUES (1, '2024-03-05 00:00+00')"#),
+    )
+    .await;
+
+    let err = table.attach(&january, None).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::RowsOutsideBound { partition, bound, .. }
+            if partition == name && bound.starts_with("FOR VALUES FROM ('2024-01-01 00:00:00.000000 +00:00')")),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), "rows-outside-bound");
+    assert_eq!(err.sqlstate().as_deref(), Some(sqlstate::CHECK_VIOLATION));
+    assert!(std::error::Error::source(&err).is_some());
+    assert!(err.to_string().contains("move those rows"), "{err}");
+    assert!(!logged(&table).await[0].3, "still logged as detached");
+    assert!(catalog::partitions(db, "public", "event").await.is_empty());
+    assert_eq!(catalog::count(db, &format!(r#""{name}""#)).await, 1);
     t.finish().await;
 }
