@@ -97,6 +97,7 @@ impl Default for RepairPolicy {
             (K::DetachedByHand, D::LogFollowsCatalog),
             (K::AttachedByHand, D::LogFollowsCatalog),
             (K::Unlogged, D::LogFollowsCatalog),
+            (K::RenamedByHand, D::LogFollowsCatalog),
             (K::BoundMismatch, D::LogFollowsCatalog),
             (K::TablespaceMismatch, D::CatalogFollowsLog),
             (K::Gap, D::Skip),
@@ -407,6 +408,31 @@ impl PartitionService {
                     ));
                 }
             }
+            (
+                Anomaly::RenamedByHand {
+                    partition,
+                    logged_as,
+                    log_id,
+                },
+                _,
+            ) => {
+                let Some(log) = find_log(&txn, *log_id).await? else {
+                    return Ok(gone());
+                };
+                if direction == Log {
+                    record_rename(&txn, &log, partition).await?;
+                    format!("recorded {logged_as} under its new name {partition}")
+                } else {
+                    let sql = sea_orm::sea_query::Table::rename()
+                        .table(
+                            (log.schema_name.clone(), partition.clone()),
+                            log.partition_name.clone(),
+                        )
+                        .to_string(PostgresQueryBuilder);
+                    execute(&txn, sql).await?;
+                    format!("renamed {partition} back to {logged_as}")
+                }
+            }
             (Anomaly::DetachedByHand { log_id, partition }, _) => {
                 let Some(log) = find_log(&txn, *log_id).await? else {
                     return Ok(gone());
@@ -632,6 +658,26 @@ async fn forget(txn: &DatabaseTransaction, log: &partition_log::Model) -> Result
         )
         .exec(txn)
         .await?;
+    Ok(())
+}
+
+/// Records a partition under the name it was given by hand, its sub-partitions' log rows included.
+async fn record_rename(
+    txn: &DatabaseTransaction,
+    log: &partition_log::Model,
+    name: &str,
+) -> Result<()> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    crate::schema::check_name("partition", name)?;
+    partition_log::Entity::update_many()
+        .col_expr(partition_log::Column::ParentName, Expr::value(name))
+        .filter(partition_log::Column::ConfigId.eq(log.config_id))
+        .filter(partition_log::Column::ParentName.eq(log.partition_name.as_str()))
+        .exec(txn)
+        .await?;
+    let mut active = log.clone().into_active_model();
+    active.partition_name = Set(name.to_owned());
+    active.update(txn).await?;
     Ok(())
 }
 

@@ -205,6 +205,8 @@ pub enum AnomalyKind {
     AttachedByHand,
     /// A partition in the catalog with no log row.
     Unlogged,
+    /// A logged partition renamed by hand: the table is there, with its bound, under another name.
+    RenamedByHand,
     /// The catalog's bound differs from the log's.
     BoundMismatch,
     /// A partition or one of its indexes is not in the tablespace recorded or configured for it.
@@ -226,12 +228,13 @@ pub enum AnomalyKind {
 
 impl AnomalyKind {
     /// Every kind, in the order status reports them.
-    pub const ALL: [AnomalyKind; 13] = [
+    pub const ALL: [AnomalyKind; 14] = [
         AnomalyKind::TableMissing,
         AnomalyKind::LogWithoutTable,
         AnomalyKind::DetachedByHand,
         AnomalyKind::AttachedByHand,
         AnomalyKind::Unlogged,
+        AnomalyKind::RenamedByHand,
         AnomalyKind::BoundMismatch,
         AnomalyKind::TablespaceMismatch,
         AnomalyKind::Gap,
@@ -250,6 +253,7 @@ impl AnomalyKind {
             AnomalyKind::DetachedByHand => "detached-by-hand",
             AnomalyKind::AttachedByHand => "attached-by-hand",
             AnomalyKind::Unlogged => "unlogged",
+            AnomalyKind::RenamedByHand => "renamed-by-hand",
             AnomalyKind::BoundMismatch => "bound-mismatch",
             AnomalyKind::TablespaceMismatch => "tablespace-mismatch",
             AnomalyKind::Gap => "gap",
@@ -307,6 +311,15 @@ pub enum Anomaly {
         partition: String,
         /// Its bound.
         bound: CatalogBound,
+    },
+    /// A logged partition that is attached under another name with its logged bound: renamed by hand.
+    RenamedByHand {
+        /// Its name in the catalog now.
+        partition: String,
+        /// The name the log has for it.
+        logged_as: String,
+        /// Its log row.
+        log_id: i64,
     },
     /// The catalog's bound is not the logged one.
     BoundMismatch {
@@ -388,6 +401,7 @@ impl Anomaly {
             Anomaly::DetachedByHand { .. } => AnomalyKind::DetachedByHand,
             Anomaly::AttachedByHand { .. } => AnomalyKind::AttachedByHand,
             Anomaly::Unlogged { .. } => AnomalyKind::Unlogged,
+            Anomaly::RenamedByHand { .. } => AnomalyKind::RenamedByHand,
             Anomaly::BoundMismatch { .. } => AnomalyKind::BoundMismatch,
             Anomaly::TablespaceMismatch { .. } => AnomalyKind::TablespaceMismatch,
             Anomaly::Gap { .. } => AnomalyKind::Gap,
@@ -406,6 +420,7 @@ impl Anomaly {
             | Anomaly::DetachedByHand { partition, .. }
             | Anomaly::AttachedByHand { partition, .. }
             | Anomaly::Unlogged { partition, .. }
+            | Anomaly::RenamedByHand { partition, .. }
             | Anomaly::BoundMismatch { partition, .. }
             | Anomaly::TablespaceMismatch { partition, .. }
             | Anomaly::Misaligned { partition, .. }
@@ -443,6 +458,14 @@ impl fmt::Display for Anomaly {
             Anomaly::Unlogged { partition, bound } => {
                 write!(f, "{partition} {bound}: a partition the log does not know")
             }
+            Anomaly::RenamedByHand {
+                partition,
+                logged_as,
+                ..
+            } => write!(
+                f,
+                "{partition}: logged as {logged_as}, attached with its logged bound under this name (renamed by hand)"
+            ),
             Anomaly::BoundMismatch {
                 partition,
                 logged,
@@ -743,6 +766,68 @@ fn aligned(config: &partition_config::Model, ctx: &Ctx, start: Edge, end: Edge) 
     }
 }
 
+/// A logged partition whose table is gone and an unlogged partition attached with exactly its logged bound
+/// are one table renamed by hand: their two anomalies become one [`Anomaly::RenamedByHand`], and the
+/// partition is listed once, under its new name with its log row.
+fn pair_renames(anomalies: &mut Vec<Anomaly>, partitions: &mut Vec<PartitionStatus>) {
+    let bound_of = |name: &str, partitions: &[PartitionStatus]| {
+        partitions
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(PartitionStatus::bound)
+    };
+    let mut renames = Vec::new();
+    for anomaly in anomalies.iter() {
+        let Anomaly::LogWithoutTable {
+            partition: old,
+            log_id,
+            logged_attached: true,
+        } = anomaly
+        else {
+            continue;
+        };
+        let Some(logged) = bound_of(old, partitions) else {
+            continue;
+        };
+        let taken = |name: &str| {
+            renames
+                .iter()
+                .any(|(_, new, _): &(String, String, i64)| new == name)
+        };
+        let new = anomalies.iter().find_map(|a| match a {
+            Anomaly::Unlogged { partition, bound }
+                if same_bound(&logged, bound) && !taken(partition) =>
+            {
+                Some(partition.clone())
+            }
+            _ => None,
+        });
+        if let Some(new) = new {
+            renames.push((old.clone(), new, *log_id));
+        }
+    }
+    for (old, new, log_id) in renames {
+        anomalies.retain(|a| match a {
+            Anomaly::LogWithoutTable { partition, .. } => *partition != old,
+            Anomaly::Unlogged { partition, .. } => *partition != new,
+            _ => true,
+        });
+        anomalies.push(Anomaly::RenamedByHand {
+            partition: new.clone(),
+            logged_as: old.clone(),
+            log_id,
+        });
+        let log = partitions
+            .iter()
+            .position(|p| p.name == old)
+            .map(|i| partitions.remove(i))
+            .and_then(|p| p.log);
+        if let Some(renamed) = partitions.iter_mut().find(|p| p.name == new) {
+            renamed.log = log;
+        }
+    }
+}
+
 /// Compares the catalog with the log and the configuration for one table. Pure.
 pub(crate) fn assess(observed: Observed<'_>) -> TableStatus {
     let config = observed.config;
@@ -946,6 +1031,7 @@ pub(crate) fn assess(observed: Observed<'_>) -> TableStatus {
             catalog: Some(catalog),
         });
     }
+    pair_renames(&mut anomalies, &mut status.partitions);
     status.partitions.sort_by(|a, b| a.name.cmp(&b.name));
 
     // Range shape: alignment, gaps between attached partitions, overlaps, horizon.
@@ -1261,6 +1347,37 @@ mod tests {
                 to: Edge::Time(at(5, 0)),
             }]
         );
+    }
+
+    #[test]
+    fn a_partition_renamed_by_hand_is_one_anomaly_listed_once() {
+        let logs: Vec<_> = (1..=4).map(|d| log(i64::from(d), d, true)).collect();
+        let mut rels: Vec<_> = (1..=4).map(|d| day_rel(i64::from(d), d, true)).collect();
+        rels[1].name = "ev_new".to_owned();
+        let status = assess_with(&logs, &rels, &HashMap::new(), at(3, 12));
+        assert_eq!(
+            status.anomalies,
+            [Anomaly::RenamedByHand {
+                partition: "ev_new".to_owned(),
+                logged_as: "ev_2".to_owned(),
+                log_id: 2,
+            }]
+        );
+        assert_eq!(status.partitions.len(), 4);
+        let renamed = status.partition("ev_new").expect("listed");
+        assert_eq!(renamed.log.as_ref().map(|l| l.id), Some(2));
+        assert!(status.partition("ev_2").is_none());
+        // Another bound is not a rename: the log row without a table and the unlogged partition stay apart.
+        rels[1] = rel(2, "ev_new", (at(2, 0), at(2, 12)), true);
+        let kinds: Vec<AnomalyKind> = assess_with(&logs, &rels, &HashMap::new(), at(3, 12))
+            .anomalies
+            .iter()
+            .map(Anomaly::kind)
+            .collect();
+        assert!(
+            kinds.contains(&AnomalyKind::LogWithoutTable) && kinds.contains(&AnomalyKind::Unlogged)
+        );
+        assert!(!kinds.contains(&AnomalyKind::RenamedByHand));
     }
 
     #[test]

@@ -203,7 +203,8 @@ fn severity(kind: AnomalyKind) -> u8 {
         | AnomalyKind::AttachedByHand
         | AnomalyKind::BoundMismatch
         | AnomalyKind::PendingDetach
-        | AnomalyKind::Misaligned => 2,
+        | AnomalyKind::Misaligned
+        | AnomalyKind::RenamedByHand => 2,
         AnomalyKind::Unlogged | AnomalyKind::TablespaceMismatch => 1,
     }
 }

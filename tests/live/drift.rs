@@ -158,10 +158,11 @@ async fn status_reports_each_anomaly_made_by_hand_and_the_default_repair_follows
     let status = service.status_of("ev").await.expect("status");
     let found = kinds(&status.anomalies);
     let expected: BTreeMap<AnomalyKind, usize> = [
-        (AnomalyKind::LogWithoutTable, 2),
+        (AnomalyKind::LogWithoutTable, 1),
         (AnomalyKind::DetachedByHand, 1),
         (AnomalyKind::AttachedByHand, 1),
-        (AnomalyKind::Unlogged, 2),
+        (AnomalyKind::Unlogged, 1),
+        (AnomalyKind::RenamedByHand, 1),
         (AnomalyKind::BoundMismatch, 1),
         (AnomalyKind::TablespaceMismatch, 2),
         (AnomalyKind::Gap, 2),
@@ -171,6 +172,21 @@ async fn status_reports_each_anomaly_made_by_hand_and_the_default_repair_follows
     .into_iter()
     .collect();
     assert_eq!(found, expected, "{:#?}", status.anomalies);
+    let log5 = ev
+        .partitions()
+        .await
+        .expect("partitions")
+        .into_iter()
+        .find(|l| l.partition_name == d5)
+        .expect("logged");
+    assert!(status.anomalies.contains(&Anomaly::RenamedByHand {
+        partition: "ev_renamed".to_owned(),
+        logged_as: d5.clone(),
+        log_id: log5.id,
+    }));
+    let renamed = status.partition("ev_renamed").expect("listed once");
+    assert_eq!(renamed.log.as_ref().map(|l| l.id), Some(log5.id));
+    assert!(status.partition(&d5).is_none());
     assert!(status.anomalies.contains(&Anomaly::Gap {
         from: Edge::Time(utc(2024, 3, 2, 0, 0)),
         to: Edge::Time(utc(2024, 3, 4, 0, 0)),
@@ -237,11 +253,13 @@ async fn status_reports_each_anomaly_made_by_hand_and_the_default_repair_follows
         logs.iter()
             .all(|l| l.partition_name != d2 && l.partition_name != d5)
     );
+    // The renamed partition keeps its log row (same id, created by the crate), under its new name.
     let renamed = logs
         .iter()
         .find(|l| l.partition_name == "ev_renamed")
-        .expect("adopted");
-    assert!(renamed.is_attached && !renamed.created_by_crate);
+        .expect("recorded");
+    assert_eq!(renamed.id, log5.id);
+    assert!(renamed.is_attached && renamed.created_by_crate);
     assert_eq!(renamed.start, Some(utc(2024, 3, 5, 0, 0)));
     assert!(
         !logs
@@ -315,6 +333,9 @@ async fn repairs_can_make_the_catalog_follow_the_log() {
         )
         .await;
     }
+    // d5 renamed by hand, with its row.
+    let d5 = name_at(&ev, utc(2024, 3, 5, 0, 0)).await;
+    exec(db, &format!(r#"ALTER TABLE "{d5}" RENAME TO ev_renamed"#)).await;
     // Every row: those reachable through ev, and those of the table detached by hand.
     let rows = total_rows(db).await + catalog::count(db, &format!(r#""{d3}""#)).await;
 
@@ -323,6 +344,7 @@ async fn repairs_can_make_the_catalog_follow_the_log() {
         AnomalyKind::DetachedByHand,
         AnomalyKind::AttachedByHand,
         AnomalyKind::Unlogged,
+        AnomalyKind::RenamedByHand,
         AnomalyKind::BoundMismatch,
         AnomalyKind::Gap,
     ]
@@ -355,6 +377,9 @@ async fn repairs_can_make_the_catalog_follow_the_log() {
         .map(|(name, _)| name)
         .collect();
     assert!(attached.contains(&d2) && attached.contains(&d3) && attached.contains(&d6));
+    // The renamed partition got its name back in the same pass, its row never leaving the parent.
+    assert!(attached.contains(&d5) && !catalog::exists(db, "public", "ev_renamed").await);
+    assert_eq!(catalog::count(db, &format!(r#""{d5}""#)).await, 1);
     assert!(!attached.contains(&d4) && !attached.contains(&"ev_extra".to_owned()));
     assert!(
         catalog::exists(db, "public", &d4).await && catalog::exists(db, "public", "ev_extra").await

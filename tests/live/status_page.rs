@@ -50,6 +50,7 @@ async fn every_kind(t: &crate::support::TestDb) -> PartitionService {
         format!(r#"ALTER TABLE ev ATTACH PARTITION "{}" FOR VALUES FROM ('2024-03-04 00:00+00') TO ('2024-03-05 00:00+00')"#, name(4)),
         format!(r#"ALTER TABLE ev DETACH PARTITION "{0}"; ALTER TABLE ev ATTACH PARTITION "{0}" FOR VALUES FROM ('2024-03-06 00:00+00') TO ('2024-03-06 12:00+00')"#, name(6)),
         format!(r#"ALTER TABLE "{}" SET TABLESPACE pg_default"#, name(7)),
+        format!(r#"ALTER TABLE "{}" RENAME TO ev_renamed"#, name(9)),
         "INSERT INTO ev (created_at) SELECT g FROM generate_series('2024-03-01 03:00+00'::timestamptz, '2024-03-11 03:00+00', '1 day') g WHERE g < '2024-03-02' OR g >= '2024-03-03'".to_owned(),
         "INSERT INTO ev (created_at) VALUES ('2024-04-15 10:00+00')".to_owned(),
     ] {
