@@ -27,6 +27,7 @@ pub use sea_orm_pg_partitioning::prelude::PartitionSchemaManagerExt;
 mod m20261124_000001_sopp_create_partition_tables;
 mod m20261124_000002_sopp_partition_kinds;
 mod m20261124_000003_sopp_maintenance;
+mod m20261201_000001_sopp_created_tablespace;
 
 /// The crate's migrations, in order.
 #[derive(Debug)]
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_sopp_create_partition_tables::Migration),
             Box::new(m20261124_000002_sopp_partition_kinds::Migration),
             Box::new(m20261124_000003_sopp_maintenance::Migration),
+            Box::new(m20261201_000001_sopp_created_tablespace::Migration),
         ]
     }
 }

@@ -63,6 +63,11 @@ pub struct Model {
     pub detach_time: Option<DateTimeUtc>,
     /// Tablespace the crate last put the partition in (`None`: the database default or left unchanged).
     pub tablespace: Option<String>,
+    /// Tablespace the partition's table was created in, read from the catalog when the crate created it
+    /// (`pg_default` for the database default; `None` for adopted partitions, sub-partitioned ones, and those
+    /// logged before this was recorded). Status expects a partition here when neither `tablespace` nor the
+    /// configuration names one, so a move by hand is drift.
+    pub created_tablespace: Option<String>,
     /// When the partition was created.
     pub created_at: DateTimeUtc,
     /// When it was last detached.

@@ -155,6 +155,15 @@ pub(crate) struct Placement {
     pub tablespace: String,
 }
 
+/// The tablespace of the table a `sopp_partition_log` row names, as an expression over that row's
+/// `schema_name` and `partition_name` (the database default by its name, as [`placements`] gives it; NULL for
+/// a table without storage, a sub-partitioned partition). The names are the row's own values, quoted by the
+/// server's `format('%I.%I')`.
+pub(crate) const PLACEMENT_OF_LOG_ROW: &str = "(SELECT s.spcname::text FROM pg_class c \
+    JOIN pg_database d ON d.datname = current_database() \
+    JOIN pg_tablespace s ON s.oid = COALESCE(NULLIF(c.reltablespace, 0), d.dattablespace) \
+    WHERE c.oid = to_regclass(format('%I.%I', schema_name, partition_name)) AND c.relkind <> 'p')";
+
 /// The table's own placement and that of each of its indexes, in one query.
 pub(crate) async fn placements<C: ConnectionTrait>(
     conn: &C,

@@ -376,12 +376,16 @@ pub(crate) async fn create(
     log.tablespace = Set(new.tablespace);
     log.created_at = Set(now);
     log.moved_rows = Set(moved.map(|n| i64::try_from(n).unwrap_or(i64::MAX)));
-    let log = log.insert(txn).await?;
-    fire(service, txn, ctx, PartitionEventKind::Created, &log).await?;
+    // The partition first, then its sub-partitions: recorded in one statement, hooks in that order.
+    let mut created = vec![log.insert(txn).await?];
     for leaf in leaves {
-        let leaf = leaf.insert(txn).await?;
-        fire(service, txn, ctx, PartitionEventKind::Created, &leaf).await?;
+        created.push(leaf.insert(txn).await?);
     }
+    record_placement(txn, &mut created).await?;
+    for log in &created {
+        fire(service, txn, ctx, PartitionEventKind::Created, log).await?;
+    }
+    let log = created.swap_remove(0);
     if let Some(moved) = moved {
         tracing::info!(partition = %log.partition_name, moved, "rows moved out of the DEFAULT partition");
     }
@@ -848,6 +852,32 @@ pub(crate) fn int_partition(ctx: &Ctx, start: i64, end: i64) -> NewPartition {
         },
         sub_partition: super::sub_partition_of(&ctx.config),
     }
+}
+
+/// Records in `created_tablespace` where the partitions of these just-inserted log rows were created, read
+/// from the catalog in one statement (see [`catalog::PLACEMENT_OF_LOG_ROW`]), and updates the rows given.
+pub(crate) async fn record_placement(
+    txn: &DatabaseTransaction,
+    logs: &mut [partition_log::Model],
+) -> Result<()> {
+    if logs.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = logs.iter().map(|l| l.id).collect();
+    let updated = partition_log::Entity::update_many()
+        .col_expr(
+            partition_log::Column::CreatedTablespace,
+            Expr::cust(catalog::PLACEMENT_OF_LOG_ROW),
+        )
+        .filter(partition_log::Column::Id.is_in(ids))
+        .exec_with_returning(txn)
+        .await?;
+    for log in logs.iter_mut() {
+        if let Some(row) = updated.iter().find(|u| u.id == log.id) {
+            log.created_tablespace = row.created_tablespace.clone();
+        }
+    }
+    Ok(())
 }
 
 /// Log rows the retention rule may take at `now`: `detach_time` unset or past. As in the original, a

@@ -905,9 +905,10 @@ impl PartitionService {
                 log
             })
             .collect();
-        let logs = partition_log::Entity::insert_many(rows)
+        let mut logs = partition_log::Entity::insert_many(rows)
             .exec_with_returning(&txn)
             .await?;
+        core::record_placement(&txn, &mut logs).await?;
         for log in &logs {
             core::fire(self, &txn, &ctx, PartitionEventKind::Created, log).await?;
         }

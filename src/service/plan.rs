@@ -577,6 +577,7 @@ pub(crate) mod fixtures {
             is_attached: attached,
             detach_time: None,
             tablespace: None,
+            created_tablespace: None,
             created_at: start,
             detached_at: None,
         }

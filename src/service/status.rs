@@ -925,13 +925,17 @@ pub(crate) fn assess(observed: Observed<'_>) -> TableStatus {
                         catalog: actual.clone(),
                     });
                 }
-                let expected = log.tablespace.clone().or_else(|| {
-                    if cat.attached {
-                        config.attach_tablespace.clone()
-                    } else {
-                        config.detach_tablespace.clone()
-                    }
-                });
+                let expected = log
+                    .tablespace
+                    .clone()
+                    .or_else(|| {
+                        if cat.attached {
+                            config.attach_tablespace.clone()
+                        } else {
+                            config.detach_tablespace.clone()
+                        }
+                    })
+                    .or_else(|| log.created_tablespace.clone());
                 // A sub-partitioned partition has no storage: its sub-partitions are checked instead.
                 if let Some(expected) = expected.filter(|_| rel.relkind != "p") {
                     if cat.tablespace != expected {

@@ -962,3 +962,92 @@ async fn a_dropped_sub_partitioned_partition_is_recreated_or_forgotten_whole() {
     );
     t.finish().await;
 }
+
+/// Where each partition was created is recorded, so a move by hand is drift even when neither the log nor the
+/// configuration names a tablespace: partitions made by maintenance (one batch), by the handle, DEFAULT and
+/// sub-partitions alike.
+#[tokio::test]
+async fn a_move_by_hand_is_drift_without_any_tablespace_configured() {
+    let t = setup(test_name!(
+        "a_move_by_hand_is_drift_without_any_tablespace_configured"
+    ))
+    .await;
+    let db = &t.conn;
+    event_table(db, "ev", "timestamptz").await;
+    exec(db, "CREATE TABLE metric (tenant int NOT NULL, created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at)").await;
+    let (service, clock) = service(db, utc(2024, 3, 1, 0, 0));
+    let ev = service
+        .time_range_table("ev")
+        .period(Period::Day)
+        .default_partition(true)
+        .register()
+        .await
+        .expect("register");
+    service
+        .time_range_table("metric")
+        .sub_partition_by_hash("tenant", 2)
+        .register()
+        .await
+        .expect("register");
+    clock.set(utc(2024, 3, 5, 0, 0));
+    assert!(
+        service
+            .run_maintenance()
+            .await
+            .expect("maintenance")
+            .is_ok()
+    );
+    let logs = ev.all_partitions().await.expect("logs");
+    assert!(logs.len() > 3);
+    assert!(
+        logs.iter()
+            .all(|l| l.created_tablespace.as_deref() == Some("pg_default")),
+        "{logs:#?}"
+    );
+    assert!(service.status().await.expect("status").is_healthy());
+
+    let d3 = name_at(&ev, utc(2024, 3, 3, 0, 0)).await;
+    let leaf = strings(
+        db,
+        "SELECT partition_name FROM sopp_partition_log WHERE parent_name IS NOT NULL ORDER BY 1 LIMIT 1",
+        vec![],
+    )
+    .await
+    .remove(0);
+    for table in [d3.as_str(), "ev_default", leaf.as_str()] {
+        exec(
+            db,
+            &format!(r#"ALTER TABLE "{table}" SET TABLESPACE {TS_B}"#),
+        )
+        .await;
+    }
+    let status = service.status().await.expect("status");
+    let moved: BTreeMap<&str, (&str, &str)> = status
+        .anomalies()
+        .filter_map(|(_, a)| match a {
+            Anomaly::TablespaceMismatch {
+                relation,
+                index: false,
+                expected,
+                actual,
+                ..
+            } => Some((relation.as_str(), (expected.as_str(), actual.as_str()))),
+            _ => None,
+        })
+        .collect();
+    let expected: BTreeMap<&str, (&str, &str)> = [d3.as_str(), "ev_default", leaf.as_str()]
+        .into_iter()
+        .map(|t| (t, ("pg_default", TS_B)))
+        .collect();
+    assert_eq!(moved, expected, "{:#?}", status.tables);
+
+    // The default repair puts them back where they were created.
+    let done = service
+        .reconcile(ReconcileMode::Repair(RepairPolicy::default()))
+        .await
+        .expect("repair");
+    assert!(done.failures().next().is_none(), "{:#?}", done.repairs);
+    assert!(done.after.is_healthy(), "{:#?}", done.after.tables);
+    assert_eq!(catalog::tablespace(db, "public", &d3).await, None);
+    t.finish().await;
+}
