@@ -464,6 +464,7 @@ async fn maintain(service: &PartitionService, plan: &Plan, json: bool) -> Result
         bar
     });
     let mut failed = 0;
+    let (mut ran, mut skipped) = (0usize, 0usize);
     let mut done: Vec<Value> = Vec::new();
     for steps in plan.by_table() {
         let (Some(first), len) = (steps.first(), steps.len()) else {
@@ -476,10 +477,15 @@ async fn maintain(service: &PartitionService, plan: &Plan, json: bool) -> Result
             at: plan.at,
             steps: steps.to_vec(),
             unplannable: Vec::new(),
+            blocked: Vec::new(),
         };
         let report = service.run_plan(&one).await;
         for table in &report.tables {
             for step in &table.steps {
+                match step.outcome {
+                    StepOutcome::Done { .. } => ran += 1,
+                    StepOutcome::Skipped(_) => skipped += 1,
+                }
                 let line = step_line(step);
                 match &bar {
                     Some(bar) => bar.println(line),
@@ -517,12 +523,24 @@ async fn maintain(service: &PartitionService, plan: &Plan, json: bool) -> Result
     for (table, reason) in &plan.unplannable {
         eprintln!("not planned {table}: {}", one_line(reason));
     }
-    if json {
-        println!("{:#}", json!({ "steps": done, "failed_tables": failed }));
-    } else {
-        println!("{} step(s) run, {failed} table(s) failed", plan.steps.len());
+    for blocked in &plan.blocked {
+        eprintln!("not planned {blocked}");
     }
-    Ok(u8::from(failed > 0 || !plan.unplannable.is_empty()))
+    let not_run = plan.steps.len().saturating_sub(ran + skipped);
+    if json {
+        println!(
+            "{:#}",
+            json!({ "steps": done, "done": ran, "skipped": skipped, "not_run": not_run, "failed_tables": failed, "blocked": plan.blocked.len() })
+        );
+    } else {
+        println!(
+            "{ran} step(s) done, {skipped} skipped, {not_run} not run; {failed} table(s) failed, {} create(s) blocked",
+            plan.blocked.len()
+        );
+    }
+    Ok(u8::from(
+        failed > 0 || !plan.unplannable.is_empty() || !plan.blocked.is_empty(),
+    ))
 }
 
 fn step_line(step: &StepReport) -> String {
@@ -564,9 +582,14 @@ fn print_plan(plan: &Plan, json: bool) {
             .iter()
             .map(|(t, r)| json!({"table": t, "reason": r}))
             .collect();
+        let blocked: Vec<Value> = plan
+            .blocked
+            .iter()
+            .map(|b| json!({"table": b.table, "partition": b.partition, "bounds": b.bounds, "blocked_by": b.blocked_by}))
+            .collect();
         println!(
             "{:#}",
-            json!({"at": plan.at.to_rfc3339(), "steps": steps, "unplannable": unplannable})
+            json!({"at": plan.at.to_rfc3339(), "steps": steps, "unplannable": unplannable, "blocked": blocked})
         );
         return;
     }
@@ -589,6 +612,9 @@ fn print_plan(plan: &Plan, json: bool) {
     }
     for (table, reason) in &plan.unplannable {
         println!("not planned {table}: {}", one_line(reason));
+    }
+    for blocked in &plan.blocked {
+        println!("not planned {blocked}");
     }
 }
 

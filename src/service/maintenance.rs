@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::core::{self, Ctx};
-use super::plan::{self, Plan, Step, StepAction, StepRange, TableState};
+use super::plan::{self, BlockedStep, Plan, Step, StepAction, StepRange, TableState};
 use super::{PartitionEventKind, PartitionService, QualifiedTable, catalog};
 use crate::calendar::{fnv1a, partition_name};
 use crate::entity::partition_config::CreationMode;
@@ -156,6 +156,8 @@ pub struct Report {
     pub tables: Vec<TableReport>,
     /// Tables that could not be planned, with the reason.
     pub unplannable: Vec<(String, String)>,
+    /// Creates the plan left out because a partition the log does not know is in their way.
+    pub blocked: Vec<BlockedStep>,
     /// The whole run's duration.
     pub duration: StdDuration,
     /// Whether the run stopped early because it was asked to (see [`MaintenanceTask::shutdown`]).
@@ -163,9 +165,11 @@ pub struct Report {
 }
 
 impl Report {
-    /// Whether every table was maintained without error.
+    /// Whether every table was maintained without error, and nothing was left out as blocked.
     pub fn is_ok(&self) -> bool {
-        self.unplannable.is_empty() && self.tables.iter().all(|t| t.error.is_none())
+        self.unplannable.is_empty()
+            && self.blocked.is_empty()
+            && self.tables.iter().all(|t| t.error.is_none())
     }
 
     /// The tables that failed, with their errors.
@@ -189,6 +193,58 @@ impl Report {
     pub fn dropped(&self) -> usize {
         self.tables.iter().map(TableReport::dropped).sum()
     }
+}
+
+/// The attached range partitions of `tables` that their log does not know (made by hand, or left alone at
+/// adoption): the catalog in one query, then the log names in another. In that order: a partition another
+/// replica created meanwhile committed its log row with it, so it is in the log read second.
+async fn unlogged_ranges(
+    db: &sea_orm::DatabaseConnection,
+    tables: &[partition_config::Model],
+) -> Result<Vec<plan::Unlogged>> {
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let managed: Vec<catalog::ManagedTable<'_>> = tables
+        .iter()
+        .map(|c| catalog::ManagedTable {
+            schema: &c.schema_name,
+            name: &c.table_name,
+            time_zone: &c.time_zone,
+        })
+        .collect();
+    let relations = catalog::relations(db, &managed, &[]).await?;
+    use sea_orm::QuerySelect as _;
+    let logged: std::collections::HashSet<(String, String)> = partition_log::Entity::find()
+        .select_only()
+        .column(partition_log::Column::SchemaName)
+        .column(partition_log::Column::PartitionName)
+        .filter(partition_log::Column::ConfigId.is_in(tables.iter().map(|c| c.id)))
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let mut unlogged = Vec::new();
+    for config in tables {
+        let parent = (config.schema_name.clone(), config.table_name.clone());
+        for rel in relations
+            .iter()
+            .filter(|r| r.parent.as_ref() == Some(&parent))
+        {
+            if logged.contains(&(rel.schema.clone(), rel.name.clone())) {
+                continue;
+            }
+            let range = match (rel.time_range, rel.int_range) {
+                (Some((start, end)), _) => StepRange::Time { start, end },
+                (_, Some((start, end))) => StepRange::Int { start, end },
+                _ => continue,
+            };
+            let table = format!("{}.{}", config.schema_name, config.table_name);
+            unlogged.push((table, rel.name.clone(), range));
+        }
+    }
+    Ok(unlogged)
 }
 
 fn is_lock_timeout(err: &Error) -> bool {
@@ -272,6 +328,8 @@ impl PartitionService {
         let key_types = catalog::key_types(db, &names).await?;
         let mut steps = Vec::new();
         let mut unplannable = Vec::new();
+        // Tables with creates planned: the catalog is read for them only.
+        let mut creating = Vec::new();
         for config in configs {
             let table = format!("{}.{}", config.schema_name, config.table_name);
             let Some(key_type) =
@@ -304,14 +362,25 @@ impl PartitionService {
                 },
                 at,
             ) {
-                Ok(mut table_steps) => steps.append(&mut table_steps),
+                Ok(table_steps) => {
+                    let creates = table_steps
+                        .iter()
+                        .any(|s| matches!(s.action, StepAction::Create(_)));
+                    if creates {
+                        creating.push(ctx.config.clone());
+                    }
+                    steps.extend(table_steps);
+                }
                 Err(err) => unplannable.push((table, err.to_string())),
             }
         }
+        let unlogged = unlogged_ranges(db, &creating).await?;
+        let (steps, blocked) = plan::block_overlaps(steps, &unlogged);
         Ok(Plan {
             at,
             steps,
             unplannable,
+            blocked,
         })
     }
 
@@ -369,6 +438,7 @@ impl PartitionService {
                 .map(|(_, report, _)| report)
                 .collect(),
             unplannable: plan.unplannable.clone(),
+            blocked: plan.blocked.clone(),
             duration: started.elapsed(),
             interrupted,
         }

@@ -35,7 +35,7 @@ pub use kinds::{
 pub use maintenance::{
     MaintenanceOptions, MaintenanceTask, Report, StepOutcome, StepReport, TableReport,
 };
-pub use plan::{MAX_CREATES_PER_RUN, Plan, Step, StepAction, StepRange};
+pub use plan::{BlockedStep, MAX_CREATES_PER_RUN, Plan, Step, StepAction, StepRange};
 pub use reconcile::{
     Adoption, Direction, ReconcileMode, Reconciliation, Repair, RepairOutcome, RepairPolicy,
 };

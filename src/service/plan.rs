@@ -96,6 +96,81 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Tables that could not be planned, with the reason (they get no steps).
     pub unplannable: Vec<(String, String)>,
+    /// Creates left out because a partition the log does not know (made by hand, or left alone at adoption)
+    /// covers part of their range: they could only fail.
+    pub blocked: Vec<BlockedStep>,
+}
+
+/// A partition the plan would create, left out because another partition is in its way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockedStep {
+    /// The table, `schema.name`.
+    pub table: String,
+    /// The partition that would have been created.
+    pub partition: String,
+    /// Its range, for reading.
+    pub bounds: String,
+    /// The partition whose range overlaps it, attached but not in the log.
+    pub blocked_by: String,
+}
+
+impl std::fmt::Display for BlockedStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} {}: blocked by {}, a partition the log does not know whose range overlaps it; adopt it (if it \
+             is one period or step), or detach it",
+            self.table, self.partition, self.bounds, self.blocked_by
+        )
+    }
+}
+
+/// An attached partition the log does not know: its table (`schema.name`), its name, its range.
+pub(crate) type Unlogged = (String, String, StepRange);
+
+/// Leaves out the creates (and the detaches planned for them) whose range overlaps a partition of the same
+/// table in `unlogged`. Pure.
+pub(crate) fn block_overlaps(
+    steps: Vec<Step>,
+    unlogged: &[Unlogged],
+) -> (Vec<Step>, Vec<BlockedStep>) {
+    let overlaps = |a: StepRange, b: StepRange| match (a, b) {
+        (StepRange::Time { start, end }, StepRange::Time { start: s, end: e }) => {
+            start < e && s < end
+        }
+        (StepRange::Int { start, end }, StepRange::Int { start: s, end: e }) => {
+            start < e && s < end
+        }
+        _ => false,
+    };
+    let mut blocked = Vec::new();
+    let mut kept = Vec::with_capacity(steps.len());
+    for step in steps {
+        let StepAction::Create(range) = step.action else {
+            kept.push(step);
+            continue;
+        };
+        let blocker = unlogged
+            .iter()
+            .find(|(table, _, other)| *table == step.table && overlaps(range, *other));
+        match blocker {
+            Some((_, name, _)) => blocked.push(BlockedStep {
+                table: step.table,
+                partition: step.partition,
+                bounds: step.bounds,
+                blocked_by: name.clone(),
+            }),
+            None => kept.push(step),
+        }
+    }
+    kept.retain(|s| {
+        !(s.log_id.is_none()
+            && s.action == StepAction::Detach
+            && blocked
+                .iter()
+                .any(|b| b.table == s.table && b.partition == s.partition))
+    });
+    (kept, blocked)
 }
 
 impl Plan {
@@ -861,6 +936,58 @@ mod tests {
         let mut low = january;
         (low.start, low.end, low.int_start, low.int_end) = (None, None, Some(0), Some(100));
         assert_eq!(due(config(None, Some(100)), low), ["p2"]);
+    }
+
+    #[test]
+    fn creates_overlapping_an_unlogged_partition_are_left_out_with_their_detaches() {
+        let mut c = config(Some(Period::Month), None);
+        c.interval = Some(1);
+        c.premake = Some(1);
+        let ctx = ctx(c);
+        let logs = [log(1, utc(2024, 1, 1), utc(2024, 2, 1), true)];
+        let state = TableState {
+            ctx: &ctx,
+            logs: &logs,
+            max_key: None,
+        };
+        // At 10 April: create Feb..May; Feb is past retention, so it is detached in the same run.
+        let steps = plan_table(&state, utc(2024, 4, 10)).unwrap();
+        assert!(actions(&steps).contains(&("detach", "event_2024-02-01_2024-03-01".to_owned())));
+        let odd = StepRange::Time {
+            start: utc(2024, 2, 20),
+            end: utc(2024, 3, 5),
+        };
+        let unlogged = [
+            ("public.event".to_owned(), "event_odd".to_owned(), odd),
+            (
+                "public.other".to_owned(),
+                "other_odd".to_owned(),
+                StepRange::Time {
+                    start: utc(2024, 4, 1),
+                    end: utc(2024, 5, 1),
+                },
+            ),
+        ];
+        let (kept, blocked) = block_overlaps(steps, &unlogged);
+        let blocked: Vec<(&str, &str)> = blocked
+            .iter()
+            .map(|b| (b.partition.as_str(), b.blocked_by.as_str()))
+            .collect();
+        assert_eq!(
+            blocked,
+            [
+                ("event_2024-02-01_2024-03-01", "event_odd"),
+                ("event_2024-03-01_2024-04-01", "event_odd"),
+            ]
+        );
+        assert_eq!(
+            actions(&kept),
+            [
+                ("create", "event_2024-04-01_2024-05-01".to_owned()),
+                ("create", "event_2024-05-01_2024-06-01".to_owned()),
+                ("detach", "p1".to_owned()),
+            ]
+        );
     }
 
     #[test]

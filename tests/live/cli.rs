@@ -87,6 +87,13 @@ async fn status_plan_maintain_and_reconcile_from_the_command_line() {
     // maintain (not on a terminal: a line per step), then status is healthy.
     let out = cli(Some(url), &["maintain"]).await;
     assert_code(&out, 0);
+    assert!(
+        stdout(&out).contains(
+            "3 step(s) done, 0 skipped, 0 not run; 0 table(s) failed, 0 create(s) blocked"
+        ),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(
         stdout(&out).matches(": done").count(),
         3,

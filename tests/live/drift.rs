@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use sea_orm_pg_partitioning::prelude::*;
 use sea_orm_pg_partitioning::service::{
-    Anomaly, AnomalyKind, CatalogBound, Direction, Edge, ReconcileMode, RepairOutcome, RepairPolicy,
+    Anomaly, AnomalyKind, CatalogBound, Direction, Edge, ReconcileMode, RepairOutcome,
+    RepairPolicy, StepAction,
 };
 
 use crate::support::{TS_A, TS_B, catalog, exec, leave_detach_pending, strings};
@@ -524,6 +525,23 @@ async fn adopt_logs_partitions_made_by_hand_and_reports_misfits() {
         .await
         .expect("adopt again");
     assert!(again.adopted.is_empty() && again.misfits.len() == 1);
+    // The plan leaves out March, which hand_odd blocks, and says so: no step is planned to fail.
+    let plan = service.plan().await.expect("plan");
+    assert!(
+        plan.steps
+            .iter()
+            .all(|s| !matches!(s.action, StepAction::Create(_))),
+        "{:#?}",
+        plan.steps
+    );
+    assert_eq!(plan.blocked.len(), 1, "{:#?}", plan.blocked);
+    assert_eq!(plan.blocked[0].blocked_by, "hand_odd");
+    assert_eq!(plan.blocked[0].partition, "hand_2024-03-01_2024-04-01");
+    assert!(plan.blocked[0].to_string().contains("blocked by hand_odd"));
+    let report = service.run_maintenance().await.expect("maintenance");
+    assert!(report.errors().next().is_none(), "{report:?}");
+    assert!(!report.is_ok(), "a blocked create is not a healthy run");
+    assert_eq!(report.blocked.len(), 1);
     // Once the odd partition is dealt with by hand, maintenance continues from February.
     exec(db, "ALTER TABLE hand DETACH PARTITION hand_odd").await;
     clock.set(utc(2024, 2, 10, 0, 0));
