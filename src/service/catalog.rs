@@ -9,6 +9,25 @@ use crate::error::Result;
 /// Namespace of the crate's advisory locks (`'sopp'`), the first key of `pg_advisory_xact_lock(int, int)`.
 pub(crate) const LOCK_CLASS: i32 = 0x736f_7070;
 
+/// The partition key of the table `pg_class c`, written once for every query that needs it: joins
+/// `pg_partitioned_table p` and the key's single plain column `pg_attribute a` (no row for a key of several
+/// columns or an expression), then selects what is asked: `key_sql!(joins)`, `key_sql!(type)` (the column's
+/// type, e.g. `timestamp with time zone`) or `key_sql!(column)` (its name); NULL unless the key is one plain
+/// column.
+macro_rules! key_sql {
+    (joins) => {
+        "LEFT JOIN pg_partitioned_table p ON p.partrelid = c.oid \
+         LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = p.partattrs[0] AND a.attnum > 0 "
+    };
+    (type) => {
+        "CASE WHEN p.partnatts = 1 THEN a.atttypid::regtype::text END"
+    };
+    (column) => {
+        "CASE WHEN p.partnatts = 1 THEN a.attname::text END"
+    };
+}
+pub(crate) use key_sql;
+
 async fn query_all<C: ConnectionTrait>(
     conn: &C,
     sql: &str,
@@ -104,15 +123,15 @@ pub(crate) async fn table_info<C: ConnectionTrait>(
     schema: &str,
     table: &str,
 ) -> Result<Option<TableInfo>> {
-    const SQL: &str = "\
-        SELECT p.partstrat::text, pg_get_partkeydef(c.oid), \
-               CASE WHEN p.partnatts = 1 THEN a.attname::text END, \
-               CASE WHEN p.partnatts = 1 THEN a.atttypid::regtype::text END \
-        FROM pg_class c \
-        JOIN pg_namespace n ON n.oid = c.relnamespace \
-        LEFT JOIN pg_partitioned_table p ON p.partrelid = c.oid \
-        LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = p.partattrs[0] AND a.attnum > 0 \
-        WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')";
+    const SQL: &str = concat!(
+        "SELECT p.partstrat::text, pg_get_partkeydef(c.oid), ",
+        key_sql!(column),
+        ", ",
+        key_sql!(type),
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace ",
+        key_sql!(joins),
+        "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')"
+    );
     let Some(row) = query_one(conn, SQL, vec![schema.into(), table.into()]).await? else {
         return Ok(None);
     };
@@ -236,13 +255,14 @@ pub(crate) async fn key_types<C: ConnectionTrait>(
     conn: &C,
     tables: &[(String, String)],
 ) -> Result<std::collections::HashMap<(String, String), Option<String>>> {
-    const SQL: &str = "\
-        SELECT t.s, t.n, CASE WHEN p.partnatts = 1 THEN a.atttypid::regtype::text END \
-        FROM unnest($1::text[], $2::text[]) AS t(s, n) \
-        JOIN pg_namespace ns ON ns.nspname = t.s \
-        JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = t.n \
-        LEFT JOIN pg_partitioned_table p ON p.partrelid = c.oid \
-        LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = p.partattrs[0] AND a.attnum > 0";
+    const SQL: &str = concat!(
+        "SELECT t.s, t.n, ",
+        key_sql!(type),
+        " FROM unnest($1::text[], $2::text[]) AS t(s, n) \
+          JOIN pg_namespace ns ON ns.nspname = t.s \
+          JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = t.n ",
+        key_sql!(joins)
+    );
     let schemas: Vec<String> = tables.iter().map(|(s, _)| s.clone()).collect();
     let names: Vec<String> = tables.iter().map(|(_, n)| n.clone()).collect();
     let mut types = std::collections::HashMap::new();
@@ -327,16 +347,18 @@ pub(crate) async fn relations<C: ConnectionTrait>(
     tables: &[ManagedTable<'_>],
     logged: &[(String, String)],
 ) -> Result<Vec<CatalogRelation>> {
-    const SQL: &str = r#"
+    const SQL: &str = concat!(
+        r#"
         WITH cfg AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(s, n, tz)),
         parent AS (
-            SELECT c.oid, cfg.tz,
-                   CASE WHEN p.partnatts = 1 THEN a.atttypid::regtype::text END AS kt
+            SELECT c.oid, cfg.tz, "#,
+        key_sql!(type),
+        r#" AS kt
             FROM cfg
             JOIN pg_namespace ns ON ns.nspname = cfg.s
-            JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = cfg.n
-            LEFT JOIN pg_partitioned_table p ON p.partrelid = c.oid
-            LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = p.partattrs[0] AND a.attnum > 0),
+            JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = cfg.n "#,
+        key_sql!(joins),
+        r#"),
         rel AS (
             SELECT i.inhrelid AS oid FROM parent JOIN pg_inherits i ON i.inhparent = parent.oid
             UNION
@@ -380,7 +402,8 @@ pub(crate) async fn relations<C: ConnectionTrait>(
                                   (regexp_match(r.m[2], '^''?(-?[0-9]+)''?(::[a-z ]+)?$'))[1] AS hi) ir ON true
         LEFT JOIN LATERAL (SELECT regexp_match(pg_get_expr(c.relpartbound, c.oid),
                                                '^FOR VALUES WITH \(modulus (\d+), remainder (\d+)\)$') AS m) h ON true
-        ORDER BY ns.nspname, c.relname"#;
+        ORDER BY ns.nspname, c.relname"#
+    );
     let values = vec![
         tables
             .iter()

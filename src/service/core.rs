@@ -181,24 +181,24 @@ pub(crate) async fn lock_with_timeout(
     table: &str,
     lock_timeout: Option<std::time::Duration>,
 ) -> Result<(DatabaseTransaction, Ctx)> {
-    const SQL: &str = "\
-        WITH sopp_lock AS MATERIALIZED ( \
+    // The configuration row is `cfg`; `c` is the managed table in `pg_class`, as `key_sql!` expects.
+    const SQL: &str = concat!(
+        "WITH sopp_lock AS MATERIALIZED ( \
             SELECT pg_advisory_xact_lock($1, hashtext($2))::text AS locked, \
                    set_config('lock_timeout', COALESCE($3, current_setting('lock_timeout')), true) AS timeout) \
-        SELECT c.*, \
-               (SELECT a.atttypid::regtype::text \
-                FROM pg_class pc \
-                JOIN pg_namespace n ON n.oid = pc.relnamespace \
-                JOIN pg_partitioned_table p ON p.partrelid = pc.oid \
-                JOIN pg_attribute a ON a.attrelid = pc.oid AND a.attnum = p.partattrs[0] \
-                WHERE n.nspname = c.schema_name AND pc.relname = c.table_name \
-                  AND p.partnatts = 1 AND a.attnum > 0) AS sopp_key_type, \
+        SELECT cfg.*, \
+               (SELECT ",
+        catalog::key_sql!(type),
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace ",
+        catalog::key_sql!(joins),
+        "WHERE n.nspname = cfg.schema_name AND c.relname = cfg.table_name) AS sopp_key_type, \
                EXISTS (SELECT 1 FROM pg_class pc JOIN pg_namespace n ON n.oid = pc.relnamespace \
-                       WHERE n.nspname = c.schema_name AND pc.relname = c.table_name \
+                       WHERE n.nspname = cfg.schema_name AND pc.relname = cfg.table_name \
                          AND pc.relkind IN ('r', 'p')) AS sopp_table_exists \
-        FROM sopp_partition_config c CROSS JOIN sopp_lock \
-        WHERE c.id = $4 \
-        FOR UPDATE OF c";
+        FROM sopp_partition_config cfg CROSS JOIN sopp_lock \
+        WHERE cfg.id = $4 \
+        FOR UPDATE OF cfg"
+    );
     let txn = service.connection().begin().await?;
     let timeout = lock_timeout.map(|t| format!("{}ms", Ord::max(t.as_millis(), 1)));
     let row = txn
