@@ -253,6 +253,18 @@ pub enum Error {
         why: &'static str,
     },
 
+    /// A log row whose bound columns do not describe a bound of its kind (edited by hand?).
+    #[error(
+        "the log row of partition {partition:?} lacks its {missing}: repair it with reconcile (log-follows-catalog), \
+         or delete the row"
+    )]
+    InvalidLogRow {
+        /// The partition.
+        partition: String,
+        /// What the row lacks.
+        missing: &'static str,
+    },
+
     /// A stored configuration row that cannot be used as it is.
     #[error(
         "the configuration of table {table:?} is invalid: {problem}; fix it with update_config"
@@ -447,6 +459,7 @@ impl Error {
             Error::InvalidTimeZone { .. } => "invalid-time-zone",
             Error::ZeroInterval => "zero-interval",
             Error::OutOfRange { .. } => "out-of-range",
+            Error::InvalidLogRow { .. } => "invalid-log-row",
             Error::InvalidConfig { .. } => "invalid-config",
             Error::NotRegistered { .. } => "not-registered",
             Error::PartitionNameTaken { .. } => "partition-name-taken",

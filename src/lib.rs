@@ -201,6 +201,7 @@ pub mod entity;
 mod error;
 #[cfg(feature = "migration")]
 mod migration;
+pub mod model;
 pub mod schema;
 pub mod service;
 pub mod status_page;

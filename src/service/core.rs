@@ -18,6 +18,7 @@ use crate::entity::partition_config::CreationMode;
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result, sqlstate};
+use crate::model::LoggedBound;
 use crate::schema::{ListValue, Partition, PartitionBound, PartitionKey};
 
 /// The configuration and what the catalog says about the key, read under the table's lock.
@@ -117,45 +118,26 @@ impl Ctx {
 
     /// The bound of a logged partition, and the condition its rows satisfy (for rows to move out of DEFAULT).
     pub fn bound_of(&self, log: &partition_log::Model) -> Result<(PartitionBound, Option<Expr>)> {
-        let broken = |what: &str| Error::InvalidConfig {
-            table: self.qualified(),
-            problem: format!(
-                "the log row of partition {:?} lacks its {what}",
-                log.partition_name
-            ),
-        };
-        Ok(match log.kind {
-            PartitionKind::Range => match (log.start, log.end, log.int_start, log.int_end) {
-                (Some(start), Some(end), _, _) => {
-                    let (bound, condition) = self.time_range(start, end)?;
-                    (bound, Some(condition))
-                }
-                (_, _, Some(start), Some(end)) => {
-                    let (bound, condition) = self.int_range(start, end);
-                    (bound, Some(condition))
-                }
-                _ => return Err(broken("range")),
-            },
-            PartitionKind::List => {
-                let values = log
-                    .list_values
-                    .as_ref()
-                    .and_then(ListValue::from_json)
-                    .ok_or_else(|| broken("list values"))?;
+        Ok(match log.bound()? {
+            LoggedBound::Time { start, end } => {
+                let (bound, condition) = self.time_range(start, end)?;
+                (bound, Some(condition))
+            }
+            LoggedBound::Int { start, end } => {
+                let (bound, condition) = self.int_range(start, end);
+                (bound, Some(condition))
+            }
+            LoggedBound::List(values) => {
                 let condition = self.list_condition(&values);
                 (
                     PartitionBound::List(values.iter().map(ListValue::to_expr).collect()),
                     Some(condition),
                 )
             }
-            PartitionKind::Hash => match (log.hash_modulus, log.hash_remainder) {
-                (Some(m), Some(r)) => (
-                    PartitionBound::hash(m.unsigned_abs(), r.unsigned_abs()),
-                    None,
-                ),
-                _ => return Err(broken("modulus and remainder")),
-            },
-            PartitionKind::Default => (PartitionBound::Default, None),
+            LoggedBound::Hash { modulus, remainder } => {
+                (PartitionBound::hash(modulus, remainder), None)
+            }
+            LoggedBound::Default => (PartitionBound::Default, None),
         })
     }
 }
@@ -237,8 +219,8 @@ pub(crate) struct NewPartition {
     pub bound: PartitionBound,
     pub condition: Option<Expr>,
     pub tablespace: Option<String>,
-    /// Kind and bound columns set; the rest is filled in here.
-    pub log: partition_log::ActiveModel,
+    /// Its bound as the log records it.
+    pub logged: LoggedBound,
     /// Sub-partition by hash of this column into this many partitions.
     pub sub_partition: Option<(String, u32)>,
 }
@@ -345,19 +327,19 @@ pub(crate) async fn create(
             if let Some(tablespace) = &new.tablespace {
                 place(txn, &schema, &leaf, tablespace).await?;
             }
-            leaves.push(partition_log::ActiveModel {
-                config_id: Set(ctx.config.id),
-                schema_name: Set(schema.clone()),
-                partition_name: Set(leaf),
-                kind: Set(PartitionKind::Hash),
-                parent_name: Set(Some(new.name.clone())),
-                hash_modulus: Set(Some(i32::try_from(*modulus).unwrap_or(i32::MAX))),
-                hash_remainder: Set(Some(i32::try_from(remainder).unwrap_or(i32::MAX))),
-                is_attached: Set(true),
-                tablespace: Set(new.tablespace.clone()),
-                created_at: Set(now),
-                ..Default::default()
-            });
+            let mut log = LoggedBound::Hash {
+                modulus: *modulus,
+                remainder,
+            }
+            .to_log();
+            log.config_id = Set(ctx.config.id);
+            log.schema_name = Set(schema.clone());
+            log.partition_name = Set(leaf);
+            log.parent_name = Set(Some(new.name.clone()));
+            log.is_attached = Set(true);
+            log.tablespace = Set(new.tablespace.clone());
+            log.created_at = Set(now);
+            leaves.push(log);
         }
     } else if let Some(tablespace) = &new.tablespace {
         place(txn, &schema, &new.name, tablespace).await?;
@@ -368,7 +350,7 @@ pub(crate) async fn create(
         }
         _ => None,
     };
-    let mut log = new.log;
+    let mut log = new.logged.to_log();
     log.config_id = Set(ctx.config.id);
     log.schema_name = Set(schema);
     log.partition_name = Set(new.name);
@@ -803,10 +785,7 @@ pub(crate) async fn create_default_named(
             bound: PartitionBound::Default,
             condition: None,
             tablespace,
-            log: partition_log::ActiveModel {
-                kind: Set(PartitionKind::Default),
-                ..Default::default()
-            },
+            logged: LoggedBound::Default,
             sub_partition: None,
         },
     )
@@ -826,12 +805,7 @@ pub(crate) fn time_partition(
         bound,
         condition: Some(condition),
         tablespace: ctx.config.attach_tablespace.clone(),
-        log: partition_log::ActiveModel {
-            kind: Set(PartitionKind::Range),
-            start: Set(Some(start)),
-            end: Set(Some(end)),
-            ..Default::default()
-        },
+        logged: LoggedBound::Time { start, end },
         sub_partition: super::sub_partition_of(&ctx.config),
     })
 }
@@ -844,12 +818,7 @@ pub(crate) fn int_partition(ctx: &Ctx, start: i64, end: i64) -> NewPartition {
         bound,
         condition: Some(condition),
         tablespace: ctx.config.attach_tablespace.clone(),
-        log: partition_log::ActiveModel {
-            kind: Set(PartitionKind::Range),
-            int_start: Set(Some(start)),
-            int_end: Set(Some(end)),
-            ..Default::default()
-        },
+        logged: LoggedBound::Int { start, end },
         sub_partition: super::sub_partition_of(&ctx.config),
     }
 }

@@ -15,6 +15,7 @@ use crate::calendar::fit_name;
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result};
+use crate::model::LoggedBound;
 use crate::schema::{ListValue, PartitionBound, PartitionStrategy};
 
 const LIST_TYPES: &[&str] = &[
@@ -244,14 +245,6 @@ typed_handle! {
     ListTable
 }
 
-fn list_log(values: &[ListValue]) -> partition_log::ActiveModel {
-    partition_log::ActiveModel {
-        kind: Set(PartitionKind::List),
-        list_values: Set(Some(ListValue::to_json(values))),
-        ..Default::default()
-    }
-}
-
 impl ListTable {
     /// The list partitions, by name.
     pub async fn partitions(&self) -> Result<Vec<partition_log::Model>> {
@@ -308,7 +301,7 @@ impl ListTable {
                 bound,
                 condition: Some(ctx.list_condition(&values)),
                 tablespace,
-                log: list_log(&values),
+                logged: LoggedBound::List(values.clone()),
                 sub_partition: None,
             },
         )
@@ -352,7 +345,7 @@ impl ListTable {
                         table: format!("{}.{name}", self.schema),
                     });
                 }
-                let mut log = list_log(&values);
+                let mut log = LoggedBound::List(values.clone()).to_log();
                 log.config_id = Set(self.config_id);
                 log.schema_name = Set(self.schema.clone());
                 log.partition_name = Set(name.to_owned());
@@ -509,11 +502,9 @@ impl HashRegistration {
                     bound: PartitionBound::hash(self.modulus, remainder),
                     condition: None,
                     tablespace: self.common.attach_tablespace.clone(),
-                    log: partition_log::ActiveModel {
-                        kind: Set(PartitionKind::Hash),
-                        hash_modulus: Set(Some(i32::try_from(self.modulus).unwrap_or(i32::MAX))),
-                        hash_remainder: Set(Some(i32::try_from(remainder).unwrap_or(i32::MAX))),
-                        ..Default::default()
+                    logged: LoggedBound::Hash {
+                        modulus: self.modulus,
+                        remainder,
                     },
                     sub_partition: None,
                 },

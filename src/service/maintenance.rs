@@ -965,7 +965,7 @@ impl PartitionService {
         let rows: Vec<partition_log::ActiveModel> = news
             .into_iter()
             .map(|new| {
-                let mut log = new.log;
+                let mut log = new.logged.to_log();
                 log.config_id = sea_orm::Set(config.id);
                 log.schema_name = sea_orm::Set(config.schema_name.clone());
                 log.partition_name = sea_orm::Set(new.name);

@@ -26,6 +26,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
+pub use crate::model::{CatalogBound, Edge};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use handle::{DefaultRows, MaintenanceSettings, TableHandle};
 pub use hook::{HookError, PartitionEvent, PartitionEventKind, PartitionHook};
@@ -40,8 +41,8 @@ pub use reconcile::{
     Adoption, Direction, ReconcileMode, Reconciliation, Repair, RepairOutcome, RepairPolicy,
 };
 pub use status::{
-    Anomaly, AnomalyKind, CatalogBound, CatalogPartition, Edge, IndexPlacement, PartitionState,
-    PartitionStatus, Status, TableStatus,
+    Anomaly, AnomalyKind, CatalogPartition, IndexPlacement, PartitionState, PartitionStatus,
+    Status, TableStatus,
 };
 pub use time_range::{ConfigUpdated, TimeRangeRegistration, TimeRangeSettings, TimeRangeTable};
 

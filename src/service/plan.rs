@@ -592,15 +592,8 @@ fn detach_step(ctx: &Ctx, log: &partition_log::Model, reason: String) -> Result<
 
 /// The bound of a log row, for reading.
 fn describe(log: &partition_log::Model) -> String {
-    match (log.start, log.end, log.int_start, log.int_end) {
-        (Some(s), Some(e), _, _) => format!("[{s}, {e})"),
-        (_, _, Some(s), Some(e)) => format!("[{s}, {e})"),
-        _ => match (&log.list_values, log.hash_modulus, log.hash_remainder) {
-            (Some(values), _, _) => format!("IN {values}"),
-            (_, Some(m), Some(r)) => format!("WITH (MODULUS {m}, REMAINDER {r})"),
-            _ => log.kind.to_value(),
-        },
-    }
+    log.bound()
+        .map_or_else(|_| log.kind.to_value(), |bound| bound.to_string())
 }
 
 fn human(d: Duration) -> String {

@@ -16,13 +16,14 @@ use sea_orm::{
 
 use super::core::{self, Ctx};
 use super::plan::StepAction;
-use super::status::{Anomaly, AnomalyKind, CatalogBound, Edge, Status, TableStatus, status_with};
+use super::status::{Anomaly, AnomalyKind, Status, TableStatus, status_with};
 use super::{PartitionService, QualifiedTable, execute};
 use crate::calendar::partition_name;
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result};
-use crate::schema::Partition;
+use crate::model::{CatalogBound, Edge, LoggedBound};
+use crate::schema::{ListValue, Partition};
 
 /// Which side a repair changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -384,11 +385,11 @@ impl PartitionService {
                     format!("recreated the DEFAULT partition {partition} (empty)")
                 } else if *logged_attached && log.parent_name.is_none() {
                     // Recreated empty with its logged bound, under a new log row.
-                    let new = match (log.start, log.end, log.int_start, log.int_end) {
-                        (Some(start), Some(end), _, _) => {
+                    let new = match log.bound()? {
+                        LoggedBound::Time { start, end } => {
                             core::time_partition(&ctx, start, end, log.partition_name.clone())?
                         }
-                        (_, _, Some(start), Some(end)) => {
+                        LoggedBound::Int { start, end } => {
                             let mut new = core::int_partition(&ctx, start, end);
                             new.name = log.partition_name.clone();
                             new
@@ -506,14 +507,7 @@ impl PartitionService {
                         Err(why) => return Ok(RepairOutcome::Skipped(why)),
                     };
                     let mut active = log.into_active_model();
-                    active.kind = Set(row.kind);
-                    active.start = Set(row.start);
-                    active.end = Set(row.end);
-                    active.int_start = Set(row.int_start);
-                    active.int_end = Set(row.int_end);
-                    active.list_values = Set(row.list_values);
-                    active.hash_modulus = Set(row.hash_modulus);
-                    active.hash_remainder = Set(row.hash_remainder);
+                    row.write_to(&mut active);
                     active.update(&txn).await?;
                     format!("recorded {partition}'s bound {bound}")
                 } else {
@@ -685,37 +679,12 @@ async fn find_log(txn: &DatabaseTransaction, id: i64) -> Result<Option<partition
     Ok(partition_log::Entity::find_by_id(id).one(txn).await?)
 }
 
-/// The bound columns of a log row for a catalog bound that fits the configuration.
-pub(crate) struct AdoptedBound {
-    kind: PartitionKind,
-    start: Option<DateTime<Utc>>,
-    end: Option<DateTime<Utc>>,
-    int_start: Option<i64>,
-    int_end: Option<i64>,
-    list_values: Option<serde_json::Value>,
-    hash_modulus: Option<i32>,
-    hash_remainder: Option<i32>,
-}
-
-/// The log row's bound for a partition whose catalog bound fits the configuration; why not otherwise.
-fn adoptable(ctx: &Ctx, bound: &CatalogBound) -> std::result::Result<AdoptedBound, String> {
+/// The logged bound of a partition whose catalog bound fits the configuration; why not otherwise.
+fn adoptable(ctx: &Ctx, bound: &CatalogBound) -> std::result::Result<LoggedBound, String> {
     let config = &ctx.config;
-    let empty = AdoptedBound {
-        kind: PartitionKind::Range,
-        start: None,
-        end: None,
-        int_start: None,
-        int_end: None,
-        list_values: None,
-        hash_modulus: None,
-        hash_remainder: None,
-    };
     let misfit = |what: &str| Err(format!("{bound} {what}: reported, not logged"));
     match bound {
-        CatalogBound::Default => Ok(AdoptedBound {
-            kind: PartitionKind::Default,
-            ..empty
-        }),
+        CatalogBound::Default => Ok(LoggedBound::Default),
         CatalogBound::Range {
             start: Edge::Time(start),
             end: Edge::Time(end),
@@ -726,10 +695,9 @@ fn adoptable(ctx: &Ctx, bound: &CatalogBound) -> std::result::Result<AdoptedBoun
             if period.start(*start, tz) != *start || period.end(*start, tz) != *end {
                 return misfit(&format!("is not one {period} in {tz}"));
             }
-            Ok(AdoptedBound {
-                start: Some(*start),
-                end: Some(*end),
-                ..empty
+            Ok(LoggedBound::Time {
+                start: *start,
+                end: *end,
             })
         }
         CatalogBound::Range {
@@ -742,42 +710,35 @@ fn adoptable(ctx: &Ctx, bound: &CatalogBound) -> std::result::Result<AdoptedBoun
             if start.rem_euclid(step) != 0 || end.checked_sub(*start) != Some(step) {
                 return misfit(&format!("is not one step of {step}"));
             }
-            Ok(AdoptedBound {
-                int_start: Some(*start),
-                int_end: Some(*end),
-                ..empty
+            Ok(LoggedBound::Int {
+                start: *start,
+                end: *end,
             })
         }
         CatalogBound::List(values) => {
-            // Values in the key's own JSON type, as the service logs the lists it creates.
+            // Values in the key's own type, as the service logs the lists it creates.
             let integer = matches!(
                 ctx.key_type.as_deref(),
                 Some("bigint" | "integer" | "smallint")
             );
             let boolean = ctx.key_type.as_deref() == Some("boolean");
-            let json = |v: &str| match (integer, boolean) {
+            let value = |v: &str| match (integer, boolean) {
                 (true, _) => v
                     .parse::<i64>()
-                    .map_or_else(|_| serde_json::Value::String(v.to_owned()), Into::into),
-                (_, true) if v == "true" || v == "false" => serde_json::Value::Bool(v == "true"),
-                _ => serde_json::Value::String(v.to_owned()),
+                    .map_or_else(|_| ListValue::Text(v.to_owned()), ListValue::Int),
+                (_, true) if v == "true" || v == "false" => ListValue::Bool(v == "true"),
+                _ => ListValue::Text(v.to_owned()),
             };
-            Ok(AdoptedBound {
-                kind: PartitionKind::List,
-                list_values: Some(serde_json::Value::Array(
-                    values
-                        .iter()
-                        .map(|v| v.as_deref().map_or(serde_json::Value::Null, json))
-                        .collect(),
-                )),
-                ..empty
-            })
+            Ok(LoggedBound::List(
+                values
+                    .iter()
+                    .map(|v| v.as_deref().map_or(ListValue::Null, value))
+                    .collect(),
+            ))
         }
-        CatalogBound::Hash { modulus, remainder } => Ok(AdoptedBound {
-            kind: PartitionKind::Hash,
-            hash_modulus: Some(*modulus),
-            hash_remainder: Some(*remainder),
-            ..empty
+        CatalogBound::Hash { modulus, remainder } => Ok(LoggedBound::Hash {
+            modulus: modulus.unsigned_abs(),
+            remainder: remainder.unsigned_abs(),
         }),
         _ => misfit("is not a bound this table's configuration describes"),
     }
@@ -787,34 +748,23 @@ async fn insert_adopted(
     txn: &DatabaseTransaction,
     ctx: &Ctx,
     partition: &str,
-    row: AdoptedBound,
+    bound: LoggedBound,
     now: DateTime<Utc>,
 ) -> Result<partition_log::Model> {
-    Ok(partition_log::ActiveModel {
-        config_id: Set(ctx.config.id),
-        schema_name: Set(ctx.config.schema_name.clone()),
-        partition_name: Set(partition.to_owned()),
-        kind: Set(row.kind),
-        parent_name: Set(None),
-        start: Set(row.start),
-        end: Set(row.end),
-        int_start: Set(row.int_start),
-        int_end: Set(row.int_end),
-        list_values: Set(row.list_values),
-        hash_modulus: Set(row.hash_modulus),
-        hash_remainder: Set(row.hash_remainder),
-        moved_rows: Set(None),
-        created_by_crate: Set(false),
-        detach_pending: Set(false),
-        is_attached: Set(true),
-        detach_time: Set(None),
-        tablespace: Set(None),
-        created_at: Set(now),
-        detached_at: Set(None),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?)
+    let mut log = bound.to_log();
+    log.config_id = Set(ctx.config.id);
+    log.schema_name = Set(ctx.config.schema_name.clone());
+    log.partition_name = Set(partition.to_owned());
+    log.parent_name = Set(None);
+    log.moved_rows = Set(None);
+    log.created_by_crate = Set(false);
+    log.detach_pending = Set(false);
+    log.is_attached = Set(true);
+    log.detach_time = Set(None);
+    log.tablespace = Set(None);
+    log.created_at = Set(now);
+    log.detached_at = Set(None);
+    Ok(log.insert(txn).await?)
 }
 
 /// For a registration, under its lock: when `adopt`, the table's unlogged partitions adopted (see

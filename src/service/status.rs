@@ -17,69 +17,8 @@ use super::{PartitionService, QualifiedTable};
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::Result;
-
-/// A point on a range table's axis: an instant or an integer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Edge {
-    /// An instant (time-range tables).
-    Time(DateTime<Utc>),
-    /// An integer (integer-range tables).
-    Int(i64),
-}
-
-impl fmt::Display for Edge {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Edge::Time(t) => write!(f, "{}", t.format("%Y-%m-%d %H:%M:%S UTC")),
-            Edge::Int(i) => write!(f, "{i}"),
-        }
-    }
-}
-
-/// A partition's bound as the catalog has it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CatalogBound {
-    /// `FROM (start) TO (end)` on one column, both edges values of the key's type.
-    Range {
-        /// Start, inclusive.
-        start: Edge,
-        /// End, exclusive.
-        end: Edge,
-    },
-    /// `IN (...)`: each value as PostgreSQL prints it (`None` for `NULL`).
-    List(Vec<Option<String>>),
-    /// `WITH (modulus, remainder)`.
-    Hash {
-        /// The modulus.
-        modulus: i32,
-        /// The remainder.
-        remainder: i32,
-    },
-    /// `DEFAULT`.
-    Default,
-    /// Anything else (several columns, `MINVALUE`, ...), as PostgreSQL prints it.
-    Other(String),
-}
-
-impl fmt::Display for CatalogBound {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CatalogBound::Range { start, end } => write!(f, "[{start}, {end})"),
-            CatalogBound::List(values) => {
-                let shown: Vec<String> = values
-                    .iter()
-                    .map(|v| v.clone().unwrap_or_else(|| "NULL".to_owned()))
-                    .collect();
-                write!(f, "IN ({})", shown.join(", "))
-            }
-            CatalogBound::Hash { modulus, remainder } => {
-                write!(f, "modulus {modulus}, remainder {remainder}")
-            }
-            CatalogBound::Default => f.write_str("DEFAULT"),
-            CatalogBound::Other(text) => f.write_str(text),
-        }
-    }
-}
+use crate::model::bound::same_bound;
+use crate::model::{CatalogBound, Edge};
 
 /// A table or index and the tablespace it is in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,7 +118,11 @@ impl PartitionStatus {
         self.catalog
             .as_ref()
             .and_then(|c| c.bound.clone())
-            .or_else(|| self.log.as_ref().and_then(logged_bound))
+            .or_else(|| {
+                self.log
+                    .as_ref()
+                    .and_then(|l| Some(l.bound().ok()?.to_catalog()))
+            })
     }
 
     /// Whether it is the DEFAULT partition (by its bound, or its log row's kind).
@@ -698,55 +641,6 @@ pub(crate) fn parse_list_bound(text: &str) -> Option<Vec<Option<String>>> {
     Some(values)
 }
 
-/// The logged list values in the catalog's spelling.
-fn logged_list(json: Option<&serde_json::Value>) -> Option<BTreeSet<Option<String>>> {
-    json?
-        .as_array()?
-        .iter()
-        .map(|v| match v {
-            serde_json::Value::Null => Some(None),
-            serde_json::Value::Bool(b) => Some(Some(b.to_string())),
-            serde_json::Value::Number(n) => Some(Some(n.to_string())),
-            serde_json::Value::String(s) => Some(Some(s.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The logged bound, for comparison with the catalog's.
-fn logged_bound(log: &partition_log::Model) -> Option<CatalogBound> {
-    match log.kind {
-        PartitionKind::Range => match (log.start, log.end, log.int_start, log.int_end) {
-            (Some(start), Some(end), _, _) => Some(CatalogBound::Range {
-                start: Edge::Time(start),
-                end: Edge::Time(end),
-            }),
-            (_, _, Some(start), Some(end)) => Some(CatalogBound::Range {
-                start: Edge::Int(start),
-                end: Edge::Int(end),
-            }),
-            _ => None,
-        },
-        PartitionKind::Hash => Some(CatalogBound::Hash {
-            modulus: log.hash_modulus?,
-            remainder: log.hash_remainder?,
-        }),
-        PartitionKind::Default => Some(CatalogBound::Default),
-        PartitionKind::List => Some(CatalogBound::List(
-            logged_list(log.list_values.as_ref())?.into_iter().collect(),
-        )),
-    }
-}
-
-fn same_bound(logged: &CatalogBound, catalog: &CatalogBound) -> bool {
-    match (logged, catalog) {
-        (CatalogBound::List(a), CatalogBound::List(b)) => {
-            a.iter().collect::<BTreeSet<_>>() == b.iter().collect::<BTreeSet<_>>()
-        }
-        (a, b) => a == b,
-    }
-}
-
 /// Whether a range is exactly one period (or step) on its boundaries.
 fn aligned(config: &partition_config::Model, ctx: &Ctx, start: Edge, end: Edge) -> bool {
     match (start, end) {
@@ -915,7 +809,8 @@ pub(crate) fn assess(observed: Observed<'_>) -> TableStatus {
                     });
                 }
                 if cat.attached
-                    && let (Some(logged), Some(actual)) = (logged_bound(log), cat.bound.as_ref())
+                    && let (Some(logged), Some(actual)) =
+                        (log.bound().ok().map(|b| b.to_catalog()), cat.bound.as_ref())
                     && !same_bound(&logged, actual)
                 {
                     anomalies.push(Anomaly::BoundMismatch {
@@ -960,7 +855,7 @@ pub(crate) fn assess(observed: Observed<'_>) -> TableStatus {
                     }
                 }
                 if log.parent_name.is_none()
-                    && let Some(CatalogBound::Range { start, end }) = logged_bound(log)
+                    && let Some((start, end)) = log.bound().ok().and_then(|b| b.range())
                 {
                     // A detached partition keeps its logged range (the catalog forgets it).
                     let (start, end) = match (&cat.bound, cat.attached) {
@@ -1241,6 +1136,8 @@ pub(crate) async fn status_with<C: sea_orm::ConnectionTrait>(
 mod tests {
     use super::*;
     use crate::calendar::Period;
+    use crate::model::LoggedBound;
+    use crate::schema::ListValue;
     use chrono::TimeZone;
 
     fn at(d: u32, h: u32) -> DateTime<Utc> {
@@ -1526,7 +1423,10 @@ mod tests {
 
     #[test]
     fn logged_lists_compare_as_sets_in_the_catalog_spelling() {
-        let logged = logged_list(Some(&serde_json::json!(["b", 1, null, true]))).unwrap();
+        let values = ListValue::from_json(&serde_json::json!(["b", 1, null, true])).unwrap();
+        let CatalogBound::List(logged) = LoggedBound::List(values).to_catalog() else {
+            panic!("a list")
+        };
         let catalog = CatalogBound::List(vec![
             Some("true".to_owned()),
             None,

@@ -17,6 +17,7 @@ use super::{PartitionService, QualifiedTable, Registering};
 use crate::calendar::{Period, partition_name};
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result};
+use crate::model::LoggedBound;
 use crate::schema::PartitionStrategy;
 
 /// The longest premake horizon `create_partition` accepts, in days (a century).
@@ -343,15 +344,12 @@ typed_handle! {
 }
 
 /// `(start, end)` of a time-range log row.
-fn span(ctx: &Ctx, log: &partition_log::Model) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
-    match (log.start, log.end) {
-        (Some(start), Some(end)) => Ok((start, end)),
-        _ => Err(Error::InvalidConfig {
-            table: ctx.qualified(),
-            problem: format!(
-                "partition {:?} has no time range in the log",
-                log.partition_name
-            ),
+fn span(log: &partition_log::Model) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
+    match log.bound()? {
+        LoggedBound::Time { start, end } => Ok((start, end)),
+        _ => Err(Error::InvalidLogRow {
+            partition: log.partition_name.clone(),
+            missing: "time range (start and end)",
         }),
     }
 }
@@ -405,7 +403,7 @@ impl TimeRangeTable {
             let now = self.service.now();
             let latest = latest(&txn, self.config_id).await?;
             let latest_end = match &latest {
-                Some(log) => Some(span(&ctx, log)?.1),
+                Some(log) => Some(span(log)?.1),
                 None => None,
             };
             if max_days > 0

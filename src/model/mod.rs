@@ -1,0 +1,8 @@
+//! The pure model of what the service manages: no connection, no I/O, everything unit-tested without a
+//! database. The service reads the catalog and the log, hands them to the model, and runs what it returns.
+//!
+//! - [`bound`]: a partition's bound, as the log records it and as the catalog prints it.
+
+pub mod bound;
+
+pub use bound::{CatalogBound, Edge, LoggedBound};
