@@ -4,5 +4,7 @@
 //! - [`bound`]: a partition's bound, as the log records it and as the catalog prints it.
 
 pub mod bound;
+pub mod plan;
 
 pub use bound::{CatalogBound, Edge, LoggedBound};
+pub(crate) mod table;

@@ -1,10 +1,7 @@
 //! Operations shared by every kind of managed table: the lock, creating, attaching, detaching and placing a
 //! partition, moving rows out of the DEFAULT partition, and hooks.
 
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, PostgresQueryBuilder, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
@@ -19,127 +16,23 @@ use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result, sqlstate};
 use crate::model::LoggedBound;
-use crate::schema::{ListValue, Partition, PartitionBound, PartitionKey};
+use crate::model::table::{NewPartition, Table};
+use crate::schema::{Partition, PartitionBound, PartitionKey};
 
-/// The configuration and what the catalog says about the key, read under the table's lock.
-pub(crate) struct Ctx {
-    pub config: partition_config::Model,
-    /// Type of the single key column, e.g. `timestamp with time zone` (`None` for other keys).
-    pub key_type: Option<String>,
-}
-
-impl Ctx {
-    pub async fn load<C: ConnectionTrait>(
-        conn: &C,
-        config: partition_config::Model,
-    ) -> Result<Self> {
-        let info = catalog::table_info(conn, &config.schema_name, &config.table_name)
-            .await?
-            .ok_or_else(|| Error::UnknownTable {
-                table: format!("{}.{}", config.schema_name, config.table_name),
-            })?;
-        Ok(Self {
-            config,
-            key_type: info.key_type,
-        })
-    }
-
-    pub fn parent(&self) -> (String, String) {
-        (
-            self.config.schema_name.clone(),
-            self.config.table_name.clone(),
-        )
-    }
-
-    pub fn qualified(&self) -> String {
-        format!("{}.{}", self.config.schema_name, self.config.table_name)
-    }
-
-    fn key(&self) -> Expr {
-        Expr::col(self.config.key_column.clone())
-    }
-
-    pub fn time_zone(&self) -> Result<Tz> {
-        Tz::from_str(&self.config.time_zone).map_err(|_| Error::InvalidConfig {
-            table: self.qualified(),
-            problem: format!("unknown time zone {:?}", self.config.time_zone),
-        })
-    }
-
-    /// A time bound value: the instant with its offset in the configured zone, or the local wall-clock time
-    /// for a `timestamp without time zone` key.
-    pub fn time_bound(&self, at: DateTime<Utc>) -> Result<Expr> {
-        let local = at.with_timezone(&self.time_zone()?);
-        Ok(
-            if self.key_type.as_deref() == Some("timestamp without time zone") {
-                Expr::from(local.naive_local())
-            } else {
-                Expr::from(local.fixed_offset())
-            },
-        )
-    }
-
-    /// `key >= from AND key < to`.
-    fn range_condition(&self, from: Expr, to: Expr) -> Expr {
-        self.key().gte(from).and(self.key().lt(to))
-    }
-
-    /// `key IN (values) OR key IS NULL`, as the values say.
-    pub fn list_condition(&self, values: &[ListValue]) -> Expr {
-        let present: Vec<Expr> = values
-            .iter()
-            .filter(|v| **v != ListValue::Null)
-            .map(ListValue::to_expr)
-            .collect();
-        let null = values.contains(&ListValue::Null);
-        match (present.is_empty(), null) {
-            (false, true) => self.key().is_in(present).or(self.key().is_null()),
-            (false, false) => self.key().is_in(present),
-            (true, _) => self.key().is_null(),
-        }
-    }
-
-    /// The bound of the time range `[start, end)` and the condition its rows satisfy.
-    pub fn time_range(
-        &self,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-    ) -> Result<(PartitionBound, Expr)> {
-        let (from, to) = (self.time_bound(start)?, self.time_bound(end)?);
-        let condition = self.range_condition(from.clone(), to.clone());
-        Ok((PartitionBound::range([from], [to]), condition))
-    }
-
-    /// The bound of the integer range `[start, end)` and the condition its rows satisfy.
-    pub fn int_range(&self, start: i64, end: i64) -> (PartitionBound, Expr) {
-        let condition = self.range_condition(Expr::value(start), Expr::value(end));
-        (PartitionBound::range([start], [end]), condition)
-    }
-
-    /// The bound of a logged partition, and the condition its rows satisfy (for rows to move out of DEFAULT).
-    pub fn bound_of(&self, log: &partition_log::Model) -> Result<(PartitionBound, Option<Expr>)> {
-        Ok(match log.bound()? {
-            LoggedBound::Time { start, end } => {
-                let (bound, condition) = self.time_range(start, end)?;
-                (bound, Some(condition))
-            }
-            LoggedBound::Int { start, end } => {
-                let (bound, condition) = self.int_range(start, end);
-                (bound, Some(condition))
-            }
-            LoggedBound::List(values) => {
-                let condition = self.list_condition(&values);
-                (
-                    PartitionBound::List(values.iter().map(ListValue::to_expr).collect()),
-                    Some(condition),
-                )
-            }
-            LoggedBound::Hash { modulus, remainder } => {
-                (PartitionBound::hash(modulus, remainder), None)
-            }
-            LoggedBound::Default => (PartitionBound::Default, None),
-        })
-    }
+/// The table's configuration with its key type read from the catalog.
+pub(crate) async fn load<C: ConnectionTrait>(
+    conn: &C,
+    config: partition_config::Model,
+) -> Result<Table> {
+    let info = catalog::table_info(conn, &config.schema_name, &config.table_name)
+        .await?
+        .ok_or_else(|| Error::UnknownTable {
+            table: format!("{}.{}", config.schema_name, config.table_name),
+        })?;
+    Ok(Table {
+        config,
+        key_type: info.key_type,
+    })
 }
 
 /// Begins a transaction holding the table's advisory lock and its configuration row `FOR UPDATE`.
@@ -148,7 +41,7 @@ pub(crate) async fn lock(
     config_id: i32,
     schema: &str,
     table: &str,
-) -> Result<(DatabaseTransaction, Ctx)> {
+) -> Result<(DatabaseTransaction, Table)> {
     lock_with_timeout(service, config_id, schema, table, None).await
 }
 
@@ -162,7 +55,7 @@ pub(crate) async fn lock_with_timeout(
     schema: &str,
     table: &str,
     lock_timeout: Option<std::time::Duration>,
-) -> Result<(DatabaseTransaction, Ctx)> {
+) -> Result<(DatabaseTransaction, Table)> {
     // The configuration row is `cfg`; `c` is the managed table in `pg_class`, as `key_sql!` expects.
     const SQL: &str = concat!(
         "WITH sopp_lock AS MATERIALIZED ( \
@@ -207,27 +100,15 @@ pub(crate) async fn lock_with_timeout(
         });
     }
     let key_type: Option<String> = row.try_get("", "sopp_key_type")?;
-    Ok((txn, Ctx { config, key_type }))
+    Ok((txn, Table { config, key_type }))
 }
 
 /// Name of the CHECK constraint that proves a new partition's bound while it is attached (then dropped).
 const BOUND_CHECK: &str = "sopp_bound";
 
-/// A partition to create: its name, bound, the rows of DEFAULT that belong in it, and its log row.
-pub(crate) struct NewPartition {
-    pub name: String,
-    pub bound: PartitionBound,
-    pub condition: Option<Expr>,
-    pub tablespace: Option<String>,
-    /// Its bound as the log records it.
-    pub logged: LoggedBound,
-    /// Sub-partition by hash of this column into this many partitions.
-    pub sub_partition: Option<(String, u32)>,
-}
-
 /// The typed error for a partition's DDL that failed because its range overlaps another partition
 /// (42P17) or its name is taken (42P07); the transaction is then rolled back, so nothing changed.
-fn overlap(ctx: &Ctx, partition: &str, err: Error) -> Error {
+fn overlap(ctx: &Table, partition: &str, err: Error) -> Error {
     match err {
         Error::Db(db) if sqlstate(&db).as_deref() == Some(sqlstate::INVALID_OBJECT_DEFINITION) => {
             Error::Overlap {
@@ -252,7 +133,7 @@ fn overlap(ctx: &Ctx, partition: &str, err: Error) -> Error {
 pub(crate) async fn create(
     service: &PartitionService,
     txn: &DatabaseTransaction,
-    ctx: &Ctx,
+    ctx: &Table,
     new: NewPartition,
 ) -> Result<partition_log::Model> {
     let schema = ctx.config.schema_name.clone();
@@ -378,7 +259,7 @@ pub(crate) async fn create(
 /// is detached (within the transaction) so that a partition for those rows can be created or attached.
 async fn detach_default_if_needed(
     txn: &DatabaseTransaction,
-    ctx: &Ctx,
+    ctx: &Table,
     condition: &Expr,
 ) -> Result<Option<partition_log::Model>> {
     let Some(default) = default_log(txn, ctx.config.id).await? else {
@@ -408,7 +289,7 @@ async fn detach_default_if_needed(
 /// DEFAULT again. Returns how many rows moved; the count inserted and deleted must agree.
 async fn move_rows_back(
     txn: &DatabaseTransaction,
-    ctx: &Ctx,
+    ctx: &Table,
     default: &partition_log::Model,
     target: &str,
     condition: &Expr,
@@ -479,7 +360,7 @@ pub(crate) async fn leaves<C: ConnectionTrait>(
 }
 
 /// Where a partition's parent is: the registered table, or the partition it is a sub-partition of.
-fn parent_of(ctx: &Ctx, log: &partition_log::Model) -> (String, String) {
+fn parent_of(ctx: &Table, log: &partition_log::Model) -> (String, String) {
     match &log.parent_name {
         Some(parent) => (log.schema_name.clone(), parent.clone()),
         None => ctx.parent(),
@@ -491,7 +372,7 @@ fn parent_of(ctx: &Ctx, log: &partition_log::Model) -> (String, String) {
 pub(crate) async fn detach(
     service: &PartitionService,
     txn: &DatabaseTransaction,
-    ctx: &Ctx,
+    ctx: &Table,
     log: partition_log::Model,
     tablespace: Option<&str>,
 ) -> Result<partition_log::Model> {
@@ -507,7 +388,7 @@ pub(crate) async fn detach(
 pub(crate) async fn record_detached(
     service: &PartitionService,
     txn: &DatabaseTransaction,
-    ctx: &Ctx,
+    ctx: &Table,
     log: partition_log::Model,
     tablespace: Option<&str>,
 ) -> Result<partition_log::Model> {
@@ -531,7 +412,7 @@ pub(crate) async fn record_detached(
 /// Read from the newest attached partitions downwards (the first non-empty one holds the maximum) and the
 /// DEFAULT partition, so the cost does not grow with the number of partitions: a `max()` over the parent
 /// would be planned over every partition. Falls back to the parent only when the newest ones are all empty.
-pub(crate) async fn max_key<C: ConnectionTrait>(conn: &C, ctx: &Ctx) -> Result<Option<i64>> {
+pub(crate) async fn max_key<C: ConnectionTrait>(conn: &C, ctx: &Table) -> Result<Option<i64>> {
     const PROBE: u64 = 8;
     let max_of = |table: (String, String)| {
         Query::select()
@@ -593,7 +474,7 @@ pub(crate) async fn max_key<C: ConnectionTrait>(conn: &C, ctx: &Ctx) -> Result<O
 pub(crate) async fn attach(
     service: &PartitionService,
     txn: &DatabaseTransaction,
-    ctx: &Ctx,
+    ctx: &Table,
     log: partition_log::Model,
     tablespace: Option<&str>,
     detach_time: Option<DateTime<Utc>>,
@@ -717,7 +598,7 @@ pub(crate) async fn drop_partition(
 pub(crate) async fn fire(
     service: &PartitionService,
     txn: &DatabaseTransaction,
-    ctx: &Ctx,
+    ctx: &Table,
     kind: PartitionEventKind,
     partition: &partition_log::Model,
 ) -> Result<()> {
@@ -733,7 +614,7 @@ pub(crate) async fn fire(
 /// ([`Error::UnknownPartition`] otherwise: nothing is done to the others either).
 pub(crate) async fn reread(
     txn: &DatabaseTransaction,
-    ctx: &Ctx,
+    ctx: &Table,
     logs: &[partition_log::Model],
 ) -> Result<Vec<partition_log::Model>> {
     if let Some(foreign) = logs.iter().find(|log| log.config_id != ctx.config.id) {
@@ -761,7 +642,7 @@ pub(crate) async fn reread(
 pub(crate) async fn create_default(
     service: &PartitionService,
     txn: &DatabaseTransaction,
-    ctx: &Ctx,
+    ctx: &Table,
     tablespace: Option<String>,
 ) -> Result<partition_log::Model> {
     let name = fit_name(&ctx.config.table_name, "_default");
@@ -772,7 +653,7 @@ pub(crate) async fn create_default(
 pub(crate) async fn create_default_named(
     service: &PartitionService,
     txn: &DatabaseTransaction,
-    ctx: &Ctx,
+    ctx: &Table,
     name: String,
     tablespace: Option<String>,
 ) -> Result<partition_log::Model> {
@@ -790,37 +671,6 @@ pub(crate) async fn create_default_named(
         },
     )
     .await
-}
-
-/// The range partition `[start, end)` of a time-range table, as the handle and maintenance create it.
-pub(crate) fn time_partition(
-    ctx: &Ctx,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    name: String,
-) -> Result<NewPartition> {
-    let (bound, condition) = ctx.time_range(start, end)?;
-    Ok(NewPartition {
-        name,
-        bound,
-        condition: Some(condition),
-        tablespace: ctx.config.attach_tablespace.clone(),
-        logged: LoggedBound::Time { start, end },
-        sub_partition: super::sub_partition_of(&ctx.config),
-    })
-}
-
-/// The range partition `[start, end)` of an integer-range table.
-pub(crate) fn int_partition(ctx: &Ctx, start: i64, end: i64) -> NewPartition {
-    let (bound, condition) = ctx.int_range(start, end);
-    NewPartition {
-        name: fit_name(&ctx.config.table_name, &format!("_{start}_{end}")),
-        bound,
-        condition: Some(condition),
-        tablespace: ctx.config.attach_tablespace.clone(),
-        logged: LoggedBound::Int { start, end },
-        sub_partition: super::sub_partition_of(&ctx.config),
-    }
 }
 
 /// Records in `created_tablespace` where the partitions of these just-inserted log rows were created, read
@@ -850,7 +700,7 @@ pub(crate) async fn record_placement(
 }
 
 /// Log rows the retention rule may take at `now`: `detach_time` unset or past. As in the original, a
-/// partition stays attached until `detach_time < now` (see [`plan::is_protected`](super::plan::is_protected)).
+/// partition stays attached until `detach_time < now` (see [`plan::is_protected`](crate::model::plan::is_protected)).
 pub(crate) fn unprotected(now: DateTime<Utc>) -> sea_orm::Condition {
     sea_orm::Condition::any()
         .add(partition_log::Column::DetachTime.is_null())

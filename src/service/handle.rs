@@ -6,11 +6,12 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use super::core::{self, Ctx};
+use super::core;
 use super::{PartitionService, catalog};
 use crate::entity::partition_config::{CreationMode, RetentionAction};
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result};
+use crate::model::table::Table;
 use crate::schema::Partition;
 
 /// How maintenance treats a table: see [`TableHandle::update_maintenance`].
@@ -100,7 +101,7 @@ impl TableHandle {
         format!("{}.{}", self.schema, self.table)
     }
 
-    pub(crate) async fn lock(&self) -> Result<(DatabaseTransaction, Ctx)> {
+    pub(crate) async fn lock(&self) -> Result<(DatabaseTransaction, Table)> {
         core::lock(&self.service, self.config_id, &self.schema, &self.table).await
     }
 
@@ -243,7 +244,7 @@ impl TableHandle {
     pub(crate) async fn detach_locked(
         &self,
         txn: &DatabaseTransaction,
-        ctx: &Ctx,
+        ctx: &Table,
         targets: Vec<partition_log::Model>,
     ) -> Result<Vec<partition_log::Model>> {
         let tablespace = ctx.config.detach_tablespace.clone();
@@ -272,7 +273,7 @@ impl TableHandle {
     pub(crate) async fn attach_locked(
         &self,
         txn: &DatabaseTransaction,
-        ctx: &Ctx,
+        ctx: &Table,
         targets: Vec<partition_log::Model>,
         detach_time: Option<DateTime<Utc>>,
     ) -> Result<Vec<partition_log::Model>> {

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use super::Adoption;
-use super::core::{self, Ctx, NewPartition};
+use super::core;
 use super::handle::{check_tablespace, typed_handle};
 use super::{PartitionService, QualifiedTable, Registering, catalog, check_single_key};
 use crate::calendar::fit_name;
@@ -16,6 +16,8 @@ use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result};
 use crate::model::LoggedBound;
+use crate::model::table::NewPartition;
+use crate::model::table::Table;
 use crate::schema::{ListValue, PartitionBound, PartitionStrategy};
 
 const LIST_TYPES: &[&str] = &[
@@ -220,7 +222,7 @@ impl ListRegistration {
             return Ok((handle, adoption));
         }
         if self.common.default_partition {
-            let ctx = Ctx::load(&txn, config).await?;
+            let ctx = core::load(&txn, config).await?;
             core::create_default(&service, &txn, &ctx, self.common.attach_tablespace.clone())
                 .await?;
         }
@@ -491,7 +493,7 @@ impl HashRegistration {
             txn.commit().await?;
             return Ok((handle, adoption));
         }
-        let ctx = Ctx::load(&txn, config).await?;
+        let ctx = core::load(&txn, config).await?;
         for remainder in 0..self.modulus {
             core::create(
                 &service,
@@ -690,7 +692,7 @@ impl IdRangeRegistration {
         config.sub_partition_modulus = Set(sub.as_ref().map(|(_, m)| *m));
         let config = config.insert(&txn).await?;
         let handle = IdRangeTable::from_config(service.clone(), &config);
-        let ctx = Ctx::load(&txn, config).await?;
+        let ctx = core::load(&txn, config).await?;
         if adopt {
             let adoption = super::reconcile::adopt_unlogged(&service, &txn, &ctx).await?;
             txn.commit().await?;
@@ -729,7 +731,7 @@ impl IdRangeTable {
             .await?)
     }
 
-    fn step(&self, ctx: &Ctx) -> Result<i64> {
+    fn step(&self, ctx: &Table) -> Result<i64> {
         ctx.config
             .step
             .filter(|s| *s > 0)
@@ -740,7 +742,7 @@ impl IdRangeTable {
     }
 
     /// The index `k` of the partition holding the largest key (`max / step`, rounded down; 0 when empty).
-    async fn holding(&self, txn: &DatabaseTransaction, ctx: &Ctx, step: i64) -> Result<i64> {
+    async fn holding(&self, txn: &DatabaseTransaction, ctx: &Table, step: i64) -> Result<i64> {
         Ok(core::max_key(txn, ctx)
             .await?
             .map_or(0, |m| m.div_euclid(step)))
@@ -776,13 +778,8 @@ impl IdRangeTable {
             let mut in_transaction = 0;
             while start < last_end && in_transaction < PER_TRANSACTION {
                 let end = start.checked_add(step).ok_or_else(overflow)?;
-                let log = core::create(
-                    &self.service,
-                    &txn,
-                    &ctx,
-                    core::int_partition(&ctx, start, end),
-                )
-                .await?;
+                let log =
+                    core::create(&self.service, &txn, &ctx, ctx.int_partition(start, end)).await?;
                 created.push(log);
                 in_transaction += 1;
                 start = end;

@@ -19,13 +19,14 @@ use sea_orm::{
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::core::{self, Ctx};
-use super::plan::{self, BlockedStep, Plan, Step, StepAction, StepRange, TableState};
+use super::core;
 use super::{PartitionEventKind, PartitionService, QualifiedTable, catalog};
 use crate::calendar::{fnv1a, partition_name};
 use crate::entity::partition_config::CreationMode;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result, sqlstate};
+use crate::model::plan::{self, BlockedStep, Plan, Step, StepAction, StepRange, TableState};
+use crate::model::table::Table;
 use crate::schema::Partition;
 
 /// How maintenance treats locks.
@@ -338,7 +339,7 @@ impl PartitionService {
                 unplannable.push((table.clone(), Error::UnknownTable { table }.to_string()));
                 continue;
             };
-            let ctx = Ctx {
+            let ctx = Table {
                 config,
                 key_type: key_type.clone(),
             };
@@ -580,7 +581,7 @@ impl PartitionService {
         (index, report, false)
     }
 
-    async fn lock_step(&self, step: &Step) -> Result<(DatabaseTransaction, Ctx)> {
+    async fn lock_step(&self, step: &Step) -> Result<(DatabaseTransaction, Table)> {
         core::lock_with_timeout(
             self,
             step.config_id,
@@ -628,8 +629,7 @@ impl PartitionService {
                         "the period changed since the plan was made".to_owned(),
                     ));
                 }
-                core::time_partition(
-                    &ctx,
+                ctx.time_partition(
                     start,
                     end,
                     partition_name(&ctx.config.table_name, start, end, period, tz),
@@ -644,7 +644,7 @@ impl PartitionService {
                         "the latest partition now ends at {latest:?}, not {start}"
                     )));
                 }
-                core::int_partition(&ctx, start, end)
+                ctx.int_partition(start, end)
             }
         };
         let log = core::create(self, &txn, &ctx, new).await?;
@@ -723,7 +723,7 @@ impl PartitionService {
     async fn detach_concurrently(
         &self,
         txn: DatabaseTransaction,
-        ctx: Ctx,
+        ctx: Table,
         log: partition_log::Model,
     ) -> Result<StepOutcome> {
         if let Some(default) = core::default_log(&txn, ctx.config.id).await?
@@ -757,7 +757,7 @@ impl PartitionService {
 
     /// On a dedicated connection holding the table's session-level advisory lock: detach the partition
     /// concurrently, or `FINALIZE` a detach left pending, or nothing if it is already detached.
-    async fn concurrent_phase(&self, ctx: &Ctx, log: &partition_log::Model) -> Result<()> {
+    async fn concurrent_phase(&self, ctx: &Table, log: &partition_log::Model) -> Result<()> {
         use sea_orm::DatabaseConnectionType;
         use sea_orm::sqlx;
         if !matches!(
@@ -874,7 +874,7 @@ impl PartitionService {
         let config = &ctx.config;
         if config.creation_mode != CreationMode::Direct
             || config.attach_tablespace.is_some()
-            || super::sub_partition_of(config).is_some()
+            || ctx.sub_partition().is_some()
             || core::default_log(&txn, config.id)
                 .await?
                 .is_some_and(|d| d.is_attached)
@@ -909,11 +909,9 @@ impl PartitionService {
                         return Ok(None);
                     }
                     let name = partition_name(&config.table_name, start, end, period, tz);
-                    core::time_partition(&ctx, start, end, name)?
+                    ctx.time_partition(start, end, name)?
                 }
-                StepAction::Create(StepRange::Int { start, end }) => {
-                    core::int_partition(&ctx, start, end)
-                }
+                StepAction::Create(StepRange::Int { start, end }) => ctx.int_partition(start, end),
                 _ => return Ok(None),
             });
         }

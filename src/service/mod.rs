@@ -13,7 +13,6 @@ mod handle;
 mod hook;
 mod kinds;
 mod maintenance;
-mod plan;
 mod reconcile;
 mod status;
 mod time_range;
@@ -26,6 +25,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
+pub use crate::model::plan::{BlockedStep, MAX_CREATES_PER_RUN, Plan, Step, StepAction, StepRange};
 pub use crate::model::{CatalogBound, Edge};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use handle::{DefaultRows, MaintenanceSettings, TableHandle};
@@ -36,7 +36,6 @@ pub use kinds::{
 pub use maintenance::{
     MaintenanceOptions, MaintenanceTask, Report, StepOutcome, StepReport, TableReport,
 };
-pub use plan::{BlockedStep, MAX_CREATES_PER_RUN, Plan, Step, StepAction, StepRange};
 pub use reconcile::{
     Adoption, Direction, ReconcileMode, Reconciliation, Repair, RepairOutcome, RepairPolicy,
 };
@@ -50,7 +49,7 @@ use crate::entity::partition_config;
 use crate::error::{Error, Result};
 
 #[cfg(test)]
-pub(crate) use plan::fixtures;
+pub(crate) use crate::model::plan::fixtures;
 
 /// A table name, optionally schema-qualified. Unqualified names resolve through the connection's
 /// `current_schema()` (normally `public`).
@@ -539,16 +538,6 @@ pub(crate) fn validate_sub_partition(sub: Option<&(String, u32)>) -> Result<Opti
         column.clone(),
         i32::try_from(*modulus).unwrap_or(i32::MAX),
     )))
-}
-
-/// The configured hash sub-partitioning.
-pub(crate) fn sub_partition_of(config: &partition_config::Model) -> Option<(String, u32)> {
-    match (&config.sub_partition_column, config.sub_partition_modulus) {
-        (Some(column), Some(modulus)) if modulus > 0 => {
-            Some((column.clone(), modulus.unsigned_abs()))
-        }
-        _ => None,
-    }
 }
 
 /// Runs several statements built by [`schema`](crate::schema) in one round trip (the simple query protocol;

@@ -14,14 +14,15 @@ use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, Set,
 };
 
-use super::core::{self, Ctx};
-use super::plan::StepAction;
+use super::core;
 use super::status::{Anomaly, AnomalyKind, Status, TableStatus, status_with};
 use super::{PartitionService, QualifiedTable, execute};
 use crate::calendar::partition_name;
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result};
+use crate::model::plan::StepAction;
+use crate::model::table::Table;
 use crate::model::{CatalogBound, Edge, LoggedBound};
 use crate::schema::{ListValue, Partition};
 
@@ -387,10 +388,10 @@ impl PartitionService {
                     // Recreated empty with its logged bound, under a new log row.
                     let new = match log.bound()? {
                         LoggedBound::Time { start, end } => {
-                            core::time_partition(&ctx, start, end, log.partition_name.clone())?
+                            ctx.time_partition(start, end, log.partition_name.clone())?
                         }
                         LoggedBound::Int { start, end } => {
-                            let mut new = core::int_partition(&ctx, start, end);
+                            let mut new = ctx.int_partition(start, end);
                             new.name = log.partition_name.clone();
                             new
                         }
@@ -588,7 +589,7 @@ impl PartitionService {
     async fn lock_config(
         &self,
         config: &partition_config::Model,
-    ) -> Result<(DatabaseTransaction, Ctx)> {
+    ) -> Result<(DatabaseTransaction, Table)> {
         core::lock(self, config.id, &config.schema_name, &config.table_name).await
     }
 
@@ -596,7 +597,7 @@ impl PartitionService {
     async fn assess_locked(
         &self,
         txn: &DatabaseTransaction,
-        ctx: &Ctx,
+        ctx: &Table,
     ) -> Result<Option<TableStatus>> {
         Ok(status_with(txn, vec![ctx.config.clone()], self.now())
             .await?
@@ -680,7 +681,7 @@ async fn find_log(txn: &DatabaseTransaction, id: i64) -> Result<Option<partition
 }
 
 /// The logged bound of a partition whose catalog bound fits the configuration; why not otherwise.
-fn adoptable(ctx: &Ctx, bound: &CatalogBound) -> std::result::Result<LoggedBound, String> {
+fn adoptable(ctx: &Table, bound: &CatalogBound) -> std::result::Result<LoggedBound, String> {
     let config = &ctx.config;
     let misfit = |what: &str| Err(format!("{bound} {what}: reported, not logged"));
     match bound {
@@ -746,7 +747,7 @@ fn adoptable(ctx: &Ctx, bound: &CatalogBound) -> std::result::Result<LoggedBound
 
 async fn insert_adopted(
     txn: &DatabaseTransaction,
-    ctx: &Ctx,
+    ctx: &Table,
     partition: &str,
     bound: LoggedBound,
     now: DateTime<Utc>,
@@ -778,7 +779,7 @@ pub(crate) async fn adopt_if(
     if !adopt {
         return Ok(None);
     }
-    let ctx = Ctx::load(txn, config).await?;
+    let ctx = core::load(txn, config).await?;
     Ok(Some(adopt_unlogged(service, txn, &ctx).await?))
 }
 
@@ -787,7 +788,7 @@ pub(crate) async fn adopt_if(
 pub(crate) async fn adopt_unlogged(
     service: &PartitionService,
     txn: &DatabaseTransaction,
-    ctx: &Ctx,
+    ctx: &Table,
 ) -> Result<Adoption> {
     let now = service.now();
     let status = status_with(txn, vec![ctx.config.clone()], now).await?;
@@ -815,7 +816,7 @@ pub(crate) async fn adopt_unlogged(
 async fn fill(
     service: &PartitionService,
     txn: &DatabaseTransaction,
-    ctx: &Ctx,
+    ctx: &Table,
     from: Edge,
     to: Edge,
 ) -> Result<usize> {
@@ -824,27 +825,21 @@ async fn fill(
         (Edge::Time(from), Edge::Time(to), Some(period), _) => {
             let tz = ctx.time_zone()?;
             let mut cursor = period.start(from, tz);
-            while cursor < to && created < super::plan::MAX_CREATES_PER_RUN {
+            while cursor < to && created < crate::model::plan::MAX_CREATES_PER_RUN {
                 let end = period.end(cursor, tz);
                 let (start, stop) = (Ord::max(cursor, from), Ord::min(end, to));
                 let name = partition_name(&ctx.config.table_name, start, stop, period, tz);
-                core::create(
-                    service,
-                    txn,
-                    ctx,
-                    core::time_partition(ctx, start, stop, name)?,
-                )
-                .await?;
+                core::create(service, txn, ctx, ctx.time_partition(start, stop, name)?).await?;
                 created += 1;
                 cursor = end;
             }
         }
         (Edge::Int(from), Edge::Int(to), None, Some(step)) if step > 0 => {
             let mut cursor = from.div_euclid(step).saturating_mul(step);
-            while cursor < to && created < super::plan::MAX_CREATES_PER_RUN {
+            while cursor < to && created < crate::model::plan::MAX_CREATES_PER_RUN {
                 let end = cursor.saturating_add(step);
                 let (start, stop) = (Ord::max(cursor, from), Ord::min(end, to));
-                core::create(service, txn, ctx, core::int_partition(ctx, start, stop)).await?;
+                core::create(service, txn, ctx, ctx.int_partition(start, stop)).await?;
                 created += 1;
                 cursor = end;
             }
@@ -864,7 +859,7 @@ async fn fill(
 async fn empty_default(
     service: &PartitionService,
     txn: &DatabaseTransaction,
-    ctx: &Ctx,
+    ctx: &Table,
     default: &str,
 ) -> Result<usize> {
     let mut created = 0;
@@ -889,14 +884,14 @@ async fn empty_default(
                 let start = period.start(key, tz);
                 let end = period.end(start, tz);
                 let name = partition_name(&ctx.config.table_name, start, end, period, tz);
-                core::time_partition(ctx, start, end, name)?
+                ctx.time_partition(start, end, name)?
             }
             (None, Some(step)) if step > 0 => {
                 let Some(key) = row.try_get_by_index::<Option<i64>>(0)? else {
                     break;
                 };
                 let start = key.div_euclid(step).saturating_mul(step);
-                core::int_partition(ctx, start, start.saturating_add(step))
+                ctx.int_partition(start, start.saturating_add(step))
             }
             _ => {
                 return Err(Error::InvalidConfig {
@@ -905,7 +900,7 @@ async fn empty_default(
                 });
             }
         };
-        if created >= super::plan::MAX_CREATES_PER_RUN {
+        if created >= crate::model::plan::MAX_CREATES_PER_RUN {
             break;
         }
         core::create(service, txn, ctx, new).await?;
@@ -915,7 +910,7 @@ async fn empty_default(
 }
 
 /// The key read as an instant (a `timestamp without time zone` key is local time in the configured zone).
-fn time_key(row: &sea_orm::QueryResult, ctx: &Ctx) -> Result<Option<DateTime<Utc>>> {
+fn time_key(row: &sea_orm::QueryResult, ctx: &Table) -> Result<Option<DateTime<Utc>>> {
     if ctx.key_type.as_deref() == Some("timestamp without time zone") {
         let local: Option<chrono::NaiveDateTime> = row.try_get_by_index(0)?;
         let tz = ctx.time_zone()?;

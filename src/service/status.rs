@@ -11,13 +11,16 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::catalog::{self, CatalogRelation, ManagedTable, Placement};
-use super::core::{self, Ctx};
-use super::plan::{int_horizon, int_retention_threshold, time_horizon, time_retention_threshold};
+use super::core;
 use super::{PartitionService, QualifiedTable};
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::Result;
 use crate::model::bound::same_bound;
+use crate::model::plan::{
+    int_horizon, int_retention_threshold, time_horizon, time_retention_threshold,
+};
+use crate::model::table::Table;
 use crate::model::{CatalogBound, Edge};
 
 /// A table or index and the tablespace it is in.
@@ -642,7 +645,7 @@ pub(crate) fn parse_list_bound(text: &str) -> Option<Vec<Option<String>>> {
 }
 
 /// Whether a range is exactly one period (or step) on its boundaries.
-fn aligned(config: &partition_config::Model, ctx: &Ctx, start: Edge, end: Edge) -> bool {
+fn aligned(config: &partition_config::Model, ctx: &Table, start: Edge, end: Edge) -> bool {
     match (start, end) {
         (Edge::Time(start), Edge::Time(end)) => match (config.period, ctx.time_zone()) {
             (Some(period), Ok(tz)) => {
@@ -726,7 +729,7 @@ fn pair_renames(anomalies: &mut Vec<Anomaly>, partitions: &mut Vec<PartitionStat
 pub(crate) fn assess(observed: Observed<'_>) -> TableStatus {
     let config = observed.config;
     let table = format!("{}.{}", config.schema_name, config.table_name);
-    let ctx = Ctx {
+    let ctx = Table {
         config: config.clone(),
         key_type: None,
     };
@@ -1111,7 +1114,7 @@ pub(crate) async fn status_with<C: sea_orm::ConnectionTrait>(
             })
             .collect();
         let max_key = if exists && config.period.is_none() && config.step.is_some() {
-            let ctx = Ctx {
+            let ctx = Table {
                 config: config.clone(),
                 key_type: key_types.get(&key).cloned().flatten(),
             };
@@ -1149,14 +1152,14 @@ mod tests {
             table_name: "ev".to_owned(),
             attach_tablespace: Some("fast".to_owned()),
             premake: Some(1),
-            ..crate::service::plan::fixtures::config(Some(Period::Day), None)
+            ..crate::service::fixtures::config(Some(Period::Day), None)
         }
     }
 
     fn log(id: i64, day: u32, attached: bool) -> partition_log::Model {
         partition_log::Model {
             created_at: at(1, 0),
-            ..crate::service::plan::fixtures::range_log(
+            ..crate::service::fixtures::range_log(
                 id,
                 &format!("ev_{day}"),
                 at(day, 0),

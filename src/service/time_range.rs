@@ -11,13 +11,14 @@ use sea_orm::{
 };
 
 use super::Adoption;
-use super::core::{self, Ctx};
+use super::core;
 use super::handle::{check_tablespace, typed_handle};
 use super::{PartitionService, QualifiedTable, Registering};
 use crate::calendar::{Period, partition_name};
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result};
 use crate::model::LoggedBound;
+use crate::model::table::Table;
 use crate::schema::PartitionStrategy;
 
 /// The longest premake horizon `create_partition` accepts, in days (a century).
@@ -290,7 +291,7 @@ impl TimeRangeRegistration {
         .insert(&txn)
         .await?;
         let handle = TimeRangeTable::from_config(service.clone(), &config);
-        let ctx = Ctx::load(&txn, config).await?;
+        let ctx = core::load(&txn, config).await?;
         if adopt {
             let adoption = super::reconcile::adopt_unlogged(&service, &txn, &ctx).await?;
             txn.commit().await?;
@@ -360,7 +361,7 @@ impl TimeRangeTable {
         TimeRangeSettings::from_config(&self.config().await?)
     }
 
-    async fn lock_settings(&self) -> Result<(DatabaseTransaction, Ctx, TimeRangeSettings)> {
+    async fn lock_settings(&self) -> Result<(DatabaseTransaction, Table, TimeRangeSettings)> {
         let (txn, ctx) = self.lock().await?;
         let settings = TimeRangeSettings::from_config(&ctx.config)?;
         Ok((txn, ctx, settings))
@@ -427,13 +428,13 @@ impl TimeRangeTable {
     async fn create_one(
         &self,
         txn: &DatabaseTransaction,
-        ctx: &Ctx,
+        ctx: &Table,
         settings: &TimeRangeSettings,
         start: DateTime<Utc>,
     ) -> Result<partition_log::Model> {
         let end = settings.period.end(start, settings.time_zone);
         let name = partition_name(&self.table, start, end, settings.period, settings.time_zone);
-        let new = core::time_partition(ctx, start, end, name)?;
+        let new = ctx.time_partition(start, end, name)?;
         let log = core::create(&self.service, txn, ctx, new).await?;
         tracing::debug!(partition = %log.partition_name, %start, %end, "partition created");
         Ok(log)

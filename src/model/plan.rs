@@ -5,12 +5,12 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::ActiveEnum as _;
 use sea_orm::sea_query::PostgresQueryBuilder;
 
-use super::core::{self, Ctx};
 use crate::calendar::{Period, partition_name};
 use crate::entity::partition_config::{CreationMode, RetentionAction};
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::Result;
+use crate::model::table::Table;
 use crate::schema::{Partition, PartitionStrategy};
 
 /// At most this many partitions are planned for one table in one run (a safety net after a very long outage).
@@ -92,7 +92,7 @@ pub struct Step {
 pub struct Plan {
     /// The instant the plan was made for.
     pub at: DateTime<Utc>,
-    /// The steps, grouped by table (in the order of [`PartitionService::configs`](super::PartitionService::configs)).
+    /// The steps, grouped by table (in the order of [`PartitionService::configs`](crate::service::PartitionService::configs)).
     pub steps: Vec<Step>,
     /// Tables that could not be planned, with the reason (they get no steps).
     pub unplannable: Vec<(String, String)>,
@@ -207,7 +207,7 @@ impl Plan {
 
 /// What the planner needs to know about one table.
 pub(crate) struct TableState<'a> {
-    pub ctx: &'a Ctx,
+    pub ctx: &'a Table,
     /// Every log row of the table.
     pub logs: &'a [partition_log::Model],
     /// Integer ranges: the largest key.
@@ -325,7 +325,7 @@ pub(crate) fn int_horizon(
 }
 
 /// Whether `detach_time` keeps a partition from the retention rule at `now`: until `detach_time < now`, as in
-/// the original (SQL side: [`core::unprotected`]).
+/// the original (the service's queries say the same in SQL).
 pub(crate) fn is_protected(log: &partition_log::Model, now: DateTime<Utc>) -> bool {
     log.detach_time.is_some_and(|t| t >= now)
 }
@@ -405,7 +405,7 @@ fn plan_time(
 
 /// Detach steps for partitions this plan creates that are already past retention.
 fn detach_planned(
-    ctx: &Ctx,
+    ctx: &Table,
     steps: &mut Vec<Step>,
     expired: impl Fn(StepRange) -> bool,
     reason: &str,
@@ -465,7 +465,7 @@ fn plan_int(
         let Some(end) = cursor.checked_add(step) else {
             break;
         };
-        let new = core::int_partition(ctx, cursor, end);
+        let new = ctx.int_partition(cursor, end);
         steps.push(create_step(
             ctx,
             StepRange::Int { start: cursor, end },
@@ -497,7 +497,7 @@ fn plan_int(
     Ok(())
 }
 
-fn create_step(ctx: &Ctx, range: StepRange, name: String, reason: String) -> Result<Step> {
+fn create_step(ctx: &Table, range: StepRange, name: String, reason: String) -> Result<Step> {
     let (bound, check, bounds) = match range {
         StepRange::Time { start, end } => {
             let (bound, check) = ctx.time_range(start, end)?;
@@ -564,7 +564,7 @@ fn create_step(ctx: &Ctx, range: StepRange, name: String, reason: String) -> Res
     })
 }
 
-fn detach_step(ctx: &Ctx, log: &partition_log::Model, reason: String) -> Result<Step> {
+fn detach_step(ctx: &Table, log: &partition_log::Model, reason: String) -> Result<Step> {
     let mut detach = Partition::detach();
     detach
         .table(ctx.parent())
@@ -691,7 +691,7 @@ mod tests {
 
     use super::fixtures::config;
 
-    fn ctx(config: partition_config::Model) -> Ctx {
+    fn ctx(config: partition_config::Model) -> Table {
         let key_type = Some(
             if config.step.is_some() {
                 "bigint"
@@ -700,7 +700,7 @@ mod tests {
             }
             .to_owned(),
         );
-        Ctx { config, key_type }
+        Table { config, key_type }
     }
 
     fn log(
