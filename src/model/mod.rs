@@ -3,8 +3,10 @@
 //!
 //! - [`bound`]: a partition's bound, as the log records it and as the catalog prints it.
 
+pub(crate) mod assess;
 pub mod bound;
 pub mod plan;
+pub mod status;
 
 pub use bound::{CatalogBound, Edge, LoggedBound};
 pub(crate) mod table;

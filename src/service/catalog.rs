@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
 
 use crate::error::Result;
+pub(crate) use crate::model::assess::{CatalogRelation, Placement};
 
 /// Namespace of the crate's advisory locks (`'sopp'`), the first key of `pg_advisory_xact_lock(int, int)`.
 pub(crate) const LOCK_CLASS: i32 = 0x736f_7070;
@@ -167,13 +168,6 @@ pub(crate) async fn tablespace_exists<C: ConnectionTrait>(
         .is_some())
 }
 
-/// A table or index and the tablespace it is in (the database default by its name, e.g. `pg_default`).
-#[derive(Debug, Clone)]
-pub(crate) struct Placement {
-    pub name: String,
-    pub tablespace: String,
-}
-
 /// The tablespace of the table a `sopp_partition_log` row names, as an expression over that row's
 /// `schema_name` and `partition_name` (the database default by its name, as [`placements`] gives it; NULL for
 /// a table without storage, a sub-partitioned partition). The names are the row's own values, quoted by the
@@ -302,34 +296,6 @@ pub(crate) async fn detach_state<C: ConnectionTrait>(
     )
     .await?;
     Ok(row.map(|r| r.try_get_by_index::<bool>(0)).transpose()?)
-}
-
-/// One relation as the catalog sees it, for [`status`](crate::service::PartitionService::status): a
-/// partition of a managed table, or a table the log names (attached or not).
-#[derive(Debug, Clone)]
-pub(crate) struct CatalogRelation {
-    pub oid: i64,
-    pub schema: String,
-    pub name: String,
-    /// `r` table, `p` partitioned table, ...
-    pub relkind: String,
-    /// The table it is a partition of, if any.
-    pub parent: Option<(String, String)>,
-    pub detach_pending: bool,
-    /// `pg_get_expr(relpartbound)`, e.g. `FOR VALUES FROM ('2024-01-01 00:00:00+00') TO (...)`.
-    pub bound: Option<String>,
-    pub tablespace: String,
-    pub estimated_rows: Option<i64>,
-    pub size_bytes: i64,
-    /// A single-column time range bound, converted by PostgreSQL itself (so whatever the session's
-    /// `DateStyle` and `TimeZone`; a `timestamp without time zone` key in the configured zone).
-    pub time_range: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    /// A single-column integer range bound.
-    pub int_range: Option<(i64, i64)>,
-    /// A hash bound: modulus and remainder.
-    pub hash: Option<(i32, i32)>,
-    /// For a DEFAULT partition: whether it holds any row (an exact check, one `EXISTS` each).
-    pub has_rows: Option<bool>,
 }
 
 /// A managed table for [`relations`]: schema, name, and the configured time zone.

@@ -26,6 +26,10 @@ use sea_orm::{
 };
 
 pub use crate::model::plan::{BlockedStep, MAX_CREATES_PER_RUN, Plan, Step, StepAction, StepRange};
+pub use crate::model::status::{
+    Anomaly, AnomalyKind, CatalogPartition, IndexPlacement, PartitionState, PartitionStatus,
+    Status, TableStatus,
+};
 pub use crate::model::{CatalogBound, Edge};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use handle::{DefaultRows, MaintenanceSettings, TableHandle};
@@ -38,10 +42,6 @@ pub use maintenance::{
 };
 pub use reconcile::{
     Adoption, Direction, ReconcileMode, Reconciliation, Repair, RepairOutcome, RepairPolicy,
-};
-pub use status::{
-    Anomaly, AnomalyKind, CatalogPartition, IndexPlacement, PartitionState, PartitionStatus,
-    Status, TableStatus,
 };
 pub use time_range::{ConfigUpdated, TimeRangeRegistration, TimeRangeSettings, TimeRangeTable};
 

@@ -15,13 +15,14 @@ use sea_orm::{
 };
 
 use super::core;
-use super::status::{Anomaly, AnomalyKind, Status, TableStatus, status_with};
+use super::status::status_with;
 use super::{PartitionService, QualifiedTable, execute};
 use crate::calendar::partition_name;
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result};
 use crate::model::plan::StepAction;
+use crate::model::status::{Anomaly, AnomalyKind, Status, TableStatus};
 use crate::model::table::Table;
 use crate::model::{CatalogBound, Edge, LoggedBound};
 use crate::schema::{ListValue, Partition};

@@ -1,0 +1,824 @@
+//! The assessment: the catalog compared with the log and the configuration, one table at a time. Pure: the
+//! service reads the catalog ([`CatalogRelation`], [`Placement`]) and the log, this says what disagrees.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use crate::entity::{partition_config, partition_log};
+use crate::model::bound::same_bound;
+use crate::model::plan::{
+    int_horizon, int_retention_threshold, time_horizon, time_retention_threshold,
+};
+use crate::model::status::{
+    Anomaly, CatalogPartition, IndexPlacement, PartitionStatus, TableStatus,
+};
+use crate::model::table::Table;
+use crate::model::{CatalogBound, Edge};
+
+/// A table or index and the tablespace it is in (the database default by its name, e.g. `pg_default`).
+#[derive(Debug, Clone)]
+pub(crate) struct Placement {
+    pub name: String,
+    pub tablespace: String,
+}
+
+/// One relation as the catalog sees it, for status: a
+/// partition of a managed table, or a table the log names (attached or not).
+#[derive(Debug, Clone)]
+pub(crate) struct CatalogRelation {
+    pub oid: i64,
+    pub schema: String,
+    pub name: String,
+    /// `r` table, `p` partitioned table, ...
+    pub relkind: String,
+    /// The table it is a partition of, if any.
+    pub parent: Option<(String, String)>,
+    pub detach_pending: bool,
+    /// `pg_get_expr(relpartbound)`, e.g. `FOR VALUES FROM ('2024-01-01 00:00:00+00') TO (...)`.
+    pub bound: Option<String>,
+    pub tablespace: String,
+    pub estimated_rows: Option<i64>,
+    pub size_bytes: i64,
+    /// A single-column time range bound, converted by PostgreSQL itself (so whatever the session's
+    /// `DateStyle` and `TimeZone`; a `timestamp without time zone` key in the configured zone).
+    pub time_range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// A single-column integer range bound.
+    pub int_range: Option<(i64, i64)>,
+    /// A hash bound: modulus and remainder.
+    pub hash: Option<(i32, i32)>,
+    /// For a DEFAULT partition: whether it holds any row (an exact check, one `EXISTS` each).
+    pub has_rows: Option<bool>,
+}
+
+/// What [`assess`] compares for one table.
+pub(crate) struct Observed<'a> {
+    pub config: &'a partition_config::Model,
+    pub exists: bool,
+    pub logs: &'a [partition_log::Model],
+    /// The table's partitions and the relations its log names.
+    pub relations: Vec<&'a CatalogRelation>,
+    pub indexes: &'a HashMap<i64, Vec<Placement>>,
+    /// Integer ranges: the largest key.
+    pub max_key: Option<i64>,
+    pub now: DateTime<Utc>,
+}
+
+/// The catalog's bound of a relation, parsed.
+pub(crate) fn catalog_bound(rel: &CatalogRelation) -> Option<CatalogBound> {
+    let text = rel.bound.as_deref()?;
+    Some(if let Some((start, end)) = rel.time_range {
+        CatalogBound::Range {
+            start: Edge::Time(start),
+            end: Edge::Time(end),
+        }
+    } else if let Some((start, end)) = rel.int_range {
+        CatalogBound::Range {
+            start: Edge::Int(start),
+            end: Edge::Int(end),
+        }
+    } else if let Some((modulus, remainder)) = rel.hash {
+        CatalogBound::Hash { modulus, remainder }
+    } else if text == "DEFAULT" {
+        CatalogBound::Default
+    } else if let Some(values) = parse_list_bound(text) {
+        CatalogBound::List(values)
+    } else {
+        CatalogBound::Other(text.to_owned())
+    })
+}
+
+/// The values of `FOR VALUES IN (...)` as PostgreSQL prints them: quoted literals unquoted, `NULL` as
+/// `None`, anything else (numbers, booleans) as written.
+pub(crate) fn parse_list_bound(text: &str) -> Option<Vec<Option<String>>> {
+    let inner = text.strip_prefix("FOR VALUES IN (")?.strip_suffix(')')?;
+    let mut values = Vec::new();
+    let mut chars = inner.chars().peekable();
+    loop {
+        while chars.peek() == Some(&' ') {
+            chars.next();
+        }
+        let value = if chars.peek() == Some(&'\'') {
+            chars.next();
+            let mut s = String::new();
+            loop {
+                match chars.next()? {
+                    '\'' if chars.peek() == Some(&'\'') => {
+                        chars.next();
+                        s.push('\'');
+                    }
+                    '\'' => break,
+                    c => s.push(c),
+                }
+            }
+            // A cast PostgreSQL may print after a literal (`'a'::text`).
+            if chars.peek() == Some(&':') {
+                while chars.peek().is_some_and(|c| *c != ',') {
+                    chars.next();
+                }
+            }
+            Some(s)
+        } else {
+            let mut token = String::new();
+            while let Some(c) = chars.peek().copied() {
+                if c == ',' {
+                    break;
+                }
+                token.push(c);
+                chars.next();
+            }
+            let token = token.trim().to_owned();
+            if token.is_empty() {
+                return None;
+            }
+            (token != "NULL").then_some(token)
+        };
+        values.push(value);
+        match chars.next() {
+            None => break,
+            Some(',') => continue,
+            Some(_) => return None,
+        }
+    }
+    Some(values)
+}
+
+/// Whether a range is exactly one period (or step) on its boundaries.
+fn aligned(config: &partition_config::Model, ctx: &Table, start: Edge, end: Edge) -> bool {
+    match (start, end) {
+        (Edge::Time(start), Edge::Time(end)) => match (config.period, ctx.time_zone()) {
+            (Some(period), Ok(tz)) => {
+                period.start(start, tz) == start && period.end(start, tz) == end
+            }
+            _ => true,
+        },
+        (Edge::Int(start), Edge::Int(end)) => match config.step {
+            Some(step) if step > 0 => {
+                start.rem_euclid(step) == 0 && end.checked_sub(start) == Some(step)
+            }
+            _ => true,
+        },
+        _ => false,
+    }
+}
+
+/// A logged partition whose table is gone and an unlogged partition attached with exactly its logged bound
+/// are one table renamed by hand: their two anomalies become one [`Anomaly::RenamedByHand`], and the
+/// partition is listed once, under its new name with its log row.
+fn pair_renames(anomalies: &mut Vec<Anomaly>, partitions: &mut Vec<PartitionStatus>) {
+    let bound_of = |name: &str, partitions: &[PartitionStatus]| {
+        partitions
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(PartitionStatus::bound)
+    };
+    let mut renames = Vec::new();
+    for anomaly in anomalies.iter() {
+        let Anomaly::LogWithoutTable {
+            partition: old,
+            log_id,
+            logged_attached: true,
+        } = anomaly
+        else {
+            continue;
+        };
+        let Some(logged) = bound_of(old, partitions) else {
+            continue;
+        };
+        let taken = |name: &str| {
+            renames
+                .iter()
+                .any(|(_, new, _): &(String, String, i64)| new == name)
+        };
+        let new = anomalies.iter().find_map(|a| match a {
+            Anomaly::Unlogged { partition, bound }
+                if same_bound(&logged, bound) && !taken(partition) =>
+            {
+                Some(partition.clone())
+            }
+            _ => None,
+        });
+        if let Some(new) = new {
+            renames.push((old.clone(), new, *log_id));
+        }
+    }
+    for (old, new, log_id) in renames {
+        anomalies.retain(|a| match a {
+            Anomaly::LogWithoutTable { partition, .. } => *partition != old,
+            Anomaly::Unlogged { partition, .. } => *partition != new,
+            _ => true,
+        });
+        anomalies.push(Anomaly::RenamedByHand {
+            partition: new.clone(),
+            logged_as: old.clone(),
+            log_id,
+        });
+        let log = partitions
+            .iter()
+            .position(|p| p.name == old)
+            .map(|i| partitions.remove(i))
+            .and_then(|p| p.log);
+        if let Some(renamed) = partitions.iter_mut().find(|p| p.name == new) {
+            renamed.log = log;
+        }
+    }
+}
+
+/// Compares the catalog with the log and the configuration for one table. Pure.
+pub(crate) fn assess(observed: Observed<'_>) -> TableStatus {
+    let config = observed.config;
+    let table = format!("{}.{}", config.schema_name, config.table_name);
+    let ctx = Table {
+        config: config.clone(),
+        key_type: None,
+    };
+    let mut status = TableStatus {
+        table: table.clone(),
+        config: config.clone(),
+        exists: observed.exists,
+        partitions: Vec::new(),
+        horizon: None,
+        wanted_horizon: None,
+        retention_threshold: None,
+        default_has_rows: None,
+        anomalies: Vec::new(),
+    };
+    let mut anomalies = Vec::new();
+    if !observed.exists {
+        anomalies.push(Anomaly::TableMissing);
+    }
+    let by_name: HashMap<(&str, &str), &CatalogRelation> = observed
+        .relations
+        .iter()
+        .map(|r| ((r.schema.as_str(), r.name.as_str()), *r))
+        .collect();
+    let managed = (config.schema_name.clone(), config.table_name.clone());
+    let placements = |rel: &CatalogRelation| -> Vec<IndexPlacement> {
+        observed
+            .indexes
+            .get(&rel.oid)
+            .map(|v| {
+                v.iter()
+                    .map(|p| IndexPlacement {
+                        name: p.name.clone(),
+                        tablespace: p.tablespace.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let catalog_of = |rel: &CatalogRelation, expected_parent: &(String, String)| CatalogPartition {
+        attached: rel.parent.as_ref() == Some(expected_parent),
+        parent: rel.parent.as_ref().map(|(s, n)| format!("{s}.{n}")),
+        detach_pending: rel.detach_pending,
+        bound: catalog_bound(rel),
+        tablespace: rel.tablespace.clone(),
+        indexes: placements(rel),
+        estimated_rows: rel.estimated_rows,
+        size_bytes: rel.size_bytes,
+    };
+    let mut logged: BTreeSet<(&str, &str)> = BTreeSet::new();
+    // Ranges seen (name, start, end, attached), for gaps and overlaps.
+    let mut ranges: Vec<(String, Edge, Edge, bool)> = Vec::new();
+    for log in observed.logs {
+        logged.insert((log.schema_name.as_str(), log.partition_name.as_str()));
+        let expected_parent = (
+            config.schema_name.clone(),
+            log.parent_name
+                .clone()
+                .unwrap_or_else(|| config.table_name.clone()),
+        );
+        let rel = by_name
+            .get(&(log.schema_name.as_str(), log.partition_name.as_str()))
+            .copied();
+        let catalog = rel.map(|r| catalog_of(r, &expected_parent));
+        match (rel, &catalog) {
+            (Some(rel), Some(cat)) if observed.exists => {
+                if cat.detach_pending || log.detach_pending {
+                    anomalies.push(Anomaly::PendingDetach {
+                        partition: log.partition_name.clone(),
+                        log_id: Some(log.id),
+                    });
+                } else if cat.attached && !log.is_attached {
+                    anomalies.push(Anomaly::AttachedByHand {
+                        partition: log.partition_name.clone(),
+                        log_id: log.id,
+                    });
+                } else if !cat.attached && log.is_attached {
+                    anomalies.push(Anomaly::DetachedByHand {
+                        partition: log.partition_name.clone(),
+                        log_id: log.id,
+                    });
+                }
+                if cat.attached
+                    && let (Some(logged), Some(actual)) =
+                        (log.bound().ok().map(|b| b.to_catalog()), cat.bound.as_ref())
+                    && !same_bound(&logged, actual)
+                {
+                    anomalies.push(Anomaly::BoundMismatch {
+                        partition: log.partition_name.clone(),
+                        log_id: log.id,
+                        logged: logged.to_string(),
+                        catalog: actual.clone(),
+                    });
+                }
+                let expected = log
+                    .tablespace
+                    .clone()
+                    .or_else(|| {
+                        if cat.attached {
+                            config.attach_tablespace.clone()
+                        } else {
+                            config.detach_tablespace.clone()
+                        }
+                    })
+                    .or_else(|| log.created_tablespace.clone());
+                // A sub-partitioned partition has no storage: its sub-partitions are checked instead.
+                if let Some(expected) = expected.filter(|_| rel.relkind != "p") {
+                    if cat.tablespace != expected {
+                        anomalies.push(Anomaly::TablespaceMismatch {
+                            partition: log.partition_name.clone(),
+                            log_id: log.id,
+                            relation: log.partition_name.clone(),
+                            index: false,
+                            expected: expected.clone(),
+                            actual: cat.tablespace.clone(),
+                        });
+                    }
+                    for index in cat.indexes.iter().filter(|i| i.tablespace != expected) {
+                        anomalies.push(Anomaly::TablespaceMismatch {
+                            partition: log.partition_name.clone(),
+                            log_id: log.id,
+                            relation: index.name.clone(),
+                            index: true,
+                            expected: expected.clone(),
+                            actual: index.tablespace.clone(),
+                        });
+                    }
+                }
+                if log.parent_name.is_none()
+                    && let Some((start, end)) = log.bound().ok().and_then(|b| b.range())
+                {
+                    // A detached partition keeps its logged range (the catalog forgets it).
+                    let (start, end) = match (&cat.bound, cat.attached) {
+                        (Some(CatalogBound::Range { start, end }), true) => (*start, *end),
+                        _ => (start, end),
+                    };
+                    ranges.push((log.partition_name.clone(), start, end, cat.attached));
+                }
+                if cat.attached
+                    && matches!(cat.bound, Some(CatalogBound::Default))
+                    && rel.has_rows.is_some()
+                {
+                    status.default_has_rows = rel.has_rows;
+                    if rel.has_rows == Some(true) {
+                        anomalies.push(Anomaly::RowsInDefault {
+                            partition: log.partition_name.clone(),
+                            estimated_rows: rel.estimated_rows,
+                        });
+                    }
+                }
+            }
+            (None, _) if observed.exists => anomalies.push(Anomaly::LogWithoutTable {
+                partition: log.partition_name.clone(),
+                log_id: log.id,
+                logged_attached: log.is_attached,
+            }),
+            _ => {}
+        }
+        status.partitions.push(PartitionStatus {
+            schema: log.schema_name.clone(),
+            name: log.partition_name.clone(),
+            log: Some(log.clone()),
+            catalog,
+        });
+    }
+    // Partitions of the table the log does not know.
+    for rel in observed.relations.iter().filter(|r| {
+        r.parent.as_ref() == Some(&managed)
+            && !logged.contains(&(r.schema.as_str(), r.name.as_str()))
+    }) {
+        let catalog = catalog_of(rel, &managed);
+        let bound = catalog
+            .bound
+            .clone()
+            .unwrap_or_else(|| CatalogBound::Other(String::new()));
+        if let CatalogBound::Range { start, end } = bound {
+            ranges.push((rel.name.clone(), start, end, true));
+        }
+        if bound == CatalogBound::Default {
+            status.default_has_rows = rel.has_rows;
+            if rel.has_rows == Some(true) {
+                anomalies.push(Anomaly::RowsInDefault {
+                    partition: rel.name.clone(),
+                    estimated_rows: rel.estimated_rows,
+                });
+            }
+        }
+        if rel.detach_pending {
+            anomalies.push(Anomaly::PendingDetach {
+                partition: rel.name.clone(),
+                log_id: None,
+            });
+        }
+        anomalies.push(Anomaly::Unlogged {
+            partition: rel.name.clone(),
+            bound,
+        });
+        status.partitions.push(PartitionStatus {
+            schema: rel.schema.clone(),
+            name: rel.name.clone(),
+            log: None,
+            catalog: Some(catalog),
+        });
+    }
+    pair_renames(&mut anomalies, &mut status.partitions);
+    status.partitions.sort_by(|a, b| a.name.cmp(&b.name));
+
+    // Range shape: alignment, gaps between attached partitions, overlaps, horizon.
+    ranges.sort_by(|a, b| (a.1, a.2, &a.0).cmp(&(b.1, b.2, &b.0)));
+    for (name, start, end, _) in &ranges {
+        if !aligned(config, &ctx, *start, *end) {
+            anomalies.push(Anomaly::Misaligned {
+                partition: name.clone(),
+                bound: CatalogBound::Range {
+                    start: *start,
+                    end: *end,
+                },
+            });
+        }
+    }
+    let attached: Vec<&(String, Edge, Edge, bool)> = ranges.iter().filter(|r| r.3).collect();
+    // The current period must have a partition: rows for now would otherwise go to DEFAULT or fail.
+    if let (Some(period), Ok(tz), Some(first)) = (config.period, ctx.time_zone(), attached.first())
+    {
+        let current = Edge::Time(period.start(observed.now, tz));
+        if first.1 > current {
+            anomalies.push(Anomaly::Gap {
+                from: current,
+                to: first.1,
+            });
+        }
+    }
+    for pair in attached.windows(2) {
+        if pair[0].2 < pair[1].1 {
+            anomalies.push(Anomaly::Gap {
+                from: pair[0].2,
+                to: pair[1].1,
+            });
+        }
+    }
+    for (i, a) in ranges.iter().enumerate() {
+        for b in ranges[i + 1..].iter().take_while(|b| b.1 < a.2) {
+            anomalies.push(Anomaly::Overlap {
+                first: a.0.clone(),
+                second: b.0.clone(),
+            });
+        }
+    }
+    status.horizon = attached.iter().map(|r| r.2).max();
+    status.wanted_horizon = match (config.period, config.step) {
+        (Some(period), _) => ctx
+            .time_zone()
+            .ok()
+            .map(|tz| Edge::Time(time_horizon(config, period, observed.now, tz))),
+        (None, Some(step)) if step > 0 => {
+            Some(Edge::Int(int_horizon(config, step, observed.max_key)))
+        }
+        _ => None,
+    };
+    status.retention_threshold = match (config.period, config.step) {
+        (Some(period), _) => ctx.time_zone().ok().and_then(|tz| {
+            time_retention_threshold(config, period, observed.now, tz).map(Edge::Time)
+        }),
+        (None, Some(step)) if step > 0 => {
+            int_retention_threshold(config, step, observed.max_key).map(Edge::Int)
+        }
+        _ => None,
+    };
+    if observed.exists
+        && let Some(wanted) = status.wanted_horizon
+        && status.horizon.is_none_or(|h| h < wanted)
+    {
+        anomalies.push(Anomaly::HorizonShort {
+            horizon: status.horizon,
+            wanted,
+        });
+    }
+    anomalies.sort_by_key(Anomaly::kind);
+    status.anomalies = anomalies;
+    status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::Period;
+    use crate::model::LoggedBound;
+    use crate::model::status::AnomalyKind;
+    use crate::schema::ListValue;
+    use chrono::TimeZone;
+
+    fn at(d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 3, d, h, 0, 0).single().unwrap()
+    }
+
+    fn daily() -> partition_config::Model {
+        partition_config::Model {
+            table_name: "ev".to_owned(),
+            attach_tablespace: Some("fast".to_owned()),
+            premake: Some(1),
+            ..crate::service::fixtures::config(Some(Period::Day), None)
+        }
+    }
+
+    fn log(id: i64, day: u32, attached: bool) -> partition_log::Model {
+        partition_log::Model {
+            created_at: at(1, 0),
+            ..crate::service::fixtures::range_log(
+                id,
+                &format!("ev_{day}"),
+                at(day, 0),
+                at(day + 1, 0),
+                attached,
+            )
+        }
+    }
+
+    /// A partition of `ev` in the catalog, `[start, end)`, in `tablespace`; `attached` to `ev` or not.
+    fn rel(
+        oid: i64,
+        name: &str,
+        range: (DateTime<Utc>, DateTime<Utc>),
+        attached: bool,
+    ) -> CatalogRelation {
+        CatalogRelation {
+            oid,
+            schema: "public".to_owned(),
+            name: name.to_owned(),
+            relkind: "r".to_owned(),
+            parent: attached.then(|| ("public".to_owned(), "ev".to_owned())),
+            detach_pending: false,
+            bound: attached.then(|| "FOR VALUES FROM (..) TO (..)".to_owned()),
+            tablespace: "fast".to_owned(),
+            estimated_rows: None,
+            size_bytes: 8192,
+            time_range: attached.then_some(range),
+            int_range: None,
+            hash: None,
+            has_rows: None,
+        }
+    }
+
+    fn day_rel(oid: i64, day: u32, attached: bool) -> CatalogRelation {
+        rel(
+            oid,
+            &format!("ev_{day}"),
+            (at(day, 0), at(day + 1, 0)),
+            attached,
+        )
+    }
+
+    fn assess_with(
+        logs: &[partition_log::Model],
+        rels: &[CatalogRelation],
+        indexes: &HashMap<i64, Vec<Placement>>,
+        now: DateTime<Utc>,
+    ) -> TableStatus {
+        assess(Observed {
+            config: &daily(),
+            exists: true,
+            logs,
+            relations: rels.iter().collect(),
+            indexes,
+            max_key: None,
+            now,
+        })
+    }
+
+    #[test]
+    fn agreeing_catalog_and_log_are_healthy_up_to_the_horizon() {
+        let logs: Vec<_> = (1..=4).map(|d| log(i64::from(d), d, true)).collect();
+        let rels: Vec<_> = (1..=4).map(|d| day_rel(i64::from(d), d, true)).collect();
+        let status = assess_with(&logs, &rels, &HashMap::new(), at(3, 12));
+        assert!(status.is_healthy(), "{:?}", status.anomalies);
+        assert_eq!(status.horizon, Some(Edge::Time(at(5, 0))));
+        assert_eq!(status.wanted_horizon, Some(Edge::Time(at(5, 0))));
+        // A day later the horizon is short by one day.
+        let status = assess_with(&logs, &rels, &HashMap::new(), at(4, 0));
+        assert_eq!(
+            status.anomalies,
+            [Anomaly::HorizonShort {
+                horizon: Some(Edge::Time(at(5, 0))),
+                wanted: Edge::Time(at(6, 0)),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_current_period_without_partition_is_a_gap() {
+        let logs = vec![log(5, 5, true), log(6, 6, true)];
+        let rels = vec![day_rel(5, 5, true), day_rel(6, 6, true)];
+        let status = assess_with(&logs, &rels, &HashMap::new(), at(3, 12));
+        assert_eq!(
+            status.anomalies,
+            [Anomaly::Gap {
+                from: Edge::Time(at(3, 0)),
+                to: Edge::Time(at(5, 0)),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_partition_renamed_by_hand_is_one_anomaly_listed_once() {
+        let logs: Vec<_> = (1..=4).map(|d| log(i64::from(d), d, true)).collect();
+        let mut rels: Vec<_> = (1..=4).map(|d| day_rel(i64::from(d), d, true)).collect();
+        rels[1].name = "ev_new".to_owned();
+        let status = assess_with(&logs, &rels, &HashMap::new(), at(3, 12));
+        assert_eq!(
+            status.anomalies,
+            [Anomaly::RenamedByHand {
+                partition: "ev_new".to_owned(),
+                logged_as: "ev_2".to_owned(),
+                log_id: 2,
+            }]
+        );
+        assert_eq!(status.partitions.len(), 4);
+        let renamed = status.partition("ev_new").expect("listed");
+        assert_eq!(renamed.log.as_ref().map(|l| l.id), Some(2));
+        assert!(status.partition("ev_2").is_none());
+        // Another bound is not a rename: the log row without a table and the unlogged partition stay apart.
+        rels[1] = rel(2, "ev_new", (at(2, 0), at(2, 12)), true);
+        let kinds: Vec<AnomalyKind> = assess_with(&logs, &rels, &HashMap::new(), at(3, 12))
+            .anomalies
+            .iter()
+            .map(Anomaly::kind)
+            .collect();
+        assert!(
+            kinds.contains(&AnomalyKind::LogWithoutTable) && kinds.contains(&AnomalyKind::Unlogged)
+        );
+        assert!(!kinds.contains(&AnomalyKind::RenamedByHand));
+    }
+
+    #[test]
+    fn hand_made_changes_are_told_apart() {
+        let logs = vec![
+            log(1, 1, true),
+            log(2, 2, true),
+            log(3, 3, false),
+            log(4, 4, true),
+        ];
+        let rels = vec![
+            day_rel(1, 1, true),
+            day_rel(2, 2, false), // detached by hand
+            day_rel(3, 3, true),  // attached by hand
+            // day 4: gone
+            rel(5, "ev_extra", (at(5, 0), at(5, 6)), true), // unlogged, misaligned
+        ];
+        let status = assess_with(&logs, &rels, &HashMap::new(), at(4, 12));
+        assert_eq!(
+            status.anomalies,
+            [
+                Anomaly::LogWithoutTable {
+                    partition: "ev_4".to_owned(),
+                    log_id: 4,
+                    logged_attached: true,
+                },
+                Anomaly::DetachedByHand {
+                    partition: "ev_2".to_owned(),
+                    log_id: 2,
+                },
+                Anomaly::AttachedByHand {
+                    partition: "ev_3".to_owned(),
+                    log_id: 3,
+                },
+                Anomaly::Unlogged {
+                    partition: "ev_extra".to_owned(),
+                    bound: CatalogBound::Range {
+                        start: Edge::Time(at(5, 0)),
+                        end: Edge::Time(at(5, 6)),
+                    },
+                },
+                Anomaly::Gap {
+                    from: Edge::Time(at(2, 0)),
+                    to: Edge::Time(at(3, 0)),
+                },
+                Anomaly::Gap {
+                    from: Edge::Time(at(4, 0)),
+                    to: Edge::Time(at(5, 0)),
+                },
+                Anomaly::Misaligned {
+                    partition: "ev_extra".to_owned(),
+                    bound: CatalogBound::Range {
+                        start: Edge::Time(at(5, 0)),
+                        end: Edge::Time(at(5, 6)),
+                    },
+                },
+                Anomaly::HorizonShort {
+                    horizon: Some(Edge::Time(at(5, 6))),
+                    wanted: Edge::Time(at(6, 0)),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn bounds_tablespaces_and_overlaps_are_compared_with_the_log() {
+        let logs = vec![log(1, 1, true), log(2, 2, false), log(3, 3, true)];
+        let mut rebounded = day_rel(1, 1, true);
+        rebounded.time_range = Some((at(1, 0), at(1, 12)));
+        let mut moved = day_rel(3, 3, true);
+        moved.tablespace = "slow".to_owned();
+        // ev_2 is detached; a hand-made partition covers part of its day.
+        let over = rel(4, "ev_over", (at(2, 6), at(3, 0)), true);
+        let indexes: HashMap<i64, Vec<Placement>> = [(
+            3,
+            vec![Placement {
+                name: "ev_3_idx".to_owned(),
+                tablespace: "fast".to_owned(),
+            }],
+        )]
+        .into_iter()
+        .collect();
+        let status = assess_with(
+            &logs,
+            &[rebounded, day_rel(2, 2, false), moved, over],
+            &indexes,
+            at(3, 12),
+        );
+        let kinds: Vec<AnomalyKind> = status.anomalies.iter().map(Anomaly::kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                AnomalyKind::Unlogged,
+                AnomalyKind::BoundMismatch,
+                AnomalyKind::TablespaceMismatch,
+                AnomalyKind::Gap,
+                AnomalyKind::Overlap,
+                AnomalyKind::Misaligned,
+                AnomalyKind::Misaligned,
+                AnomalyKind::HorizonShort,
+            ],
+            "{:#?}",
+            status.anomalies
+        );
+        assert!(status.anomalies.contains(&Anomaly::Overlap {
+            first: "ev_2".to_owned(),
+            second: "ev_over".to_owned(),
+        }));
+        // The index is where it should be; only the table moved.
+        assert!(status.anomalies.contains(&Anomaly::TablespaceMismatch {
+            partition: "ev_3".to_owned(),
+            log_id: 3,
+            relation: "ev_3".to_owned(),
+            index: false,
+            expected: "fast".to_owned(),
+            actual: "slow".to_owned(),
+        }));
+    }
+
+    #[test]
+    fn list_bounds_are_parsed_as_postgresql_prints_them() {
+        assert_eq!(
+            parse_list_bound("FOR VALUES IN ('a', 'it''s', NULL, 'x, y')"),
+            Some(vec![
+                Some("a".to_owned()),
+                Some("it's".to_owned()),
+                None,
+                Some("x, y".to_owned())
+            ])
+        );
+        assert_eq!(
+            parse_list_bound("FOR VALUES IN (1, -2, true)"),
+            Some(vec![
+                Some("1".to_owned()),
+                Some("-2".to_owned()),
+                Some("true".to_owned())
+            ])
+        );
+        assert_eq!(parse_list_bound("FOR VALUES IN ('unterminated)"), None);
+        assert_eq!(parse_list_bound("DEFAULT"), None);
+    }
+
+    #[test]
+    fn logged_lists_compare_as_sets_in_the_catalog_spelling() {
+        let values = ListValue::from_json(&serde_json::json!(["b", 1, null, true])).unwrap();
+        let CatalogBound::List(logged) = LoggedBound::List(values).to_catalog() else {
+            panic!("a list")
+        };
+        let catalog = CatalogBound::List(vec![
+            Some("true".to_owned()),
+            None,
+            Some("1".to_owned()),
+            Some("b".to_owned()),
+        ]);
+        assert!(same_bound(
+            &CatalogBound::List(logged.into_iter().collect()),
+            &catalog
+        ));
+        assert!(!same_bound(
+            &CatalogBound::List(vec![Some("b".to_owned())]),
+            &catalog
+        ));
+    }
+}
