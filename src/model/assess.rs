@@ -224,37 +224,78 @@ fn pair_renames(anomalies: &mut Vec<Anomaly>, partitions: &mut Vec<PartitionStat
     }
 }
 
-/// Compares the catalog with the log and the configuration for one table. Pure.
+/// A range partition seen in the catalog or the log, for the shape checks (gaps, overlaps, alignment).
+struct SeenRange {
+    name: String,
+    start: Edge,
+    end: Edge,
+    attached: bool,
+}
+
+/// What the checks of one table find, as they go.
+struct Findings<'a> {
+    observed: &'a Observed<'a>,
+    /// The table, for its time zone.
+    table: Table,
+    partitions: Vec<PartitionStatus>,
+    anomalies: Vec<Anomaly>,
+    ranges: Vec<SeenRange>,
+    default_has_rows: Option<bool>,
+}
+
+/// Compares the catalog with the log and the configuration for one table: one check per concern, each
+/// adding what it finds. Pure.
 pub(crate) fn assess(observed: Observed<'_>) -> TableStatus {
     let config = observed.config;
-    let table = format!("{}.{}", config.schema_name, config.table_name);
-    let ctx = Table {
-        config: config.clone(),
-        key_type: None,
-    };
-    let mut status = TableStatus {
-        table: table.clone(),
-        config: config.clone(),
-        exists: observed.exists,
+    let mut found = Findings {
+        observed: &observed,
+        table: Table {
+            config: config.clone(),
+            key_type: None,
+        },
         partitions: Vec::new(),
-        horizon: None,
-        wanted_horizon: None,
-        retention_threshold: None,
-        default_has_rows: None,
         anomalies: Vec::new(),
+        ranges: Vec::new(),
+        default_has_rows: None,
     };
-    let mut anomalies = Vec::new();
     if !observed.exists {
-        anomalies.push(Anomaly::TableMissing);
+        found.anomalies.push(Anomaly::TableMissing);
     }
     let by_name: HashMap<(&str, &str), &CatalogRelation> = observed
         .relations
         .iter()
         .map(|r| ((r.schema.as_str(), r.name.as_str()), *r))
         .collect();
+    let mut logged: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for log in observed.logs {
+        logged.insert((log.schema_name.as_str(), log.partition_name.as_str()));
+        let rel = by_name
+            .get(&(log.schema_name.as_str(), log.partition_name.as_str()))
+            .copied();
+        found.logged(log, rel);
+    }
     let managed = (config.schema_name.clone(), config.table_name.clone());
-    let placements = |rel: &CatalogRelation| -> Vec<IndexPlacement> {
-        observed
+    for rel in observed.relations.iter().filter(|r| {
+        r.parent.as_ref() == Some(&managed)
+            && !logged.contains(&(r.schema.as_str(), r.name.as_str()))
+    }) {
+        found.unlogged(rel, &managed);
+    }
+    pair_renames(&mut found.anomalies, &mut found.partitions);
+    found.partitions.sort_by(|a, b| a.name.cmp(&b.name));
+    found.shape();
+    found.finish()
+}
+
+impl Findings<'_> {
+    /// The catalog's view of a relation that should be a partition of `expected_parent`.
+    fn catalog_of(
+        &self,
+        rel: &CatalogRelation,
+        expected_parent: &(String, String),
+    ) -> CatalogPartition {
+        let indexes = self
+            .observed
             .indexes
             .get(&rel.oid)
             .map(|v| {
@@ -265,249 +306,287 @@ pub(crate) fn assess(observed: Observed<'_>) -> TableStatus {
                     })
                     .collect()
             })
-            .unwrap_or_default()
-    };
-    let catalog_of = |rel: &CatalogRelation, expected_parent: &(String, String)| CatalogPartition {
-        attached: rel.parent.as_ref() == Some(expected_parent),
-        parent: rel.parent.as_ref().map(|(s, n)| format!("{s}.{n}")),
-        detach_pending: rel.detach_pending,
-        bound: catalog_bound(rel),
-        tablespace: rel.tablespace.clone(),
-        indexes: placements(rel),
-        estimated_rows: rel.estimated_rows,
-        size_bytes: rel.size_bytes,
-    };
-    let mut logged: BTreeSet<(&str, &str)> = BTreeSet::new();
-    // Ranges seen (name, start, end, attached), for gaps and overlaps.
-    let mut ranges: Vec<(String, Edge, Edge, bool)> = Vec::new();
-    for log in observed.logs {
-        logged.insert((log.schema_name.as_str(), log.partition_name.as_str()));
+            .unwrap_or_default();
+        CatalogPartition {
+            attached: rel.parent.as_ref() == Some(expected_parent),
+            parent: rel.parent.as_ref().map(|(s, n)| format!("{s}.{n}")),
+            detach_pending: rel.detach_pending,
+            bound: catalog_bound(rel),
+            tablespace: rel.tablespace.clone(),
+            indexes,
+            estimated_rows: rel.estimated_rows,
+            size_bytes: rel.size_bytes,
+        }
+    }
+
+    /// A logged partition: its table is there (then every check below) or it is not.
+    fn logged(&mut self, log: &partition_log::Model, rel: Option<&CatalogRelation>) {
+        let config = self.observed.config;
         let expected_parent = (
             config.schema_name.clone(),
             log.parent_name
                 .clone()
                 .unwrap_or_else(|| config.table_name.clone()),
         );
-        let rel = by_name
-            .get(&(log.schema_name.as_str(), log.partition_name.as_str()))
-            .copied();
-        let catalog = rel.map(|r| catalog_of(r, &expected_parent));
+        let catalog = rel.map(|r| self.catalog_of(r, &expected_parent));
         match (rel, &catalog) {
-            (Some(rel), Some(cat)) if observed.exists => {
-                if cat.detach_pending || log.detach_pending {
-                    anomalies.push(Anomaly::PendingDetach {
-                        partition: log.partition_name.clone(),
-                        log_id: Some(log.id),
-                    });
-                } else if cat.attached && !log.is_attached {
-                    anomalies.push(Anomaly::AttachedByHand {
-                        partition: log.partition_name.clone(),
-                        log_id: log.id,
-                    });
-                } else if !cat.attached && log.is_attached {
-                    anomalies.push(Anomaly::DetachedByHand {
-                        partition: log.partition_name.clone(),
-                        log_id: log.id,
-                    });
-                }
-                if cat.attached
-                    && let (Some(logged), Some(actual)) =
-                        (log.bound().ok().map(|b| b.to_catalog()), cat.bound.as_ref())
-                    && !same_bound(&logged, actual)
-                {
-                    anomalies.push(Anomaly::BoundMismatch {
-                        partition: log.partition_name.clone(),
-                        log_id: log.id,
-                        logged: logged.to_string(),
-                        catalog: actual.clone(),
-                    });
-                }
-                let expected = log
-                    .tablespace
-                    .clone()
-                    .or_else(|| {
-                        if cat.attached {
-                            config.attach_tablespace.clone()
-                        } else {
-                            config.detach_tablespace.clone()
-                        }
-                    })
-                    .or_else(|| log.created_tablespace.clone());
-                // A sub-partitioned partition has no storage: its sub-partitions are checked instead.
-                if let Some(expected) = expected.filter(|_| rel.relkind != "p") {
-                    if cat.tablespace != expected {
-                        anomalies.push(Anomaly::TablespaceMismatch {
-                            partition: log.partition_name.clone(),
-                            log_id: log.id,
-                            relation: log.partition_name.clone(),
-                            index: false,
-                            expected: expected.clone(),
-                            actual: cat.tablespace.clone(),
-                        });
-                    }
-                    for index in cat.indexes.iter().filter(|i| i.tablespace != expected) {
-                        anomalies.push(Anomaly::TablespaceMismatch {
-                            partition: log.partition_name.clone(),
-                            log_id: log.id,
-                            relation: index.name.clone(),
-                            index: true,
-                            expected: expected.clone(),
-                            actual: index.tablespace.clone(),
-                        });
-                    }
-                }
-                if log.parent_name.is_none()
-                    && let Some((start, end)) = log.bound().ok().and_then(|b| b.range())
-                {
-                    // A detached partition keeps its logged range (the catalog forgets it).
-                    let (start, end) = match (&cat.bound, cat.attached) {
-                        (Some(CatalogBound::Range { start, end }), true) => (*start, *end),
-                        _ => (start, end),
-                    };
-                    ranges.push((log.partition_name.clone(), start, end, cat.attached));
-                }
-                if cat.attached
-                    && matches!(cat.bound, Some(CatalogBound::Default))
-                    && rel.has_rows.is_some()
-                {
-                    status.default_has_rows = rel.has_rows;
-                    if rel.has_rows == Some(true) {
-                        anomalies.push(Anomaly::RowsInDefault {
-                            partition: log.partition_name.clone(),
-                            estimated_rows: rel.estimated_rows,
-                        });
-                    }
-                }
+            (Some(rel), Some(cat)) if self.observed.exists => {
+                self.attachment(log, cat);
+                self.bound(log, cat);
+                self.placement(log, rel, cat);
+                self.logged_range(log, cat);
+                self.default_rows(&log.partition_name, rel, cat.attached);
             }
-            (None, _) if observed.exists => anomalies.push(Anomaly::LogWithoutTable {
+            (None, _) if self.observed.exists => self.anomalies.push(Anomaly::LogWithoutTable {
                 partition: log.partition_name.clone(),
                 log_id: log.id,
                 logged_attached: log.is_attached,
             }),
             _ => {}
         }
-        status.partitions.push(PartitionStatus {
+        self.partitions.push(PartitionStatus {
             schema: log.schema_name.clone(),
             name: log.partition_name.clone(),
             log: Some(log.clone()),
             catalog,
         });
     }
-    // Partitions of the table the log does not know.
-    for rel in observed.relations.iter().filter(|r| {
-        r.parent.as_ref() == Some(&managed)
-            && !logged.contains(&(r.schema.as_str(), r.name.as_str()))
-    }) {
-        let catalog = catalog_of(rel, &managed);
+
+    /// Attached, detached or pending, in the catalog against the log.
+    fn attachment(&mut self, log: &partition_log::Model, cat: &CatalogPartition) {
+        let (partition, log_id) = (log.partition_name.clone(), log.id);
+        if cat.detach_pending || log.detach_pending {
+            self.anomalies.push(Anomaly::PendingDetach {
+                partition,
+                log_id: Some(log_id),
+            });
+        } else if cat.attached && !log.is_attached {
+            self.anomalies
+                .push(Anomaly::AttachedByHand { partition, log_id });
+        } else if !cat.attached && log.is_attached {
+            self.anomalies
+                .push(Anomaly::DetachedByHand { partition, log_id });
+        }
+    }
+
+    /// The catalog's bound against the logged one, while attached.
+    fn bound(&mut self, log: &partition_log::Model, cat: &CatalogPartition) {
+        if cat.attached
+            && let (Some(logged), Some(actual)) =
+                (log.bound().ok().map(|b| b.to_catalog()), cat.bound.as_ref())
+            && !same_bound(&logged, actual)
+        {
+            self.anomalies.push(Anomaly::BoundMismatch {
+                partition: log.partition_name.clone(),
+                log_id: log.id,
+                logged: logged.to_string(),
+                catalog: actual.clone(),
+            });
+        }
+    }
+
+    /// The partition and its indexes where the log, else the configuration, else its creation puts them.
+    fn placement(
+        &mut self,
+        log: &partition_log::Model,
+        rel: &CatalogRelation,
+        cat: &CatalogPartition,
+    ) {
+        let config = self.observed.config;
+        let configured = if cat.attached {
+            &config.attach_tablespace
+        } else {
+            &config.detach_tablespace
+        };
+        let expected = log
+            .tablespace
+            .clone()
+            .or_else(|| configured.clone())
+            .or_else(|| log.created_tablespace.clone());
+        // A sub-partitioned partition has no storage: its sub-partitions are checked instead.
+        let Some(expected) = expected.filter(|_| rel.relkind != "p") else {
+            return;
+        };
+        let mismatch = |relation: &str, index: bool, actual: &str| Anomaly::TablespaceMismatch {
+            partition: log.partition_name.clone(),
+            log_id: log.id,
+            relation: relation.to_owned(),
+            index,
+            expected: expected.clone(),
+            actual: actual.to_owned(),
+        };
+        if cat.tablespace != expected {
+            self.anomalies
+                .push(mismatch(&log.partition_name, false, &cat.tablespace));
+        }
+        for index in cat.indexes.iter().filter(|i| i.tablespace != expected) {
+            self.anomalies
+                .push(mismatch(&index.name, true, &index.tablespace));
+        }
+    }
+
+    /// A logged range for the shape checks: the catalog's while attached, the logged one once detached (the
+    /// catalog forgets a detached partition's bound).
+    fn logged_range(&mut self, log: &partition_log::Model, cat: &CatalogPartition) {
+        if log.parent_name.is_some() {
+            return;
+        }
+        let Some((start, end)) = log.bound().ok().and_then(|b| b.range()) else {
+            return;
+        };
+        let (start, end) = match (&cat.bound, cat.attached) {
+            (Some(CatalogBound::Range { start, end }), true) => (*start, *end),
+            _ => (start, end),
+        };
+        self.ranges.push(SeenRange {
+            name: log.partition_name.clone(),
+            start,
+            end,
+            attached: cat.attached,
+        });
+    }
+
+    /// Whether an attached DEFAULT partition holds rows.
+    fn default_rows(&mut self, partition: &str, rel: &CatalogRelation, attached: bool) {
+        let is_default = matches!(catalog_bound(rel), Some(CatalogBound::Default));
+        if !attached || !is_default || rel.has_rows.is_none() {
+            return;
+        }
+        self.default_has_rows = rel.has_rows;
+        if rel.has_rows == Some(true) {
+            self.anomalies.push(Anomaly::RowsInDefault {
+                partition: partition.to_owned(),
+                estimated_rows: rel.estimated_rows,
+            });
+        }
+    }
+
+    /// A partition of the table that the log does not know.
+    fn unlogged(&mut self, rel: &CatalogRelation, managed: &(String, String)) {
+        let catalog = self.catalog_of(rel, managed);
         let bound = catalog
             .bound
             .clone()
             .unwrap_or_else(|| CatalogBound::Other(String::new()));
         if let CatalogBound::Range { start, end } = bound {
-            ranges.push((rel.name.clone(), start, end, true));
+            self.ranges.push(SeenRange {
+                name: rel.name.clone(),
+                start,
+                end,
+                attached: true,
+            });
         }
-        if bound == CatalogBound::Default {
-            status.default_has_rows = rel.has_rows;
-            if rel.has_rows == Some(true) {
-                anomalies.push(Anomaly::RowsInDefault {
-                    partition: rel.name.clone(),
-                    estimated_rows: rel.estimated_rows,
-                });
-            }
-        }
+        self.default_rows(&rel.name, rel, true);
         if rel.detach_pending {
-            anomalies.push(Anomaly::PendingDetach {
+            self.anomalies.push(Anomaly::PendingDetach {
                 partition: rel.name.clone(),
                 log_id: None,
             });
         }
-        anomalies.push(Anomaly::Unlogged {
+        self.anomalies.push(Anomaly::Unlogged {
             partition: rel.name.clone(),
             bound,
         });
-        status.partitions.push(PartitionStatus {
+        self.partitions.push(PartitionStatus {
             schema: rel.schema.clone(),
             name: rel.name.clone(),
             log: None,
             catalog: Some(catalog),
         });
     }
-    pair_renames(&mut anomalies, &mut status.partitions);
-    status.partitions.sort_by(|a, b| a.name.cmp(&b.name));
 
-    // Range shape: alignment, gaps between attached partitions, overlaps, horizon.
-    ranges.sort_by(|a, b| (a.1, a.2, &a.0).cmp(&(b.1, b.2, &b.0)));
-    for (name, start, end, _) in &ranges {
-        if !aligned(config, &ctx, *start, *end) {
-            anomalies.push(Anomaly::Misaligned {
-                partition: name.clone(),
-                bound: CatalogBound::Range {
-                    start: *start,
-                    end: *end,
-                },
-            });
+    /// The ranges' shape: each one period (or step) on its boundaries, no hole among the attached ones nor
+    /// before the current period, no two overlapping.
+    fn shape(&mut self) {
+        let config = self.observed.config;
+        self.ranges
+            .sort_by(|a, b| (a.start, a.end, &a.name).cmp(&(b.start, b.end, &b.name)));
+        for r in &self.ranges {
+            if !aligned(config, &self.table, r.start, r.end) {
+                self.anomalies.push(Anomaly::Misaligned {
+                    partition: r.name.clone(),
+                    bound: CatalogBound::Range {
+                        start: r.start,
+                        end: r.end,
+                    },
+                });
+            }
+        }
+        let attached: Vec<&SeenRange> = self.ranges.iter().filter(|r| r.attached).collect();
+        // The current period must have a partition: rows for now would otherwise go to DEFAULT or fail.
+        if let (Some(period), Ok(tz), Some(first)) =
+            (config.period, self.table.time_zone(), attached.first())
+        {
+            let current = Edge::Time(period.start(self.observed.now, tz));
+            if first.start > current {
+                self.anomalies.push(Anomaly::Gap {
+                    from: current,
+                    to: first.start,
+                });
+            }
+        }
+        for pair in attached.windows(2) {
+            if pair[0].end < pair[1].start {
+                self.anomalies.push(Anomaly::Gap {
+                    from: pair[0].end,
+                    to: pair[1].start,
+                });
+            }
+        }
+        for (i, a) in self.ranges.iter().enumerate() {
+            for b in self.ranges[i + 1..].iter().take_while(|b| b.start < a.end) {
+                self.anomalies.push(Anomaly::Overlap {
+                    first: a.name.clone(),
+                    second: b.name.clone(),
+                });
+            }
         }
     }
-    let attached: Vec<&(String, Edge, Edge, bool)> = ranges.iter().filter(|r| r.3).collect();
-    // The current period must have a partition: rows for now would otherwise go to DEFAULT or fail.
-    if let (Some(period), Ok(tz), Some(first)) = (config.period, ctx.time_zone(), attached.first())
-    {
-        let current = Edge::Time(period.start(observed.now, tz));
-        if first.1 > current {
-            anomalies.push(Anomaly::Gap {
-                from: current,
-                to: first.1,
-            });
+
+    /// The table's status: where attached ranges end against where premake wants them, the retention
+    /// threshold, and every anomaly in kind order.
+    fn finish(mut self) -> TableStatus {
+        let config = self.observed.config;
+        let now = self.observed.now;
+        let max_key = self.observed.max_key;
+        let tz = self.table.time_zone().ok();
+        let horizon = self
+            .ranges
+            .iter()
+            .filter(|r| r.attached)
+            .map(|r| r.end)
+            .max();
+        let (wanted_horizon, retention_threshold) = match (config.period, config.step, tz) {
+            (Some(period), _, Some(tz)) => (
+                Some(Edge::Time(time_horizon(config, period, now, tz))),
+                time_retention_threshold(config, period, now, tz).map(Edge::Time),
+            ),
+            (None, Some(step), _) if step > 0 => (
+                Some(Edge::Int(int_horizon(config, step, max_key))),
+                int_retention_threshold(config, step, max_key).map(Edge::Int),
+            ),
+            _ => (None, None),
+        };
+        if self.observed.exists
+            && let Some(wanted) = wanted_horizon
+            && horizon.is_none_or(|h| h < wanted)
+        {
+            self.anomalies
+                .push(Anomaly::HorizonShort { horizon, wanted });
+        }
+        self.anomalies.sort_by_key(Anomaly::kind);
+        TableStatus {
+            table: format!("{}.{}", config.schema_name, config.table_name),
+            config: config.clone(),
+            exists: self.observed.exists,
+            partitions: self.partitions,
+            horizon,
+            wanted_horizon,
+            retention_threshold,
+            default_has_rows: self.default_has_rows,
+            anomalies: self.anomalies,
         }
     }
-    for pair in attached.windows(2) {
-        if pair[0].2 < pair[1].1 {
-            anomalies.push(Anomaly::Gap {
-                from: pair[0].2,
-                to: pair[1].1,
-            });
-        }
-    }
-    for (i, a) in ranges.iter().enumerate() {
-        for b in ranges[i + 1..].iter().take_while(|b| b.1 < a.2) {
-            anomalies.push(Anomaly::Overlap {
-                first: a.0.clone(),
-                second: b.0.clone(),
-            });
-        }
-    }
-    status.horizon = attached.iter().map(|r| r.2).max();
-    status.wanted_horizon = match (config.period, config.step) {
-        (Some(period), _) => ctx
-            .time_zone()
-            .ok()
-            .map(|tz| Edge::Time(time_horizon(config, period, observed.now, tz))),
-        (None, Some(step)) if step > 0 => {
-            Some(Edge::Int(int_horizon(config, step, observed.max_key)))
-        }
-        _ => None,
-    };
-    status.retention_threshold = match (config.period, config.step) {
-        (Some(period), _) => ctx.time_zone().ok().and_then(|tz| {
-            time_retention_threshold(config, period, observed.now, tz).map(Edge::Time)
-        }),
-        (None, Some(step)) if step > 0 => {
-            int_retention_threshold(config, step, observed.max_key).map(Edge::Int)
-        }
-        _ => None,
-    };
-    if observed.exists
-        && let Some(wanted) = status.wanted_horizon
-        && status.horizon.is_none_or(|h| h < wanted)
-    {
-        anomalies.push(Anomaly::HorizonShort {
-            horizon: status.horizon,
-            wanted,
-        });
-    }
-    anomalies.sort_by_key(Anomaly::kind);
-    status.anomalies = anomalies;
-    status
 }
 
 #[cfg(test)]
