@@ -302,54 +302,21 @@ impl PartitionService {
         })
     }
 
-    /// Repairs one anomaly of one table.
+    /// Repairs one anomaly of one table: maintenance runs the kinds that are maintenance; every other repair
+    /// runs in one transaction under the table's lock, after assessing the table again, and only while the
+    /// anomaly is still there; its DDL and log change commit together.
     async fn repair(
         &self,
         config: &partition_config::Model,
         anomaly: &Anomaly,
         direction: Direction,
     ) -> Result<RepairOutcome> {
-        use Direction::{CatalogFollowsLog as Catalog, LogFollowsCatalog as Log};
-        let qualified = (config.schema_name.clone(), config.table_name.clone());
-        // Repairs that are maintenance: run the planned steps of that kind.
-        match (anomaly, direction) {
-            (Anomaly::HorizonShort { .. }, Catalog) => {
-                return self
-                    .run_planned(qualified, |a| matches!(a, StepAction::Create(_)))
-                    .await;
-            }
-            (Anomaly::HorizonShort { .. }, Log) => {
-                return Ok(skipped(
-                    "the log has nothing to record for a short horizon: repair it with catalog-follows-log",
-                ));
-            }
-            (Anomaly::PendingDetach { log_id, .. }, _) => {
-                let Some(log_id) = *log_id else {
-                    return Ok(skipped(
-                        "the partition is not logged: adopt it first (unlogged, log-follows-catalog)",
-                    ));
-                };
-                // The log records the detach as pending (the catalog already does); maintenance finishes it.
-                let (txn, ctx) = self.lock_config(config).await?;
-                let Some(status) = self.assess_locked(&txn, &ctx).await? else {
-                    return Ok(gone());
-                };
-                if !status.anomalies.contains(anomaly) {
-                    return Ok(gone());
-                }
-                if let Some(log) = find_log(&txn, log_id).await? {
-                    let mut active = log.into_active_model();
-                    active.detach_pending = Set(true);
-                    active.update(&txn).await?;
-                }
-                txn.commit().await?;
-                return self
-                    .run_planned(qualified, |a| matches!(a, StepAction::FinishDetach))
-                    .await;
-            }
-            _ => {}
+        if let Some(outcome) = self
+            .repair_by_maintenance(config, anomaly, direction)
+            .await?
+        {
+            return Ok(outcome);
         }
-
         let (txn, ctx) = self.lock_config(config).await?;
         let Some(status) = self.assess_locked(&txn, &ctx).await? else {
             return Ok(gone());
@@ -357,234 +324,67 @@ impl PartitionService {
         if !status.anomalies.contains(anomaly) {
             return Ok(gone());
         }
-        let now = self.now();
-        let done = match (anomaly, direction) {
-            (
-                Anomaly::LogWithoutTable {
-                    log_id,
-                    logged_attached,
-                    partition,
-                },
-                _,
-            ) => {
-                let Some(log) = find_log(&txn, *log_id).await? else {
-                    return Ok(gone());
-                };
-                if direction == Log {
-                    forget(&txn, &log).await?;
-                    format!("forgot {partition}: its log row is deleted")
-                } else if *logged_attached && log.kind == PartitionKind::Default {
-                    forget(&txn, &log).await?;
-                    let tablespace = ctx.config.attach_tablespace.clone();
-                    core::create_default_named(
-                        self,
-                        &txn,
-                        &ctx,
-                        log.partition_name.clone(),
-                        tablespace,
-                    )
-                    .await?;
-                    format!("recreated the DEFAULT partition {partition} (empty)")
-                } else if *logged_attached && log.parent_name.is_none() {
-                    // Recreated empty with its logged bound, under a new log row.
-                    let new = match log.bound()? {
-                        LoggedBound::Time { start, end } => {
-                            ctx.time_partition(start, end, log.partition_name.clone())?
-                        }
-                        LoggedBound::Int { start, end } => {
-                            let mut new = ctx.int_partition(start, end);
-                            new.name = log.partition_name.clone();
-                            new
-                        }
-                        _ => {
-                            return Ok(skipped(
-                                "only range and DEFAULT partitions can be recreated: repair with log-follows-catalog",
-                            ));
-                        }
-                    };
-                    forget(&txn, &log).await?;
-                    core::create(self, &txn, &ctx, new).await?;
-                    format!("recreated {partition} (empty) with its logged bound")
-                } else {
-                    return Ok(skipped(
-                        "a detached table that is gone cannot be brought back: repair with log-follows-catalog",
-                    ));
-                }
-            }
-            (
-                Anomaly::RenamedByHand {
-                    partition,
-                    logged_as,
-                    log_id,
-                },
-                _,
-            ) => {
-                let Some(log) = find_log(&txn, *log_id).await? else {
-                    return Ok(gone());
-                };
-                if direction == Log {
-                    record_rename(&txn, &log, partition).await?;
-                    format!("recorded {logged_as} under its new name {partition}")
-                } else {
-                    let sql = sea_orm::sea_query::Table::rename()
-                        .table(
-                            (log.schema_name.clone(), partition.clone()),
-                            log.partition_name.clone(),
-                        )
-                        .to_string(PostgresQueryBuilder);
-                    execute(&txn, sql).await?;
-                    format!("renamed {partition} back to {logged_as}")
-                }
-            }
-            (Anomaly::DetachedByHand { log_id, partition }, _) => {
-                let Some(log) = find_log(&txn, *log_id).await? else {
-                    return Ok(gone());
-                };
-                if direction == Log {
-                    let mut active = log.into_active_model();
-                    active.is_attached = Set(false);
-                    active.detach_time = Set(None);
-                    active.detached_at = Set(Some(now));
-                    active.update(&txn).await?;
-                    format!("recorded {partition} as detached")
-                } else {
-                    let mut log = log;
-                    log.is_attached = false;
-                    let tablespace = ctx.config.attach_tablespace.clone();
-                    core::attach(self, &txn, &ctx, log, tablespace.as_deref(), None).await?;
-                    format!("attached {partition} back with its logged bound")
-                }
-            }
-            (Anomaly::AttachedByHand { log_id, partition }, _) => {
-                let Some(log) = find_log(&txn, *log_id).await? else {
-                    return Ok(gone());
-                };
-                if direction == Log {
-                    let mut active = log.into_active_model();
-                    active.is_attached = Set(true);
-                    active.detached_at = Set(None);
-                    active.update(&txn).await?;
-                    format!("recorded {partition} as attached")
-                } else {
-                    let mut log = log;
-                    log.is_attached = true;
-                    let tablespace = ctx.config.detach_tablespace.clone();
-                    core::detach(self, &txn, &ctx, log, tablespace.as_deref()).await?;
-                    format!("detached {partition} (its table and rows are kept)")
-                }
-            }
-            (Anomaly::Unlogged { partition, bound }, _) => {
-                if direction == Log {
-                    match adoptable(&ctx, bound) {
-                        Ok(row) => {
-                            insert_adopted(&txn, &ctx, partition, row, now).await?;
-                            format!("logged {partition} {bound}")
-                        }
-                        Err(why) => return Ok(RepairOutcome::Skipped(why)),
-                    }
-                } else {
-                    let sql = Partition::detach()
-                        .table(ctx.parent())
-                        .partition((ctx.config.schema_name.clone(), partition.clone()))
-                        .build(PostgresQueryBuilder)?;
-                    execute(&txn, sql).await?;
-                    format!("detached {partition} (its table and rows are kept)")
-                }
-            }
-            (
-                Anomaly::BoundMismatch {
-                    log_id,
-                    partition,
-                    catalog: bound,
-                    ..
-                },
-                _,
-            ) => {
-                let Some(log) = find_log(&txn, *log_id).await? else {
-                    return Ok(gone());
-                };
-                if direction == Log {
-                    let row = match adoptable(&ctx, bound) {
-                        Ok(row) => row,
-                        Err(why) => return Ok(RepairOutcome::Skipped(why)),
-                    };
-                    let mut active = log.into_active_model();
-                    row.write_to(&mut active);
-                    active.update(&txn).await?;
-                    format!("recorded {partition}'s bound {bound}")
-                } else {
-                    // Detached and attached again with the logged bound (PostgreSQL checks its rows fit).
-                    let sql = Partition::detach()
-                        .table(ctx.parent())
-                        .partition((log.schema_name.clone(), log.partition_name.clone()))
-                        .build(PostgresQueryBuilder)?;
-                    execute(&txn, sql).await?;
-                    let mut log = log;
-                    log.is_attached = false;
-                    core::attach(self, &txn, &ctx, log, None, None).await?;
-                    format!("attached {partition} again with its logged bound")
-                }
-            }
-            (
-                Anomaly::TablespaceMismatch {
-                    log_id,
-                    partition,
-                    index,
-                    expected,
-                    actual,
-                    ..
-                },
-                _,
-            ) => {
-                let Some(log) = find_log(&txn, *log_id).await? else {
-                    return Ok(gone());
-                };
-                if direction == Log {
-                    if *index {
-                        return Ok(skipped(
-                            "the log records no index's tablespace: repair with catalog-follows-log",
-                        ));
-                    }
-                    let mut active = log.into_active_model();
-                    active.tablespace = Set(Some(actual.clone()));
-                    active.update(&txn).await?;
-                    format!("recorded {partition} in tablespace {actual}")
-                } else {
-                    core::place_partition(&txn, &log, expected).await?;
-                    format!("moved {partition} and its indexes to tablespace {expected}")
-                }
-            }
-            (Anomaly::Gap { from, to }, Catalog) => {
-                let created = fill(self, &txn, &ctx, *from, *to).await?;
-                format!("created {created} partition(s) covering [{from}, {to})")
-            }
-            (Anomaly::RowsInDefault { .. }, Catalog)
-                if ctx.config.period.is_none() && ctx.config.step.is_none() =>
-            {
-                return Ok(skipped(
-                    "rows in the DEFAULT partition of a list or hash table need a partition for their values: create it with their values",
-                ));
-            }
-            (Anomaly::RowsInDefault { partition, .. }, Catalog) => {
-                let created = empty_default(self, &txn, &ctx, partition).await?;
-                format!(
-                    "created {created} partition(s) for the rows of {partition}; it is empty now"
-                )
-            }
-            (Anomaly::Gap { .. } | Anomaly::RowsInDefault { .. }, _) => {
-                return Ok(skipped(
-                    "the log has nothing to record for this: repair it with catalog-follows-log",
-                ));
-            }
-            _ => {
-                return Ok(skipped(
-                    "this kind is only reported: decide by hand which data belongs where",
-                ));
-            }
+        let fix = Fix {
+            service: self,
+            txn: &txn,
+            ctx: &ctx,
+            to_catalog: direction == Direction::CatalogFollowsLog,
+            now: self.now(),
         };
-        txn.commit().await?;
-        tracing::info!(table = %status.table, %anomaly, %done, "repaired");
-        Ok(RepairOutcome::Repaired(done))
+        let outcome = fix.anomaly(anomaly).await?;
+        if let RepairOutcome::Repaired(done) = &outcome {
+            txn.commit().await?;
+            tracing::info!(table = %status.table, %anomaly, %done, "repaired");
+        }
+        Ok(outcome)
+    }
+
+    /// The repairs that are maintenance: a short horizon (premake) and a pending detach (finished). `None`
+    /// for the others.
+    async fn repair_by_maintenance(
+        &self,
+        config: &partition_config::Model,
+        anomaly: &Anomaly,
+        direction: Direction,
+    ) -> Result<Option<RepairOutcome>> {
+        let qualified = (config.schema_name.clone(), config.table_name.clone());
+        Ok(Some(match (anomaly, direction) {
+            (Anomaly::HorizonShort { .. }, Direction::CatalogFollowsLog) => {
+                self.run_planned(qualified, |a| matches!(a, StepAction::Create(_)))
+                    .await?
+            }
+            (Anomaly::HorizonShort { .. }, _) => skipped(
+                "the log has nothing to record for a short horizon: repair it with catalog-follows-log",
+            ),
+            (Anomaly::PendingDetach { log_id: None, .. }, _) => skipped(
+                "the partition is not logged: adopt it first (unlogged, log-follows-catalog)",
+            ),
+            (
+                Anomaly::PendingDetach {
+                    log_id: Some(log_id),
+                    ..
+                },
+                _,
+            ) => {
+                // The log records the detach as pending (the catalog already does); maintenance finishes it.
+                let (txn, ctx) = self.lock_config(config).await?;
+                let Some(status) = self.assess_locked(&txn, &ctx).await? else {
+                    return Ok(Some(gone()));
+                };
+                if !status.anomalies.contains(anomaly) {
+                    return Ok(Some(gone()));
+                }
+                if let Some(log) = find_log(&txn, *log_id).await? {
+                    let mut active = log.into_active_model();
+                    active.detach_pending = Set(true);
+                    active.update(&txn).await?;
+                }
+                txn.commit().await?;
+                self.run_planned(qualified, |a| matches!(a, StepAction::FinishDetach))
+                    .await?
+            }
+            _ => return Ok(None),
+        }))
     }
 
     async fn lock_config(
@@ -632,6 +432,311 @@ impl PartitionService {
             .collect();
         Ok(RepairOutcome::Repaired(names.join(", ")))
     }
+}
+
+/// One repair in progress: the transaction holding the table's lock, the table, and which side follows.
+struct Fix<'a> {
+    service: &'a PartitionService,
+    txn: &'a DatabaseTransaction,
+    ctx: &'a Table,
+    /// The catalog follows the log (else the log follows the catalog).
+    to_catalog: bool,
+    now: DateTime<Utc>,
+}
+
+impl Fix<'_> {
+    /// The repair of `anomaly`, one function per kind.
+    async fn anomaly(&self, anomaly: &Anomaly) -> Result<RepairOutcome> {
+        match anomaly {
+            Anomaly::LogWithoutTable {
+                log_id,
+                logged_attached,
+                partition,
+            } => {
+                self.log_without_table(*log_id, *logged_attached, partition)
+                    .await
+            }
+            Anomaly::RenamedByHand {
+                partition,
+                logged_as,
+                log_id,
+            } => self.renamed(*log_id, partition, logged_as).await,
+            Anomaly::DetachedByHand { log_id, partition } => {
+                self.detached_by_hand(*log_id, partition).await
+            }
+            Anomaly::AttachedByHand { log_id, partition } => {
+                self.attached_by_hand(*log_id, partition).await
+            }
+            Anomaly::Unlogged { partition, bound } => self.unlogged(partition, bound).await,
+            Anomaly::BoundMismatch {
+                log_id,
+                partition,
+                catalog,
+                ..
+            } => self.bound_mismatch(*log_id, partition, catalog).await,
+            Anomaly::TablespaceMismatch {
+                log_id,
+                partition,
+                index,
+                expected,
+                actual,
+                ..
+            } => {
+                self.misplaced(*log_id, partition, *index, expected, actual)
+                    .await
+            }
+            Anomaly::Gap { from, to } if self.to_catalog => {
+                let created = fill(self.service, self.txn, self.ctx, *from, *to).await?;
+                Ok(repaired(format!(
+                    "created {created} partition(s) covering [{from}, {to})"
+                )))
+            }
+            Anomaly::RowsInDefault { partition, .. } if self.to_catalog => {
+                self.rows_in_default(partition).await
+            }
+            Anomaly::Gap { .. } | Anomaly::RowsInDefault { .. } => Ok(skipped(
+                "the log has nothing to record for this: repair it with catalog-follows-log",
+            )),
+            _ => Ok(skipped(
+                "this kind is only reported: decide by hand which data belongs where",
+            )),
+        }
+    }
+
+    /// The log row of a repair, if it is still there.
+    async fn log(&self, log_id: i64) -> Result<Option<partition_log::Model>> {
+        find_log(self.txn, log_id).await
+    }
+
+    async fn log_without_table(
+        &self,
+        log_id: i64,
+        logged_attached: bool,
+        partition: &str,
+    ) -> Result<RepairOutcome> {
+        let Some(log) = self.log(log_id).await? else {
+            return Ok(gone());
+        };
+        if !self.to_catalog {
+            forget(self.txn, &log).await?;
+            return Ok(repaired(format!(
+                "forgot {partition}: its log row is deleted"
+            )));
+        }
+        if !logged_attached {
+            return Ok(skipped(
+                "a detached table that is gone cannot be brought back: repair with log-follows-catalog",
+            ));
+        }
+        if log.kind == PartitionKind::Default {
+            forget(self.txn, &log).await?;
+            let tablespace = self.ctx.config.attach_tablespace.clone();
+            core::create_default_named(
+                self.service,
+                self.txn,
+                self.ctx,
+                log.partition_name.clone(),
+                tablespace,
+            )
+            .await?;
+            return Ok(repaired(format!(
+                "recreated the DEFAULT partition {partition} (empty)"
+            )));
+        }
+        // Recreated empty with its logged bound, under a new log row.
+        let new = match (log.parent_name.is_none(), log.bound()?) {
+            (true, LoggedBound::Time { start, end }) => {
+                self.ctx
+                    .time_partition(start, end, log.partition_name.clone())?
+            }
+            (true, LoggedBound::Int { start, end }) => {
+                let mut new = self.ctx.int_partition(start, end);
+                new.name = log.partition_name.clone();
+                new
+            }
+            _ => {
+                return Ok(skipped(
+                    "only range and DEFAULT partitions can be recreated: repair with log-follows-catalog",
+                ));
+            }
+        };
+        forget(self.txn, &log).await?;
+        core::create(self.service, self.txn, self.ctx, new).await?;
+        Ok(repaired(format!(
+            "recreated {partition} (empty) with its logged bound"
+        )))
+    }
+
+    async fn renamed(
+        &self,
+        log_id: i64,
+        partition: &str,
+        logged_as: &str,
+    ) -> Result<RepairOutcome> {
+        let Some(log) = self.log(log_id).await? else {
+            return Ok(gone());
+        };
+        if !self.to_catalog {
+            record_rename(self.txn, &log, partition).await?;
+            return Ok(repaired(format!(
+                "recorded {logged_as} under its new name {partition}"
+            )));
+        }
+        let sql = sea_orm::sea_query::Table::rename()
+            .table(
+                (log.schema_name.clone(), partition.to_owned()),
+                log.partition_name.clone(),
+            )
+            .to_string(PostgresQueryBuilder);
+        execute(self.txn, sql).await?;
+        Ok(repaired(format!("renamed {partition} back to {logged_as}")))
+    }
+
+    async fn detached_by_hand(&self, log_id: i64, partition: &str) -> Result<RepairOutcome> {
+        let Some(mut log) = self.log(log_id).await? else {
+            return Ok(gone());
+        };
+        if !self.to_catalog {
+            let mut active = log.into_active_model();
+            active.is_attached = Set(false);
+            active.detach_time = Set(None);
+            active.detached_at = Set(Some(self.now));
+            active.update(self.txn).await?;
+            return Ok(repaired(format!("recorded {partition} as detached")));
+        }
+        log.is_attached = false;
+        let tablespace = self.ctx.config.attach_tablespace.clone();
+        core::attach(
+            self.service,
+            self.txn,
+            self.ctx,
+            log,
+            tablespace.as_deref(),
+            None,
+        )
+        .await?;
+        Ok(repaired(format!(
+            "attached {partition} back with its logged bound"
+        )))
+    }
+
+    async fn attached_by_hand(&self, log_id: i64, partition: &str) -> Result<RepairOutcome> {
+        let Some(mut log) = self.log(log_id).await? else {
+            return Ok(gone());
+        };
+        if !self.to_catalog {
+            let mut active = log.into_active_model();
+            active.is_attached = Set(true);
+            active.detached_at = Set(None);
+            active.update(self.txn).await?;
+            return Ok(repaired(format!("recorded {partition} as attached")));
+        }
+        log.is_attached = true;
+        let tablespace = self.ctx.config.detach_tablespace.clone();
+        core::detach(self.service, self.txn, self.ctx, log, tablespace.as_deref()).await?;
+        Ok(repaired(format!(
+            "detached {partition} (its table and rows are kept)"
+        )))
+    }
+
+    async fn unlogged(&self, partition: &str, bound: &CatalogBound) -> Result<RepairOutcome> {
+        if !self.to_catalog {
+            return Ok(match adoptable(self.ctx, bound) {
+                Ok(row) => {
+                    insert_adopted(self.txn, self.ctx, partition, row, self.now).await?;
+                    repaired(format!("logged {partition} {bound}"))
+                }
+                Err(why) => RepairOutcome::Skipped(why),
+            });
+        }
+        let sql = Partition::detach()
+            .table(self.ctx.parent())
+            .partition((self.ctx.config.schema_name.clone(), partition.to_owned()))
+            .build(PostgresQueryBuilder)?;
+        execute(self.txn, sql).await?;
+        Ok(repaired(format!(
+            "detached {partition} (its table and rows are kept)"
+        )))
+    }
+
+    async fn bound_mismatch(
+        &self,
+        log_id: i64,
+        partition: &str,
+        bound: &CatalogBound,
+    ) -> Result<RepairOutcome> {
+        let Some(mut log) = self.log(log_id).await? else {
+            return Ok(gone());
+        };
+        if !self.to_catalog {
+            let row = match adoptable(self.ctx, bound) {
+                Ok(row) => row,
+                Err(why) => return Ok(RepairOutcome::Skipped(why)),
+            };
+            let mut active = log.into_active_model();
+            row.write_to(&mut active);
+            active.update(self.txn).await?;
+            return Ok(repaired(format!("recorded {partition}'s bound {bound}")));
+        }
+        // Detached and attached again with the logged bound (PostgreSQL checks its rows fit).
+        let sql = Partition::detach()
+            .table(self.ctx.parent())
+            .partition((log.schema_name.clone(), log.partition_name.clone()))
+            .build(PostgresQueryBuilder)?;
+        execute(self.txn, sql).await?;
+        log.is_attached = false;
+        core::attach(self.service, self.txn, self.ctx, log, None, None).await?;
+        Ok(repaired(format!(
+            "attached {partition} again with its logged bound"
+        )))
+    }
+
+    async fn misplaced(
+        &self,
+        log_id: i64,
+        partition: &str,
+        index: bool,
+        expected: &str,
+        actual: &str,
+    ) -> Result<RepairOutcome> {
+        let Some(log) = self.log(log_id).await? else {
+            return Ok(gone());
+        };
+        if self.to_catalog {
+            core::place_partition(self.txn, &log, expected).await?;
+            return Ok(repaired(format!(
+                "moved {partition} and its indexes to tablespace {expected}"
+            )));
+        }
+        if index {
+            return Ok(skipped(
+                "the log records no index's tablespace: repair with catalog-follows-log",
+            ));
+        }
+        let mut active = log.into_active_model();
+        active.tablespace = Set(Some(actual.to_owned()));
+        active.update(self.txn).await?;
+        Ok(repaired(format!(
+            "recorded {partition} in tablespace {actual}"
+        )))
+    }
+
+    async fn rows_in_default(&self, partition: &str) -> Result<RepairOutcome> {
+        let config = &self.ctx.config;
+        if config.period.is_none() && config.step.is_none() {
+            return Ok(skipped(
+                "rows in the DEFAULT partition of a list or hash table need a partition for their values: create it with their values",
+            ));
+        }
+        let created = empty_default(self.service, self.txn, self.ctx, partition).await?;
+        Ok(repaired(format!(
+            "created {created} partition(s) for the rows of {partition}; it is empty now"
+        )))
+    }
+}
+
+fn repaired(done: String) -> RepairOutcome {
+    RepairOutcome::Repaired(done)
 }
 
 fn skipped(why: &str) -> RepairOutcome {
