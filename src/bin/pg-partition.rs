@@ -92,21 +92,9 @@ enum Command {
     Adopt {
         /// The partitioned table.
         table: String,
-        /// Time ranges: hour, day, week, month, quarter or year.
-        #[arg(long)]
-        period: Option<String>,
-        /// Time ranges: the IANA time zone of the period boundaries (default UTC).
-        #[arg(long, requires = "period")]
-        time_zone: Option<String>,
-        /// Integer ranges: the width of one partition.
-        #[arg(long)]
-        step: Option<i64>,
-        /// A list-partitioned table.
-        #[arg(long)]
-        list: bool,
-        /// A hash-partitioned table.
-        #[arg(long)]
-        hash: bool,
+        /// How the table is partitioned.
+        #[command(flatten)]
+        kind: AdoptKind,
     },
     /// Attaches a detached partition back.
     Attach {
@@ -132,6 +120,33 @@ enum Command {
         #[arg(long)]
         tablespace: String,
     },
+}
+
+/// How a table to adopt is partitioned.
+#[derive(clap::Args)]
+struct AdoptKind {
+    /// Time ranges: hour, day, week, month, quarter or year.
+    #[arg(long)]
+    period: Option<String>,
+    /// Time ranges: the IANA time zone of the period boundaries (default UTC).
+    #[arg(long, requires = "period")]
+    time_zone: Option<String>,
+    /// Integer ranges: the width of one partition.
+    #[arg(long)]
+    step: Option<i64>,
+    /// A list-partitioned table.
+    #[arg(long)]
+    list: bool,
+    /// A hash-partitioned table.
+    #[arg(long)]
+    hash: bool,
+}
+
+/// What `attach`, `detach` and `move` do to their partition.
+enum PartitionOp<'a> {
+    Attach,
+    Detach,
+    Move(&'a str),
 }
 
 /// A failure: its message, and the exit code.
@@ -169,50 +184,17 @@ fn one_line(message: &str) -> String {
 }
 
 async fn run(cli: Cli) -> Result<u8, Failure> {
-    let url = cli.database_url.clone().ok_or_else(|| {
-        Failure(
-            "no database: pass --database-url or set DATABASE_URL".to_owned(),
-            2,
-        )
-    })?;
-    let mut options = ConnectOptions::new(url);
-    options
-        .sqlx_logging(false)
-        .max_connections(4)
-        .connect_timeout(std::time::Duration::from_secs(10));
-    let db = Database::connect(options)
-        .await
-        .map_err(|err| Failure(format!("cannot connect to the database: {err}"), 2))?;
-    let service = PartitionService::new(db);
-    // Every command reads the crate's tables: say first when they are not there.
-    service.check_installed().await.map_err(db_error)?;
+    let service = connect(&cli).await?;
     let table = |name: &str| qualified(cli.schema.as_deref(), name);
     match &cli.command {
         Command::Status { table: name, html } => {
-            let status = match name {
-                Some(name) => {
-                    let one = service.status_of(table(name)).await.map_err(db_error)?;
-                    Status {
-                        at: service.now(),
-                        tables: vec![one],
-                    }
-                }
-                None => service.status().await.map_err(db_error)?,
-            };
-            let page_to_stdout = html.as_deref() == Some(std::path::Path::new("-"));
-            if let Some(path) = html.as_deref().filter(|_| !page_to_stdout) {
-                std::fs::write(path, status.to_html()).map_err(|err| {
-                    Failure(format!("cannot write --html {}: {err}", path.display()), 2)
-                })?;
-            }
-            if page_to_stdout {
-                print!("{}", status.to_html());
-            } else if cli.json {
-                println!("{:#}", status_json(&status));
-            } else {
-                print_status(&status, name.is_some());
-            }
-            Ok(u8::from(!status.is_healthy()))
+            status(
+                &service,
+                name.as_deref().map(table),
+                html.as_deref(),
+                cli.json,
+            )
+            .await
         }
         Command::Plan { table: name } => {
             let plan = plan(&service, name.as_deref().map(&table)).await?;
@@ -246,149 +228,230 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             repair,
             directions,
         } => {
-            let mode = if *repair {
-                ReconcileMode::Repair(policy(directions)?)
-            } else {
-                if !directions.is_empty() {
-                    return Err(Failure("--direction needs --repair".to_owned(), 2));
-                }
-                ReconcileMode::Report
-            };
-            let done = match name {
-                Some(name) => service.reconcile_table(table(name), mode).await,
-                None => service.reconcile(mode).await,
-            }
-            .map_err(db_error)?;
-            print_reconciliation(&done, cli.json);
-            Ok(u8::from(!done.is_healthy()))
+            let name = name.as_deref().map(table);
+            reconcile(&service, name, *repair, directions, cli.json).await
         }
-        Command::Adopt {
-            table: name,
-            period,
-            time_zone,
-            step,
-            list,
-            hash,
-        } => {
-            let adoption = match (period, step) {
-                _ if *list => {
-                    service
-                        .list_table(table(name))
-                        .adopt()
-                        .await
-                        .map_err(db_error)?
-                        .1
-                }
-                _ if *hash => {
-                    service
-                        .hash_table(table(name))
-                        .adopt()
-                        .await
-                        .map_err(db_error)?
-                        .1
-                }
-                (Some(period), _) => {
-                    let period = Period::from_str(period).map_err(|_| {
-                        Failure(
-                            format!("unknown period {period:?}: use hour, day, week, month, quarter or year"),
-                            2,
-                        )
-                    })?;
-                    let mut registration = service.time_range_table(table(name)).period(period);
-                    if let Some(zone) = time_zone {
-                        registration = registration.time_zone_name(zone.clone());
-                    }
-                    registration.adopt().await.map_err(db_error)?.1
-                }
-                (None, Some(step)) => {
-                    service
-                        .id_range_table(table(name))
-                        .step(*step)
-                        .adopt()
-                        .await
-                        .map_err(db_error)?
-                        .1
-                }
-                (None, None) => {
-                    return Err(Failure(
-                        "adopt needs --period, --step, --list or --hash".to_owned(),
-                        2,
-                    ));
-                }
-            };
-            for log in &adoption.adopted {
-                println!("adopted {}", log.partition_name);
-            }
-            for misfit in &adoption.misfits {
-                println!("left alone: {misfit}");
-            }
-            println!(
-                "{} partition(s) adopted, {} left alone",
-                adoption.adopted.len(),
-                adoption.misfits.len()
-            );
-            Ok(u8::from(!adoption.misfits.is_empty()))
-        }
+        Command::Adopt { table: name, kind } => adopt(&service, table(name), kind).await,
         Command::Attach {
             table: name,
             partition,
-        }
-        | Command::Detach {
-            table: name,
-            partition,
-        }
-        | Command::Move {
-            table: name,
-            partition,
-            ..
         } => {
-            let handle = service.table_of(table(name)).await.map_err(db_error)?;
-            let log = handle
-                .all_partitions()
-                .await
-                .map_err(db_error)?
-                .into_iter()
-                .find(|l| &l.partition_name == partition)
-                .ok_or_else(|| {
-                    Failure(
-                        format!(
-                            "{partition} is not a logged partition of {name}: see `pg-partition status {name}`"
-                        ),
-                        2,
-                    )
-                })?;
-            let done = match &cli.command {
-                Command::Attach { .. } => {
-                    let n = handle.attach(&[log], None).await.map_err(db_error)?.len();
-                    if n == 0 {
-                        "was already attached"
-                    } else {
-                        "attached"
-                    }
-                    .to_owned()
-                }
-                Command::Detach { .. } => {
-                    let n = handle.detach(&[log]).await.map_err(db_error)?.len();
-                    if n == 0 {
-                        "was already detached"
-                    } else {
-                        "detached"
-                    }
-                    .to_owned()
-                }
-                Command::Move { tablespace, .. } => {
-                    handle
-                        .set_tablespace(&log, tablespace)
-                        .await
-                        .map_err(db_error)?;
-                    format!("moved to tablespace {tablespace} with its indexes")
-                }
-                _ => String::new(),
-            };
-            println!("{partition} {done}");
-            Ok(0)
+            one_partition(
+                &service,
+                (cli.schema.as_deref(), name),
+                partition,
+                PartitionOp::Attach,
+            )
+            .await
+        }
+        Command::Detach {
+            table: name,
+            partition,
+        } => {
+            one_partition(
+                &service,
+                (cli.schema.as_deref(), name),
+                partition,
+                PartitionOp::Detach,
+            )
+            .await
+        }
+        Command::Move {
+            table: name,
+            partition,
+            tablespace,
+        } => {
+            one_partition(
+                &service,
+                (cli.schema.as_deref(), name),
+                partition,
+                PartitionOp::Move(tablespace),
+            )
+            .await
         }
     }
+}
+
+/// The service over the database of `--database-url` or `DATABASE_URL`, after checking that the crate's
+/// tables are there (every command reads them).
+async fn connect(cli: &Cli) -> Result<PartitionService, Failure> {
+    let url = cli.database_url.clone().ok_or_else(|| {
+        Failure(
+            "no database: pass --database-url or set DATABASE_URL".to_owned(),
+            2,
+        )
+    })?;
+    let mut options = ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        .max_connections(4)
+        .connect_timeout(std::time::Duration::from_secs(10));
+    let db = Database::connect(options)
+        .await
+        .map_err(|err| Failure(format!("cannot connect to the database: {err}"), 2))?;
+    let service = PartitionService::new(db);
+    service.check_installed().await.map_err(db_error)?;
+    Ok(service)
+}
+
+/// `status [TABLE] [--json] [--html FILE]`.
+async fn status(
+    service: &PartitionService,
+    table: Option<QualifiedTable>,
+    html: Option<&std::path::Path>,
+    json: bool,
+) -> Result<u8, Failure> {
+    let one_table = table.is_some();
+    let status = match table {
+        Some(table) => Status {
+            at: service.now(),
+            tables: vec![service.status_of(table).await.map_err(db_error)?],
+        },
+        None => service.status().await.map_err(db_error)?,
+    };
+    let page_to_stdout = html == Some(std::path::Path::new("-"));
+    if let Some(path) = html.filter(|_| !page_to_stdout) {
+        std::fs::write(path, status.to_html())
+            .map_err(|err| Failure(format!("cannot write --html {}: {err}", path.display()), 2))?;
+    }
+    if page_to_stdout {
+        print!("{}", status.to_html());
+    } else if json {
+        println!("{:#}", status_json(&status));
+    } else {
+        print_status(&status, one_table);
+    }
+    Ok(u8::from(!status.is_healthy()))
+}
+
+/// `reconcile [TABLE] [--repair] [--direction KIND=DIRECTION]...`.
+async fn reconcile(
+    service: &PartitionService,
+    table: Option<QualifiedTable>,
+    repair: bool,
+    directions: &[String],
+    json: bool,
+) -> Result<u8, Failure> {
+    let mode = if repair {
+        ReconcileMode::Repair(policy(directions)?)
+    } else {
+        if !directions.is_empty() {
+            return Err(Failure("--direction needs --repair".to_owned(), 2));
+        }
+        ReconcileMode::Report
+    };
+    let done = match table {
+        Some(table) => service.reconcile_table(table, mode).await,
+        None => service.reconcile(mode).await,
+    }
+    .map_err(db_error)?;
+    print_reconciliation(&done, json);
+    Ok(u8::from(!done.is_healthy()))
+}
+
+/// `adopt TABLE (--period P [--time-zone Z] | --step N | --list | --hash)`.
+async fn adopt(
+    service: &PartitionService,
+    table: QualifiedTable,
+    kind: &AdoptKind,
+) -> Result<u8, Failure> {
+    let AdoptKind {
+        period,
+        time_zone,
+        step,
+        list,
+        hash,
+    } = kind;
+    let adoption = match (period, step) {
+        _ if *list => service.list_table(table).adopt().await.map(|(_, a)| a),
+        _ if *hash => service.hash_table(table).adopt().await.map(|(_, a)| a),
+        (Some(period), _) => {
+            let period = Period::from_str(period).map_err(|_| {
+                Failure(
+                    format!(
+                        "unknown period {period:?}: use hour, day, week, month, quarter or year"
+                    ),
+                    2,
+                )
+            })?;
+            let mut registration = service.time_range_table(table).period(period);
+            if let Some(zone) = time_zone {
+                registration = registration.time_zone_name(zone.clone());
+            }
+            registration.adopt().await.map(|(_, a)| a)
+        }
+        (None, Some(step)) => service
+            .id_range_table(table)
+            .step(*step)
+            .adopt()
+            .await
+            .map(|(_, a)| a),
+        (None, None) => {
+            return Err(Failure(
+                "adopt needs --period, --step, --list or --hash".to_owned(),
+                2,
+            ));
+        }
+    }
+    .map_err(db_error)?;
+    for log in &adoption.adopted {
+        println!("adopted {}", log.partition_name);
+    }
+    for misfit in &adoption.misfits {
+        println!("left alone: {misfit}");
+    }
+    println!(
+        "{} partition(s) adopted, {} left alone",
+        adoption.adopted.len(),
+        adoption.misfits.len()
+    );
+    Ok(u8::from(!adoption.misfits.is_empty()))
+}
+
+/// `attach`, `detach` and `move`: one logged partition of one table.
+async fn one_partition(
+    service: &PartitionService,
+    (schema, name): (Option<&str>, &str),
+    partition: &str,
+    op: PartitionOp<'_>,
+) -> Result<u8, Failure> {
+    let handle = service
+        .table_of(qualified(schema, name))
+        .await
+        .map_err(db_error)?;
+    let log = handle
+        .all_partitions()
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .find(|l| l.partition_name == partition)
+        .ok_or_else(|| {
+            Failure(
+                format!(
+                    "{partition} is not a logged partition of {name}: see `pg-partition status {name}`"
+                ),
+                2,
+            )
+        })?;
+    let done = match op {
+        PartitionOp::Attach => match handle.attach(&[log], None).await.map_err(db_error)?.len() {
+            0 => "was already attached".to_owned(),
+            _ => "attached".to_owned(),
+        },
+        PartitionOp::Detach => match handle.detach(&[log]).await.map_err(db_error)?.len() {
+            0 => "was already detached".to_owned(),
+            _ => "detached".to_owned(),
+        },
+        PartitionOp::Move(tablespace) => {
+            handle
+                .set_tablespace(&log, tablespace)
+                .await
+                .map_err(db_error)?;
+            format!("moved to tablespace {tablespace} with its indexes")
+        }
+    };
+    println!("{partition} {done}");
+    Ok(0)
 }
 
 /// `schema.name` or `name` (in `--schema` when given: then the name is taken as it is).
