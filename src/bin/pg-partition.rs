@@ -682,6 +682,24 @@ fn print_plan(plan: &Plan, json: bool) {
 }
 
 fn print_status(status: &Status, partitions: bool) {
+    print_tables(status);
+    if partitions {
+        for t in &status.tables {
+            println!();
+            print_partitions(t);
+        }
+    }
+    let anomalies: Vec<(&str, &Anomaly)> = status.anomalies().collect();
+    if !anomalies.is_empty() {
+        println!("\nanomalies:");
+        for (table, anomaly) in anomalies {
+            println!("  {table}  {:<19} {anomaly}", anomaly.kind().as_str());
+        }
+    }
+}
+
+/// The summary: one line per table.
+fn print_tables(status: &Status) {
     let rows: Vec<[String; 6]> = status
         .tables
         .iter()
@@ -727,63 +745,55 @@ fn print_status(status: &Status, partitions: bool) {
         ],
         &rows,
     );
-    if partitions {
-        for t in &status.tables {
-            println!();
-            let rows: Vec<[String; 6]> = t
-                .partitions
-                .iter()
-                .map(|p| {
-                    let cat = p.catalog.as_ref();
-                    [
-                        p.name.clone(),
-                        p.bound().map(|b| b.to_string()).unwrap_or_default(),
-                        format!(
-                            "{}{}",
-                            p.state(),
-                            if p.log.is_none() { ", unlogged" } else { "" }
-                        ),
-                        cat.map(|c| {
-                            let moved = c
-                                .indexes
-                                .iter()
-                                .filter(|i| i.tablespace != c.tablespace)
-                                .count();
-                            if moved == 0 {
-                                c.tablespace.clone()
-                            } else {
-                                format!("{} ({moved} index(es) elsewhere)", c.tablespace)
-                            }
-                        })
-                        .unwrap_or_else(|| "-".to_owned()),
-                        cat.and_then(|c| c.estimated_rows)
-                            .map(|n| n.to_string())
-                            .unwrap_or_else(|| "-".to_owned()),
-                        cat.map(|c| human_size(c.size_bytes))
-                            .unwrap_or_else(|| "-".to_owned()),
-                    ]
+}
+
+/// One table's partitions, a line each.
+fn print_partitions(t: &TableStatus) {
+    let rows: Vec<[String; 6]> = t
+        .partitions
+        .iter()
+        .map(|p| {
+            let cat = p.catalog.as_ref();
+            [
+                p.name.clone(),
+                p.bound().map(|b| b.to_string()).unwrap_or_default(),
+                format!(
+                    "{}{}",
+                    p.state(),
+                    if p.log.is_none() { ", unlogged" } else { "" }
+                ),
+                cat.map(|c| {
+                    let moved = c
+                        .indexes
+                        .iter()
+                        .filter(|i| i.tablespace != c.tablespace)
+                        .count();
+                    if moved == 0 {
+                        c.tablespace.clone()
+                    } else {
+                        format!("{} ({moved} index(es) elsewhere)", c.tablespace)
+                    }
                 })
-                .collect();
-            print_table(
-                &[
-                    "PARTITION",
-                    "BOUND",
-                    "STATE",
-                    "TABLESPACE",
-                    "ROWS (EST.)",
-                    "SIZE",
-                ],
-                &rows,
-            );
-        }
-    }
-    let anomalies: Vec<(&str, &Anomaly)> = status.anomalies().collect();
-    if !anomalies.is_empty() {
-        println!("\nanomalies:");
-        for (table, anomaly) in anomalies {
-            println!("  {table}  {:<19} {anomaly}", anomaly.kind().as_str());
-        }
-    }
+                .unwrap_or_else(|| "-".to_owned()),
+                cat.and_then(|c| c.estimated_rows)
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "-".to_owned()),
+                cat.map(|c| human_size(c.size_bytes))
+                    .unwrap_or_else(|| "-".to_owned()),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "PARTITION",
+            "BOUND",
+            "STATE",
+            "TABLESPACE",
+            "ROWS (EST.)",
+            "SIZE",
+        ],
+        &rows,
+    );
 }
 
 fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {

@@ -305,6 +305,66 @@ pub(crate) struct ManagedTable<'a> {
     pub time_zone: &'a str,
 }
 
+/// The query of [`relations`]: parameters are the managed tables' schemas, names and time zones, then the
+/// schemas and names of the relations the log names.
+const RELATIONS_SQL: &str = concat!(
+    r#"
+    WITH cfg AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(s, n, tz)),
+    parent AS (
+        SELECT c.oid, cfg.tz, "#,
+    key_sql!(type),
+    r#" AS kt
+        FROM cfg
+        JOIN pg_namespace ns ON ns.nspname = cfg.s
+        JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = cfg.n "#,
+    key_sql!(joins),
+    r#"),
+    rel AS (
+        SELECT i.inhrelid AS oid FROM parent JOIN pg_inherits i ON i.inhparent = parent.oid
+        UNION
+        SELECT c.oid FROM unnest($4::text[], $5::text[]) AS l(s, n)
+        JOIN pg_namespace ns ON ns.nspname = l.s
+        JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = l.n),
+    d AS (SELECT dattablespace FROM pg_database WHERE datname = current_database())
+    SELECT c.oid::bigint, ns.nspname::text, c.relname::text, c.relkind::text,
+           pn.nspname::text, pc.relname::text, COALESCE(i.inhdetachpending, false),
+           pg_get_expr(c.relpartbound, c.oid), ts.spcname::text,
+           CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint END,
+           pg_total_relation_size(c.oid),
+           CASE WHEN par.kt = 'timestamp with time zone' AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
+                THEN btrim(r.m[1], '''')::timestamptz
+                WHEN par.kt IN ('timestamp without time zone', 'date') AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
+                THEN btrim(r.m[1], '''')::timestamp AT TIME ZONE par.tz END,
+           CASE WHEN par.kt = 'timestamp with time zone' AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
+                THEN btrim(r.m[2], '''')::timestamptz
+                WHEN par.kt IN ('timestamp without time zone', 'date') AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
+                THEN btrim(r.m[2], '''')::timestamp AT TIME ZONE par.tz END,
+           CASE WHEN par.kt IN ('bigint', 'integer', 'smallint') THEN ir.lo::bigint END,
+           CASE WHEN par.kt IN ('bigint', 'integer', 'smallint') THEN ir.hi::bigint END,
+           h.m[1]::int, h.m[2]::int,
+           CASE WHEN pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT' AND c.relkind IN ('r', 'p')
+                THEN (xpath('/row/e/text()', query_to_xml(
+                          format('SELECT EXISTS (SELECT FROM %I.%I) AS e', ns.nspname, c.relname),
+                          false, true, '')))[1]::text = 'true' END
+    FROM rel
+    JOIN pg_class c ON c.oid = rel.oid
+    JOIN pg_namespace ns ON ns.oid = c.relnamespace
+    CROSS JOIN d
+    JOIN pg_tablespace ts ON ts.oid = COALESCE(NULLIF(c.reltablespace, 0), d.dattablespace)
+    LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+    LEFT JOIN pg_class pc ON pc.oid = i.inhparent
+    LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+    LEFT JOIN parent par ON par.oid = i.inhparent
+    LEFT JOIN LATERAL (SELECT regexp_match(pg_get_expr(c.relpartbound, c.oid),
+                                           '^FOR VALUES FROM \((.*)\) TO \((.*)\)$') AS m) r ON true
+    -- Integers print bare, or quoted (bigint, negative numbers), possibly with a cast.
+    LEFT JOIN LATERAL (SELECT (regexp_match(r.m[1], '^''?(-?[0-9]+)''?(::[a-z ]+)?$'))[1] AS lo,
+                              (regexp_match(r.m[2], '^''?(-?[0-9]+)''?(::[a-z ]+)?$'))[1] AS hi) ir ON true
+    LEFT JOIN LATERAL (SELECT regexp_match(pg_get_expr(c.relpartbound, c.oid),
+                                           '^FOR VALUES WITH \(modulus (\d+), remainder (\d+)\)$') AS m) h ON true
+    ORDER BY ns.nspname, c.relname"#
+);
+
 /// Every partition of the given tables and every relation the log names, in one query whatever their
 /// number. The rows of each DEFAULT partition are checked with `query_to_xml`, which runs an `EXISTS`
 /// query whose identifiers PostgreSQL's `format('%I')` quotes.
@@ -313,63 +373,6 @@ pub(crate) async fn relations<C: ConnectionTrait>(
     tables: &[ManagedTable<'_>],
     logged: &[(String, String)],
 ) -> Result<Vec<CatalogRelation>> {
-    const SQL: &str = concat!(
-        r#"
-        WITH cfg AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(s, n, tz)),
-        parent AS (
-            SELECT c.oid, cfg.tz, "#,
-        key_sql!(type),
-        r#" AS kt
-            FROM cfg
-            JOIN pg_namespace ns ON ns.nspname = cfg.s
-            JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = cfg.n "#,
-        key_sql!(joins),
-        r#"),
-        rel AS (
-            SELECT i.inhrelid AS oid FROM parent JOIN pg_inherits i ON i.inhparent = parent.oid
-            UNION
-            SELECT c.oid FROM unnest($4::text[], $5::text[]) AS l(s, n)
-            JOIN pg_namespace ns ON ns.nspname = l.s
-            JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = l.n),
-        d AS (SELECT dattablespace FROM pg_database WHERE datname = current_database())
-        SELECT c.oid::bigint, ns.nspname::text, c.relname::text, c.relkind::text,
-               pn.nspname::text, pc.relname::text, COALESCE(i.inhdetachpending, false),
-               pg_get_expr(c.relpartbound, c.oid), ts.spcname::text,
-               CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint END,
-               pg_total_relation_size(c.oid),
-               CASE WHEN par.kt = 'timestamp with time zone' AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
-                    THEN btrim(r.m[1], '''')::timestamptz
-                    WHEN par.kt IN ('timestamp without time zone', 'date') AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
-                    THEN btrim(r.m[1], '''')::timestamp AT TIME ZONE par.tz END,
-               CASE WHEN par.kt = 'timestamp with time zone' AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
-                    THEN btrim(r.m[2], '''')::timestamptz
-                    WHEN par.kt IN ('timestamp without time zone', 'date') AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
-                    THEN btrim(r.m[2], '''')::timestamp AT TIME ZONE par.tz END,
-               CASE WHEN par.kt IN ('bigint', 'integer', 'smallint') THEN ir.lo::bigint END,
-               CASE WHEN par.kt IN ('bigint', 'integer', 'smallint') THEN ir.hi::bigint END,
-               h.m[1]::int, h.m[2]::int,
-               CASE WHEN pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT' AND c.relkind IN ('r', 'p')
-                    THEN (xpath('/row/e/text()', query_to_xml(
-                              format('SELECT EXISTS (SELECT FROM %I.%I) AS e', ns.nspname, c.relname),
-                              false, true, '')))[1]::text = 'true' END
-        FROM rel
-        JOIN pg_class c ON c.oid = rel.oid
-        JOIN pg_namespace ns ON ns.oid = c.relnamespace
-        CROSS JOIN d
-        JOIN pg_tablespace ts ON ts.oid = COALESCE(NULLIF(c.reltablespace, 0), d.dattablespace)
-        LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
-        LEFT JOIN pg_class pc ON pc.oid = i.inhparent
-        LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
-        LEFT JOIN parent par ON par.oid = i.inhparent
-        LEFT JOIN LATERAL (SELECT regexp_match(pg_get_expr(c.relpartbound, c.oid),
-                                               '^FOR VALUES FROM \((.*)\) TO \((.*)\)$') AS m) r ON true
-        -- Integers print bare, or quoted (bigint, negative numbers), possibly with a cast.
-        LEFT JOIN LATERAL (SELECT (regexp_match(r.m[1], '^''?(-?[0-9]+)''?(::[a-z ]+)?$'))[1] AS lo,
-                                  (regexp_match(r.m[2], '^''?(-?[0-9]+)''?(::[a-z ]+)?$'))[1] AS hi) ir ON true
-        LEFT JOIN LATERAL (SELECT regexp_match(pg_get_expr(c.relpartbound, c.oid),
-                                               '^FOR VALUES WITH \(modulus (\d+), remainder (\d+)\)$') AS m) h ON true
-        ORDER BY ns.nspname, c.relname"#
-    );
     let values = vec![
         tables
             .iter()
@@ -398,7 +401,7 @@ pub(crate) async fn relations<C: ConnectionTrait>(
             .into(),
     ];
     let mut out = Vec::new();
-    for row in query_all(conn, SQL, values).await? {
+    for row in query_all(conn, RELATIONS_SQL, values).await? {
         let parent_schema: Option<String> = row.try_get_by_index(4)?;
         let parent_name: Option<String> = row.try_get_by_index(5)?;
         let range = |a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>| a.zip(b);
