@@ -248,6 +248,40 @@ async fn unlogged_ranges(
     Ok(unlogged)
 }
 
+/// Where the run of steps of the same kind that starts at `i` ends: creates or detaches of one table go in
+/// one transaction where they can.
+fn batch_end(steps: &[Step], i: usize) -> usize {
+    let same = |other: &Step| {
+        matches!(
+            (other.action, steps[i].action),
+            (StepAction::Create(_), StepAction::Create(_))
+                | (StepAction::Detach, StepAction::Detach)
+        )
+    };
+    i + steps[i..].iter().take_while(|s| same(s)).count()
+}
+
+impl TableReport {
+    /// Records the outcomes of a batch that took `busy`, shared evenly among its steps.
+    fn push_batch(
+        &mut self,
+        steps: &[Step],
+        outcomes: Vec<StepOutcome>,
+        busy: StdDuration,
+        retries: u32,
+    ) {
+        let each = busy / u32::try_from(outcomes.len()).unwrap_or(1).max(1);
+        for (step, outcome) in steps.iter().zip(outcomes) {
+            self.steps.push(StepReport {
+                step: step.clone(),
+                outcome,
+                duration: each,
+                retries,
+            });
+        }
+    }
+}
+
 fn is_lock_timeout(err: &Error) -> bool {
     matches!(err, Error::Db(db) if sqlstate(db).as_deref() == Some(sqlstate::LOCK_NOT_AVAILABLE))
 }
@@ -471,100 +505,37 @@ impl PartitionService {
                 return (index, report, true);
             }
             let step = &steps[i];
-            // A run of steps of the same kind goes in one transaction where it can.
-            let same = |other: &Step| {
-                matches!(
-                    (other.action, step.action),
-                    (StepAction::Create(_), StepAction::Create(_))
-                        | (StepAction::Detach, StepAction::Detach)
-                )
-            };
-            let end = i + steps[i..].iter().take_while(|s| same(s)).count();
-            let batch_started = Instant::now();
-            let mut outcome: Option<Result<Vec<StepOutcome>>> = None;
-            let mut retries = 0;
+            let end = batch_end(steps, i);
             if end - i > 1 && i >= one_by_one_until {
-                loop {
-                    let attempt = match step.action {
-                        StepAction::Create(_) => self.batch_create(&steps[i..end]).await,
-                        _ => self.batch_detach(&steps[i..end]).await,
-                    };
-                    match attempt {
-                        Err(err)
-                            if is_lock_timeout(&err)
-                                && retries < self.maintenance_options().retries =>
-                        {
-                            tokio::time::sleep(backoff(
-                                self.maintenance_options().backoff,
-                                retries,
-                            ))
-                            .await;
-                            retries += 1;
-                        }
-                        Ok(None) => {
-                            one_by_one_until = end;
-                            break;
-                        }
-                        Ok(Some(outcomes)) => {
-                            outcome = Some(Ok(outcomes));
-                            break;
-                        }
-                        Err(err) => {
-                            outcome = Some(Err(err));
-                            break;
-                        }
+                let started = Instant::now();
+                let batch = &steps[i..end];
+                let (result, retries) = self.retrying(|| self.run_batch(batch)).await;
+                let busy = started.elapsed();
+                report.duration += busy;
+                match result {
+                    Ok(None) => one_by_one_until = end,
+                    Ok(Some(outcomes)) => {
+                        report.push_batch(batch, outcomes, busy, retries);
+                        last_busy = busy;
+                        i = end;
+                        continue;
+                    }
+                    Err(err) => {
+                        tracing::warn!(table = %step.table, action = step.action.as_str(), error = %err, "maintenance steps failed");
+                        report.error = Some(err);
+                        break;
                     }
                 }
             }
-            match outcome {
-                Some(Ok(outcomes)) => {
-                    let duration = batch_started.elapsed();
-                    last_busy = duration;
-                    let each = duration / u32::try_from(outcomes.len()).unwrap_or(1).max(1);
-                    report.duration += duration;
-                    for (step, outcome) in steps[i..end].iter().zip(outcomes) {
-                        report.steps.push(StepReport {
-                            step: step.clone(),
-                            outcome,
-                            duration: each,
-                            retries,
-                        });
-                    }
-                    i = end;
-                    continue;
-                }
-                Some(Err(err)) => {
-                    tracing::warn!(table = %step.table, action = step.action.as_str(), error = %err, "maintenance steps failed");
-                    report.duration += batch_started.elapsed();
-                    report.error = Some(err);
-                    break;
-                }
-                None => {}
-            }
-            let step_started = Instant::now();
-            let mut retries = 0;
-            let result = loop {
-                match self.run_step(step).await {
-                    Err(err)
-                        if is_lock_timeout(&err)
-                            && retries < self.maintenance_options().retries =>
-                    {
-                        tracing::debug!(table = %step.table, partition = %step.partition, retries, "lock timeout, retrying");
-                        tokio::time::sleep(backoff(self.maintenance_options().backoff, retries))
-                            .await;
-                        retries += 1;
-                    }
-                    other => break other,
-                }
-            };
-            let duration = step_started.elapsed();
-            last_busy = duration;
-            report.duration += duration;
+            let started = Instant::now();
+            let (result, retries) = self.retrying(|| self.run_step(step)).await;
+            last_busy = started.elapsed();
+            report.duration += last_busy;
             match result {
                 Ok(outcome) => report.steps.push(StepReport {
                     step: step.clone(),
                     outcome,
-                    duration,
+                    duration: last_busy,
                     retries,
                 }),
                 Err(err) => {
@@ -579,6 +550,36 @@ impl PartitionService {
             paced_pause(pace(last_busy, self.maintenance_options().duty_cycle), stop).await;
         }
         (index, report, false)
+    }
+
+    /// Runs `attempt` again after a lock timeout, up to the configured number of retries with backoff;
+    /// returns its last result and how many retries it took.
+    async fn retrying<T, F, Fut>(&self, mut attempt: F) -> (Result<T>, u32)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let options = self.maintenance_options();
+        let mut retries = 0;
+        loop {
+            match attempt().await {
+                Err(err) if is_lock_timeout(&err) && retries < options.retries => {
+                    tracing::debug!(retries, "lock timeout, retrying");
+                    tokio::time::sleep(backoff(options.backoff, retries)).await;
+                    retries += 1;
+                }
+                other => return (other, retries),
+            }
+        }
+    }
+
+    /// A run of creates or detaches in one transaction; `None` when it must go one by one.
+    async fn run_batch(&self, steps: &[Step]) -> Result<Option<Vec<StepOutcome>>> {
+        match steps.first().map(|s| s.action) {
+            Some(StepAction::Create(_)) => self.batch_create(steps).await,
+            Some(StepAction::Detach) => self.batch_detach(steps).await,
+            _ => Ok(None),
+        }
     }
 
     async fn lock_step(&self, step: &Step) -> Result<(DatabaseTransaction, Table)> {
