@@ -265,15 +265,39 @@ pub enum Error {
         missing: &'static str,
     },
 
-    /// A stored configuration row that cannot be used as it is.
-    #[error(
-        "the configuration of table {table:?} is invalid: {problem}; fix it with update_config"
-    )]
+    /// A table's configuration (as given, or as stored) that cannot be used as it is.
+    #[error("the configuration of table {table:?} is invalid: {problem}")]
     InvalidConfig {
         /// The table, `schema.name`.
         table: String,
-        /// What is wrong.
-        problem: String,
+        /// What is wrong, with its fix.
+        problem: ConfigProblem,
+    },
+
+    /// What was asked does not apply to this kind of table.
+    #[error("table {table:?}: {what} does not apply to a {kind} table: {fix}")]
+    NotForThisKind {
+        /// The table, `schema.name`.
+        table: String,
+        /// What was asked.
+        what: &'static str,
+        /// The table's kind (`list`, `hash`, ...).
+        kind: String,
+        /// What to do instead.
+        fix: &'static str,
+    },
+
+    /// A safety check of the crate failed and the change was rolled back; nothing changed.
+    #[error(
+        "table {table:?}: {check} failed, so the change was rolled back and nothing changed: {detail}"
+    )]
+    CheckFailed {
+        /// The table, `schema.name`.
+        table: String,
+        /// The check, e.g. `moving rows out of DEFAULT`.
+        check: &'static str,
+        /// What was found.
+        detail: String,
     },
 
     /// The table is not registered with the service.
@@ -386,6 +410,17 @@ pub enum Error {
         search_path: String,
     },
 
+    /// `DETACH .. CONCURRENTLY` runs outside any transaction on a connection of its own, which only a
+    /// PostgreSQL connection pool can give.
+    #[error(
+        "table {table:?} is set to detach concurrently, which needs a connection of its own from a PostgreSQL \
+         pool: run maintenance over a sea-orm DatabaseConnection to PostgreSQL, or set concurrent_detach to false"
+    )]
+    ConcurrentDetachNeedsPool {
+        /// The table, `schema.name`.
+        table: String,
+    },
+
     /// A hook failed; the change it was called for was rolled back.
     #[error(
         "the {event} hook for partition {partition:?} failed, so the change was rolled back: {source}"
@@ -461,6 +496,9 @@ impl Error {
             Error::OutOfRange { .. } => "out-of-range",
             Error::InvalidLogRow { .. } => "invalid-log-row",
             Error::InvalidConfig { .. } => "invalid-config",
+            Error::NotForThisKind { .. } => "not-for-this-kind",
+            Error::ConcurrentDetachNeedsPool { .. } => "concurrent-detach-needs-pool",
+            Error::CheckFailed { .. } => "check-failed",
             Error::NotRegistered { .. } => "not-registered",
             Error::PartitionNameTaken { .. } => "partition-name-taken",
             Error::Overlap { .. } => "overlap",
@@ -524,6 +562,58 @@ pub fn sqlstate(err: &DbErr) -> Option<String> {
             .map(|c| c.into_owned()),
         _ => None,
     }
+}
+
+/// What is wrong with a table's configuration, each with the fix that fits it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigProblem {
+    /// The stored time zone is not an IANA name.
+    #[error(
+        "its time zone {0:?} is not an IANA time zone name: set one such as \"Europe/Berlin\" (update_config, or \
+         the time_zone column of sopp_partition_config)"
+    )]
+    UnknownTimeZone(String),
+    /// A time-range table without a period.
+    #[error("a time-range table needs a period: set one (update_config, or the period column)")]
+    NoPeriod,
+    /// An integer-range table without a positive step.
+    #[error(
+        "an integer-range table needs a positive step: set the step column to the width of one partition"
+    )]
+    NoStep,
+    /// A stored retention interval below 1.
+    #[error(
+        "its retention interval {0} is not a positive number: set at least 1, or none to never detach"
+    )]
+    NonPositiveInterval(i32),
+    /// A handle of one kind opened on a table of another.
+    #[error(
+        "it is partitioned by {found}, not {expected}: open it with the handle of its kind (table_of works for any)"
+    )]
+    WrongKind {
+        /// The kind the handle needs.
+        expected: &'static str,
+        /// The table's strategy.
+        found: String,
+    },
+    /// Retention `Drop` without the grace period.
+    #[error(
+        "retention Drop needs drop_after, the time a partition stays detached before it is dropped: set \
+         drop_after in update_maintenance, or keep RetentionAction::Detach"
+    )]
+    DropWithoutGrace,
+    /// A negative grace period.
+    #[error("drop_after is negative: give a duration of zero or more")]
+    NegativeDropAfter,
+    /// A `create_partition` horizon past a century.
+    #[error("a premake horizon of {0} days is more than a century: give at most 36500 days")]
+    HorizonTooFar(i64),
+    /// The next integer partition would not fit a `bigint`.
+    #[error(
+        "the next partition's bounds overflow a bigint: the key has reached the end of its range"
+    )]
+    BoundsOverflow,
 }
 
 /// `Result` with this crate's [`Error`].

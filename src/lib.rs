@@ -206,7 +206,7 @@ pub mod schema;
 pub mod service;
 pub mod status_page;
 
-pub use error::{Error, Result, sqlstate};
+pub use error::{ConfigProblem, Error, Result, sqlstate};
 
 /// Everything a migration or a service needs, in one import.
 pub mod prelude {

@@ -9,7 +9,7 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 
 use crate::calendar::fit_name;
 use crate::entity::{partition_config, partition_log};
-use crate::error::{Error, Result};
+use crate::error::{ConfigProblem, Error, Result};
 use crate::model::LoggedBound;
 use crate::schema::{ListValue, PartitionBound};
 
@@ -40,7 +40,7 @@ impl Table {
     pub fn time_zone(&self) -> Result<Tz> {
         Tz::from_str(&self.config.time_zone).map_err(|_| Error::InvalidConfig {
             table: self.qualified(),
-            problem: format!("unknown time zone {:?}", self.config.time_zone),
+            problem: ConfigProblem::UnknownTimeZone(self.config.time_zone.clone()),
         })
     }
 

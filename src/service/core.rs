@@ -306,9 +306,10 @@ async fn move_rows_back(
         .into_table((schema.clone(), target.to_owned()))
         .columns(columns)
         .select_from(select)
-        .map_err(|e| Error::InvalidConfig {
+        .map_err(|e| Error::CheckFailed {
             table: ctx.qualified(),
-            problem: format!("cannot copy rows out of DEFAULT: {e}"),
+            check: "building the copy of rows out of DEFAULT",
+            detail: e.to_string(),
         })?
         .to_owned();
     let inserted = txn.execute(&insert).await?.rows_affected();
@@ -318,11 +319,10 @@ async fn move_rows_back(
         .to_owned();
     let deleted = txn.execute(&delete).await?.rows_affected();
     if inserted != deleted {
-        return Err(Error::InvalidConfig {
+        return Err(Error::CheckFailed {
             table: ctx.qualified(),
-            problem: format!(
-                "moving rows out of DEFAULT copied {inserted} rows but removed {deleted}"
-            ),
+            check: "moving rows out of DEFAULT",
+            detail: format!("{inserted} rows were copied but {deleted} removed"),
         });
     }
     let attach = Partition::attach()

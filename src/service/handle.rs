@@ -10,7 +10,7 @@ use super::core;
 use super::{PartitionService, catalog};
 use crate::entity::partition_config::{CreationMode, RetentionAction};
 use crate::entity::{partition_config, partition_log};
-use crate::error::{Error, Result};
+use crate::error::{ConfigProblem, Error, Result};
 use crate::model::table::Table;
 use crate::schema::Partition;
 
@@ -143,18 +143,16 @@ impl TableHandle {
         let (txn, ctx) = self.lock().await?;
         let mut settings = MaintenanceSettings::of(&ctx.config);
         change(&mut settings);
-        let invalid = |problem: &str| Error::InvalidConfig {
+        let invalid = |problem| Error::InvalidConfig {
             table: self.qualified(),
-            problem: problem.to_owned(),
+            problem,
         };
         if settings.retention == RetentionAction::Drop && settings.drop_after.is_none() {
-            return Err(invalid(
-                "retention Drop needs drop_after, the time a partition stays detached before it is dropped",
-            ));
+            return Err(invalid(ConfigProblem::DropWithoutGrace));
         }
         super::check_premake(settings.premake)?;
         if settings.drop_after.is_some_and(|d| d < Duration::zero()) {
-            return Err(invalid("drop_after is negative"));
+            return Err(invalid(ConfigProblem::NegativeDropAfter));
         }
         if settings.concurrent_detach
             && let Some(default) = core::default_log(&txn, ctx.config.id).await?

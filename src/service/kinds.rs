@@ -14,7 +14,7 @@ use super::{PartitionService, QualifiedTable, Registering, catalog, check_single
 use crate::calendar::fit_name;
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
-use crate::error::{Error, Result};
+use crate::error::{ConfigProblem, Error, Result};
 use crate::model::LoggedBound;
 use crate::model::table::NewPartition;
 use crate::model::table::Table;
@@ -737,7 +737,7 @@ impl IdRangeTable {
             .filter(|s| *s > 0)
             .ok_or_else(|| Error::InvalidConfig {
                 table: ctx.qualified(),
-                problem: "an integer-range table needs a positive step".to_owned(),
+                problem: ConfigProblem::NoStep,
             })
     }
 
@@ -761,7 +761,7 @@ impl IdRangeTable {
             let holding = self.holding(&txn, &ctx, step).await?;
             let overflow = || Error::InvalidConfig {
                 table: ctx.qualified(),
-                problem: "the next partition's bounds overflow a bigint".to_owned(),
+                problem: ConfigProblem::BoundsOverflow,
             };
             let last_end = holding
                 .checked_add(premake + 1)

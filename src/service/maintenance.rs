@@ -765,9 +765,8 @@ impl PartitionService {
             self.connection().inner,
             DatabaseConnectionType::SqlxPostgresPoolConnection(_)
         ) {
-            return Err(Error::InvalidConfig {
+            return Err(Error::ConcurrentDetachNeedsPool {
                 table: ctx.qualified(),
-                problem: "DETACH .. CONCURRENTLY needs a PostgreSQL connection pool".to_owned(),
             });
         }
         let pool = self.connection().get_postgres_connection_pool();
@@ -853,10 +852,11 @@ impl PartitionService {
         .await?
         .is_some()
         {
-            return Err(Error::InvalidConfig {
+            return Err(Error::CheckFailed {
                 table: ctx.qualified(),
-                problem: format!(
-                    "partition {:?} is still attached after DETACH .. CONCURRENTLY",
+                check: "DETACH .. CONCURRENTLY",
+                detail: format!(
+                    "partition {:?} is still attached after it; maintenance tries again next run",
                     log.partition_name
                 ),
             });

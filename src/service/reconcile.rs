@@ -951,9 +951,11 @@ async fn fill(
             }
         }
         _ => {
-            return Err(Error::InvalidConfig {
+            return Err(Error::NotForThisKind {
                 table: ctx.qualified(),
-                problem: "a gap can be filled only on a time- or integer-range table".to_owned(),
+                what: "filling a gap",
+                kind: ctx.config.strategy.as_sql().to_lowercase(),
+                fix: "gaps exist only between range partitions",
             });
         }
     }
@@ -977,9 +979,10 @@ async fn empty_default(
         let row = txn
             .query_one(&min)
             .await?
-            .ok_or_else(|| Error::InvalidConfig {
+            .ok_or_else(|| Error::CheckFailed {
                 table: ctx.qualified(),
-                problem: "min() returned no row".to_owned(),
+                check: "reading the smallest key in DEFAULT",
+                detail: "min() returned no row".to_owned(),
             })?;
         let new = match (ctx.config.period, ctx.config.step) {
             (Some(period), _) => {
@@ -1000,9 +1003,11 @@ async fn empty_default(
                 ctx.int_partition(start, start.saturating_add(step))
             }
             _ => {
-                return Err(Error::InvalidConfig {
+                return Err(Error::NotForThisKind {
                     table: ctx.qualified(),
-                    problem: "rows in DEFAULT are moved out only for time- or integer-range tables: create a list partition for their values".to_owned(),
+                    what: "moving rows out of DEFAULT by their period or step",
+                    kind: ctx.config.strategy.as_sql().to_lowercase(),
+                    fix: "create a list partition for their values",
                 });
             }
         };

@@ -16,7 +16,7 @@ use super::handle::{check_tablespace, typed_handle};
 use super::{PartitionService, QualifiedTable, Registering};
 use crate::calendar::{Period, partition_name};
 use crate::entity::{partition_config, partition_log};
-use crate::error::{Error, Result};
+use crate::error::{ConfigProblem, Error, Result};
 use crate::model::LoggedBound;
 use crate::model::table::Table;
 use crate::schema::PartitionStrategy;
@@ -43,30 +43,26 @@ pub struct TimeRangeSettings {
 impl TimeRangeSettings {
     fn from_config(config: &partition_config::Model) -> Result<Self> {
         let table = format!("{}.{}", config.schema_name, config.table_name);
-        let invalid = |problem: String| Error::InvalidConfig {
+        let invalid = |problem| Error::InvalidConfig {
             table: table.clone(),
             problem,
         };
         if config.strategy != PartitionStrategy::Range {
-            return Err(invalid(format!(
-                "strategy is {:?}, not range",
-                config.strategy
-            )));
+            return Err(invalid(ConfigProblem::WrongKind {
+                expected: "RANGE",
+                found: config.strategy.as_sql().to_owned(),
+            }));
         }
         let period = config
             .period
-            .ok_or_else(|| invalid("a time-range table needs a period".to_owned()))?;
+            .ok_or_else(|| invalid(ConfigProblem::NoPeriod))?;
         let interval = match config.interval {
             None => None,
             Some(n) if n >= 1 => Some(n.unsigned_abs()),
-            Some(n) => {
-                return Err(invalid(format!(
-                    "interval {n} is not a positive number of periods"
-                )));
-            }
+            Some(n) => return Err(invalid(ConfigProblem::NonPositiveInterval(n))),
         };
         let time_zone = Tz::from_str(&config.time_zone)
-            .map_err(|_| invalid(format!("unknown time zone {:?}", config.time_zone)))?;
+            .map_err(|_| invalid(ConfigProblem::UnknownTimeZone(config.time_zone.clone())))?;
         Ok(Self {
             period,
             interval,
@@ -394,7 +390,7 @@ impl TimeRangeTable {
         if max_days > MAX_HORIZON_DAYS {
             return Err(Error::InvalidConfig {
                 table: self.qualified(),
-                problem: format!("a premake horizon of {max_days} days is more than a century"),
+                problem: ConfigProblem::HorizonTooFar(max_days),
             });
         }
         let horizon = Duration::days(max_days.max(0));

@@ -5,6 +5,7 @@ use chrono_tz::Tz;
 use sea_orm::sea_query::{ColumnDef, PostgresQueryBuilder, Table};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Statement};
 use sea_orm_migration::MigratorTrait;
+use sea_orm_pg_partitioning::ConfigProblem;
 use sea_orm_pg_partitioning::prelude::*;
 
 use crate::support::{TS_A, TS_B, TestDb, catalog, exec, strings};
@@ -493,7 +494,20 @@ async fn create_partition_follows_max_days_and_catches_up_over_months() {
         Some("event_2024-10-01_2024-11-01")
     );
     let err = table.create_partition(100_000).await.unwrap_err();
-    assert!(matches!(err, Error::InvalidConfig { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::InvalidConfig {
+                problem: ConfigProblem::HorizonTooFar(100_000),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().ends_with("give at most 36500 days"),
+        "{err}"
+    );
     assert_eq!(table.partitions().await.expect("partitions").len(), 10);
     assert_consistent(db, &table).await;
     assert_routing(db, &table).await;

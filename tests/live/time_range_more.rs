@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use sea_orm_pg_partitioning::ConfigProblem;
 use sea_orm_pg_partitioning::prelude::*;
 use sea_orm_pg_partitioning::service::HookError;
 
@@ -562,5 +563,56 @@ async fn attaching_rows_outside_the_bound_is_a_typed_error_that_changes_nothing(
     assert!(!logged(&table).await[0].3, "still logged as detached");
     assert!(catalog::partitions(db, "public", "event").await.is_empty());
     assert_eq!(catalog::count(db, &format!(r#""{name}""#)).await, 1);
+    t.finish().await;
+}
+
+/// Configuration problems are typed, each with its own fix: a retention that drops without a grace period,
+/// and a stored time zone edited by hand.
+#[tokio::test]
+async fn configuration_problems_say_what_to_fix() {
+    let t: TestDb = setup(test_name!("configuration_problems_say_what_to_fix")).await;
+    let db = &t.conn;
+    event_table(db, "event", "timestamptz").await;
+    let (service, _clock) = service(db, utc(2024, 1, 1, 0, 0));
+    let table = service
+        .time_range_table("event")
+        .register()
+        .await
+        .expect("register");
+    let err = table
+        .update_maintenance(|m| m.retention = RetentionAction::Drop)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::InvalidConfig {
+                problem: ConfigProblem::DropWithoutGrace,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("set drop_after in update_maintenance"),
+        "{err}"
+    );
+    assert_eq!(err.code(), "invalid-config");
+
+    exec(
+        db,
+        "UPDATE sopp_partition_config SET time_zone = 'Mars/Olympus'",
+    )
+    .await;
+    let err = table.create_partition(1).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidConfig { problem: ConfigProblem::UnknownTimeZone(zone), .. } if zone == "Mars/Olympus"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("is not an IANA time zone name"),
+        "{err}"
+    );
     t.finish().await;
 }
