@@ -325,7 +325,7 @@ pub enum Error {
 
     /// A new or re-attached partition's bound overlaps a partition that exists (SQLSTATE 42P17).
     #[error(
-        "partition {partition:?} of {table:?} overlaps an existing partition ({detail}): detach or drop the \
+        "partition {partition:?} of {table:?} overlaps an existing partition ({source}): detach or drop the \
          overlapping partition, then try again"
     )]
     Overlap {
@@ -334,7 +334,7 @@ pub enum Error {
         /// The partition that was to be created or attached.
         partition: String,
         /// What PostgreSQL said.
-        detail: String,
+        source: Box<DbErr>,
     },
 
     /// A partition given to an operation belongs to another table.
@@ -436,13 +436,13 @@ pub enum Error {
 
     /// The maintenance steps a repair ran failed (and were rolled back).
     #[error(
-        "the maintenance steps run to repair table {table:?} failed and were rolled back: {detail}; see the table's status"
+        "the maintenance steps run to repair table {table:?} failed and were rolled back: {source}; see the table's status"
     )]
     RepairFailed {
         /// The table.
         table: String,
         /// What maintenance reported.
-        detail: String,
+        source: Box<Error>,
     },
 
     /// The database returned an error.

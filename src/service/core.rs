@@ -114,7 +114,7 @@ fn overlap(ctx: &Table, partition: &str, err: Error) -> Error {
             Error::Overlap {
                 table: ctx.qualified(),
                 partition: partition.to_owned(),
-                detail: db.to_string(),
+                source: Box::new(db),
             }
         }
         Error::Db(db) if sqlstate(&db).as_deref() == Some(sqlstate::DUPLICATE_TABLE) => {

@@ -418,18 +418,22 @@ impl PartitionService {
             return Ok(gone());
         }
         let report = self.run_plan(&plan).await;
-        if let Some((table, err)) = report.errors().next() {
-            return Ok(RepairOutcome::Failed(Error::RepairFailed {
-                table: table.to_owned(),
-                detail: err.to_string(),
-            }));
-        }
         let names: Vec<String> = report
             .tables
             .iter()
             .flat_map(|t| t.steps.iter())
             .map(|s| format!("{} {}", s.step.action.as_str(), s.step.partition))
             .collect();
+        if let Some((table, err)) = report
+            .tables
+            .into_iter()
+            .find_map(|t| t.error.map(|e| (t.table, e)))
+        {
+            return Ok(RepairOutcome::Failed(Error::RepairFailed {
+                table,
+                source: Box::new(err),
+            }));
+        }
         Ok(RepairOutcome::Repaired(names.join(", ")))
     }
 }
