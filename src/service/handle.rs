@@ -366,6 +366,40 @@ impl TableHandle {
         txn.commit().await?;
         Ok(log)
     }
+
+    /// Protects a partition from the retention rule until `until` has passed (the original's `detach_time`:
+    /// kept attached while `now <= until`), or with `None` lifts the protection. Returns the updated log row.
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # async fn run(events: TimeRangeTable, log: partition_log::Model) -> Result<(), Error> {
+    /// let until = chrono::Utc::now() + chrono::Duration::days(30);
+    /// let log = events.set_detach_time(&log, Some(until)).await?; // an audit needs it a month longer
+    /// assert_eq!(log.detach_time, Some(until));
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_detach_time(
+        &self,
+        partition: &partition_log::Model,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<partition_log::Model> {
+        use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+        let (txn, ctx) = self.lock().await?;
+        let Some(log) = core::reread(&txn, &ctx, std::slice::from_ref(partition))
+            .await?
+            .pop()
+        else {
+            return Err(Error::UnknownPartition {
+                partition: partition.partition_name.clone(),
+                table: self.qualified(),
+            });
+        };
+        let mut active = log.into_active_model();
+        active.detach_time = Set(until);
+        let log = active.update(&txn).await?;
+        txn.commit().await?;
+        Ok(log)
+    }
 }
 
 /// A handle for one kind of table: the struct (documented by the caller), its `Deref` to [`TableHandle`] for

@@ -379,6 +379,12 @@ async fn detach_time_protects_a_partition_until_it_has_passed() {
         .attach_partitions(Some(&january), Some(until))
         .await
         .expect("attach");
+    // Protection is also set (and lifted) on its own, without attaching.
+    let protected = table
+        .set_detach_time(&january[0], Some(until))
+        .await
+        .expect("protect");
+    assert_eq!(protected.detach_time, Some(until));
 
     clock.set(until);
     assert!(
@@ -401,6 +407,27 @@ async fn detach_time_protects_a_partition_until_it_has_passed() {
     let detached = table.detach_partitions(None).await.expect("detach");
     assert_eq!(detached.len(), 1);
     assert_eq!(detached[0].partition_name, january[0].partition_name);
+    assert_eq!(detached[0].detach_time, None, "detaching clears it");
+    // A protection lifted with None: the rule takes the partition at once.
+    table
+        .attach_partitions(Some(&detached), Some(until + Duration::days(365)))
+        .await
+        .expect("attach");
+    assert!(
+        table
+            .detach_partitions(None)
+            .await
+            .expect("detach")
+            .is_empty()
+    );
+    table
+        .set_detach_time(&detached[0], None)
+        .await
+        .expect("unprotect");
+    assert_eq!(
+        table.detach_partitions(None).await.expect("detach").len(),
+        1
+    );
     t.finish().await;
 }
 
