@@ -38,6 +38,7 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 use sea_orm_pg_partitioning::prelude::*;
+use sea_orm_pg_partitioning::service::Clock;
 
 type Res<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 

@@ -208,25 +208,31 @@ pub mod status_page;
 
 pub use error::{ConfigProblem, Error, Result, sqlstate};
 
-/// Everything a migration or a service needs, in one import.
+/// What a migration or a service needs, in one import; names that other crates' preludes use too (`Result`,
+/// `Status`, `Report`, `Step`) are left out, as is what only reports and tests name (find those in
+/// [`service`], [`model`] and [`entity`]).
+///
+/// ```
+/// use sea_orm_pg_partitioning::prelude::*;
+///
+/// let key = PartitionKey::range(["created_at"]);
+/// let period = Period::Month;
+/// # let _ = (key, period);
+/// ```
 pub mod prelude {
     pub use crate::calendar::Period;
     pub use crate::entity::partition_config::{CreationMode, RetentionAction};
-    pub use crate::entity::partition_log::PartitionKind;
-    pub use crate::entity::{partition_config, partition_log};
-    pub use crate::error::{Error, Result};
+    pub use crate::entity::partition_log;
+    pub use crate::error::Error;
     #[cfg(feature = "migration")]
     pub use crate::migration::PartitionSchemaManagerExt;
-    pub use crate::schema::ListValue;
     pub use crate::schema::{
-        DetachMode, KeyPart, Partition, PartitionBound, PartitionKey, PartitionStrategy,
-        PartitionedBy, PartitionedTable, PrimaryKeyPolicy, RangeValue,
+        KeyPart, ListValue, Partition, PartitionBound, PartitionKey, PartitionedBy,
+        PrimaryKeyPolicy, RangeValue,
     };
     pub use crate::service::{
-        Anomaly, AnomalyKind, Clock, ConfigUpdated, DefaultRows, HashTable, IdRangeTable,
-        ListTable, MaintenanceOptions, MaintenanceSettings, MaintenanceTask, ManualClock,
-        PartitionEvent, PartitionEventKind, PartitionHook, PartitionService, Plan, QualifiedTable,
-        Report, Status, Step, StepAction, StepOutcome, SystemClock, TableHandle, TableStatus,
-        TimeRangeSettings, TimeRangeTable,
+        HashTable, HookError, IdRangeTable, ListTable, MaintenanceOptions, ManualClock,
+        PartitionEvent, PartitionEventKind, PartitionHook, PartitionService, TableHandle,
+        TimeRangeTable,
     };
 }

@@ -22,8 +22,9 @@ use clap::{Parser, Subcommand};
 use sea_orm::{ConnectOptions, Database};
 use sea_orm_pg_partitioning::prelude::*;
 use sea_orm_pg_partitioning::service::{
-    Anomaly, AnomalyKind, Direction, PartitionState, ReconcileMode, Reconciliation, RepairOutcome,
-    RepairPolicy, StepReport,
+    Anomaly, AnomalyKind, Direction, PartitionState, Plan, QualifiedTable, ReconcileMode,
+    Reconciliation, RepairOutcome, RepairPolicy, Status, StepAction, StepOutcome, StepReport,
+    TableStatus,
 };
 use sea_orm_pg_partitioning::status_page::human_size;
 use serde_json::{Value, json};

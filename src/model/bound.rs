@@ -240,7 +240,7 @@ impl partition_log::Model {
     ///
     /// ```no_run
     /// # use sea_orm_pg_partitioning::prelude::*;
-    /// # async fn run(events: TimeRangeTable) -> Result<()> {
+    /// # async fn run(events: TimeRangeTable) -> Result<(), Error> {
     /// for log in events.partitions().await? {
     ///     println!("{} {}", log.partition_name, log.bound()?);
     /// }

@@ -183,7 +183,7 @@ impl Plan {
     ///
     /// ```no_run
     /// # use sea_orm_pg_partitioning::prelude::*;
-    /// # async fn run(service: PartitionService) -> Result<()> {
+    /// # async fn run(service: PartitionService) -> Result<(), Error> {
     /// for steps in service.plan().await?.by_table() {
     ///     println!("{}: {} step(s)", steps[0].table, steps.len());
     /// }

@@ -158,6 +158,7 @@ impl<T: IntoIden> From<T> for KeyPart {
 ///
 /// ```
 /// use sea_orm_pg_partitioning::prelude::*;
+/// use sea_orm_pg_partitioning::schema::PartitionStrategy;
 ///
 /// let by_day = PartitionKey::range(["created_at"]);
 /// let by_region = PartitionKey::list(["region"]);

@@ -124,7 +124,7 @@ impl TableHandle {
     ///
     /// ```no_run
     /// # use sea_orm_pg_partitioning::prelude::*;
-    /// # async fn run(events: TimeRangeTable) -> Result<()> {
+    /// # async fn run(events: TimeRangeTable) -> Result<(), Error> {
     /// events
     ///     .update_maintenance(|m| {
     ///         m.premake = 7;                                   // a week of daily partitions ready

@@ -163,7 +163,7 @@ impl ListRegistration {
     ///
     /// ```no_run
     /// # use sea_orm_pg_partitioning::prelude::*;
-    /// # async fn run(service: PartitionService) -> Result<()> {
+    /// # async fn run(service: PartitionService) -> Result<(), Error> {
     /// let (_regions, adoption) = service.list_table("region").adopt().await?;
     /// println!("{} partitions logged with their values", adoption.adopted.len());
     /// # Ok(()) }
@@ -237,7 +237,7 @@ typed_handle! {
     ///
     /// ```no_run
     /// # use sea_orm_pg_partitioning::prelude::*;
-    /// # async fn run(service: PartitionService) -> Result<()> {
+    /// # async fn run(service: PartitionService) -> Result<(), Error> {
     /// let orders = service.list_table("order").default_partition(true).register().await?;
     /// orders.create_partition("order_eu", ["de", "fr"], Some("fast")).await?;   // rows for de/fr leave DEFAULT
     /// orders.create_partition("order_none", [None::<&str>, Some("")], None).await?; // NULL and ''
@@ -442,7 +442,7 @@ impl HashRegistration {
     ///
     /// ```no_run
     /// # use sea_orm_pg_partitioning::prelude::*;
-    /// # async fn run(service: PartitionService) -> Result<()> {
+    /// # async fn run(service: PartitionService) -> Result<(), Error> {
     /// let (users, _) = service.hash_table("user").adopt().await?;
     /// println!("{} hash partitions", users.partitions().await?.len());
     /// # Ok(()) }
@@ -524,7 +524,7 @@ typed_handle! {
     ///
     /// ```no_run
     /// # use sea_orm_pg_partitioning::prelude::*;
-    /// # async fn run(service: PartitionService) -> Result<()> {
+    /// # async fn run(service: PartitionService) -> Result<(), Error> {
     /// let users = service.hash_table("user").modulus(8).attach_tablespace("fast").register().await?; // user_h0 .. user_h7
     /// let parts = users.partitions().await?;
     /// users.set_tablespace(&parts[3], "archive").await?;  // the table and its indexes
@@ -622,7 +622,7 @@ impl IdRangeRegistration {
     ///
     /// ```no_run
     /// # use sea_orm_pg_partitioning::prelude::*;
-    /// # async fn run(service: PartitionService) -> Result<()> {
+    /// # async fn run(service: PartitionService) -> Result<(), Error> {
     /// let (orders, adoption) = service.id_range_table("order").step(1_000_000).adopt().await?;
     /// assert!(adoption.misfits.is_empty(), "{:?}", adoption.misfits);
     /// orders.create_partition().await?; // premake continues after the newest adopted partition
@@ -713,7 +713,7 @@ typed_handle! {
     ///
     /// ```no_run
     /// # use sea_orm_pg_partitioning::prelude::*;
-    /// # async fn run(service: PartitionService) -> Result<()> {
+    /// # async fn run(service: PartitionService) -> Result<(), Error> {
     /// let orders = service.id_range_table("order").step(1_000_000).premake(2).keep(10).register().await?;
     /// orders.create_partition().await?;      // two partitions ready beyond the one holding max(id)
     /// orders.detach_partitions(None).await?; // those more than 10 partitions below it

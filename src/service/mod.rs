@@ -264,7 +264,7 @@ impl PartitionService {
     ///
     /// ```no_run
     /// # use sea_orm_pg_partitioning::prelude::*;
-    /// # async fn run(service: PartitionService) -> Result<()> {
+    /// # async fn run(service: PartitionService) -> Result<(), Error> {
     /// service.check_installed().await?; // before anything else, e.g. in a health check at start-up
     /// # Ok(()) }
     /// ```
@@ -306,7 +306,7 @@ impl PartitionService {
     ///
     /// ```no_run
     /// # use sea_orm_pg_partitioning::prelude::*;
-    /// # async fn run(service: PartitionService) -> Result<()> {
+    /// # async fn run(service: PartitionService) -> Result<(), Error> {
     /// let event = service.table_of("event").await?;
     /// let oldest = event.all_partitions().await?.into_iter().take(1).collect::<Vec<_>>();
     /// event.set_tablespace(&oldest[0], "archive").await?; // the table and its indexes

@@ -496,7 +496,7 @@ impl TimeRangeTable {
     ///
     /// ```no_run
     /// # use sea_orm_pg_partitioning::prelude::*;
-    /// # async fn run(events: TimeRangeTable) -> Result<()> {
+    /// # async fn run(events: TimeRangeTable) -> Result<(), Error> {
     /// let updated = events
     ///     .update_config(|s| {
     ///         s.period = Period::Week;

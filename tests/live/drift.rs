@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
+use sea_orm_pg_partitioning::entity::partition_log::PartitionKind;
 use sea_orm_pg_partitioning::prelude::*;
 use sea_orm_pg_partitioning::service::{
     Anomaly, AnomalyKind, CatalogBound, Direction, Edge, ReconcileMode, RepairOutcome,

@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
+use sea_orm_pg_partitioning::entity::partition_log::PartitionKind;
 use sea_orm_pg_partitioning::prelude::*;
 use sea_orm_pg_partitioning::service::HookError;
 

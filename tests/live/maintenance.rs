@@ -5,6 +5,7 @@ use std::time::{Duration as StdDuration, Instant};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 use sea_orm_pg_partitioning::prelude::*;
+use sea_orm_pg_partitioning::service::{Clock, Report, StepAction};
 
 use crate::support::{TS_B, catalog, exec, strings};
 use crate::test_name;

@@ -10,7 +10,7 @@ use sea_orm_pg_partitioning::schema::PartitionCreateStatement;
 use crate::support::{TS_A, TS_B, TestDb, catalog, exec, exec_err, sqlstate, strings};
 use crate::test_name;
 
-async fn run(conn: &DatabaseConnection, sql: Result<String>) {
+async fn run(conn: &DatabaseConnection, sql: Result<String, Error>) {
     exec(conn, &sql.expect("statement builds")).await;
 }
 

@@ -6,6 +6,7 @@ use sea_orm::sea_query::{ColumnDef, PostgresQueryBuilder, Table};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Statement};
 use sea_orm_migration::MigratorTrait;
 use sea_orm_pg_partitioning::ConfigProblem;
+use sea_orm_pg_partitioning::entity::partition_config;
 use sea_orm_pg_partitioning::prelude::*;
 
 use crate::support::{TS_A, TS_B, TestDb, catalog, exec, strings};
