@@ -179,6 +179,14 @@
 //! partitions on the key axis with their sizes and states, the premake horizon and the retention threshold as
 //! lines, and every anomaly marked where it is (`status.to_html()`, or `pg-partition status --html FILE`).
 //!
+//! # Layers
+//!
+//! Data flows one way. [`schema`] builds statements and [`calendar`] computes boundaries, both pure;
+//! [`model`] decides without a connection: a partition's bound as the log records it
+//! ([`LoggedBound`](model::LoggedBound)), the maintenance [`plan`](model::plan), and the assessment behind
+//! [`status`](model::status); [`service`] reads the catalog and the log, hands them to the model and runs
+//! what it returns, one transaction per change; [`status_page`] and the `pg-partition` binary present it.
+//!
 //! # Identifiers
 //!
 //! Table, index, tablespace, schema, collation and operator class names are quoted by sea-query; values are
@@ -199,6 +207,7 @@
 pub mod calendar;
 pub mod entity;
 mod error;
+mod exec;
 #[cfg(feature = "migration")]
 mod migration;
 pub mod model;

@@ -4,11 +4,11 @@ use sea_orm::sea_query::PostgresQueryBuilder;
 use sea_orm_migration::SchemaManager;
 
 use crate::error::Result;
+use crate::exec::execute;
 use crate::schema::{
     PartitionAttachStatement, PartitionCreateStatement, PartitionDetachStatement, PartitionedTable,
     SetTablespaceStatement,
 };
-use crate::service::execute;
 
 /// Partitioning statements on sea-orm-migration's `SchemaManager`. Each method validates its statement first
 /// (nothing reaches the server when validation fails) and then executes it on the migration's connection.
