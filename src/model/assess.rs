@@ -607,14 +607,14 @@ mod tests {
             table_name: "ev".to_owned(),
             attach_tablespace: Some("fast".to_owned()),
             premake: Some(1),
-            ..crate::service::fixtures::config(Some(Period::Day), None)
+            ..crate::model::plan::fixtures::config(Some(Period::Day), None)
         }
     }
 
     fn log(id: i64, day: u32, attached: bool) -> partition_log::Model {
         partition_log::Model {
             created_at: at(1, 0),
-            ..crate::service::fixtures::range_log(
+            ..crate::model::plan::fixtures::range_log(
                 id,
                 &format!("ev_{day}"),
                 at(day, 0),

@@ -267,7 +267,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::service::fixtures::range_log;
+    use crate::model::plan::fixtures::range_log;
 
     #[test]
     fn every_kind_is_decoded_and_written_back_the_same() {

@@ -37,7 +37,7 @@ pub struct PartitionEvent {
     pub partition: partition_log::Model,
 }
 
-/// The error a hook returns; it rolls the change back and comes out as [`Error::Hook`](crate::Error::Hook).
+/// The error a hook returns; it rolls the change back and comes out as [`Error::Hook`](crate::error::Error::Hook).
 pub type HookError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Code that runs after a partition is created, attached or detached, inside the transaction of that change:

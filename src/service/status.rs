@@ -10,7 +10,7 @@ use super::catalog::{self, CatalogRelation, ManagedTable};
 use super::core;
 use super::{PartitionService, QualifiedTable};
 use crate::entity::{partition_config, partition_log};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::assess::{Observed, assess};
 use crate::model::status::{Status, TableStatus};
 use crate::model::table::Table;
@@ -54,7 +54,7 @@ impl PartitionService {
             .await?
             .tables
             .pop()
-            .ok_or(crate::Error::NotRegistered { table })
+            .ok_or(Error::NotRegistered { table })
     }
 
     pub(crate) async fn status_of_configs(
