@@ -6,10 +6,9 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 
 use crate::entity::{partition_config, partition_log};
+use crate::model::TableSpec;
 use crate::model::bound::same_bound;
-use crate::model::plan::{
-    int_horizon, int_retention_threshold, time_horizon, time_retention_threshold,
-};
+use crate::model::plan::horizons;
 use crate::model::status::{
     Anomaly, CatalogPartition, IndexPlacement, PartitionStatus, TableStatus,
 };
@@ -144,20 +143,19 @@ pub(crate) fn parse_list_bound(text: &str) -> Option<Vec<Option<String>>> {
 }
 
 /// Whether a range is exactly one period (or step) on its boundaries.
-fn aligned(config: &partition_config::Model, ctx: &Table, start: Edge, end: Edge) -> bool {
-    match (start, end) {
-        (Edge::Time(start), Edge::Time(end)) => match (config.period, ctx.time_zone()) {
-            (Some(period), Ok(tz)) => {
-                period.start(start, tz) == start && period.end(start, tz) == end
-            }
-            _ => true,
-        },
-        (Edge::Int(start), Edge::Int(end)) => match config.step {
-            Some(step) if step > 0 => {
-                start.rem_euclid(step) == 0 && end.checked_sub(start) == Some(step)
-            }
-            _ => true,
-        },
+fn aligned(table: &Table, start: Edge, end: Edge) -> bool {
+    match (table.spec(), start, end) {
+        (
+            Ok(TableSpec::TimeRange {
+                period, time_zone, ..
+            }),
+            Edge::Time(start),
+            Edge::Time(end),
+        ) => period.start(start, time_zone) == start && period.end(start, time_zone) == end,
+        (Ok(TableSpec::IntRange { step, .. }), Edge::Int(start), Edge::Int(end)) => {
+            start.rem_euclid(step) == 0 && end.checked_sub(start) == Some(step)
+        }
+        (_, Edge::Time(_), Edge::Time(_)) | (_, Edge::Int(_), Edge::Int(_)) => true,
         _ => false,
     }
 }
@@ -498,11 +496,10 @@ impl Findings<'_> {
     /// The ranges' shape: each one period (or step) on its boundaries, no hole among the attached ones nor
     /// before the current period, no two overlapping.
     fn shape(&mut self) {
-        let config = self.observed.config;
         self.ranges
             .sort_by(|a, b| (a.start, a.end, &a.name).cmp(&(b.start, b.end, &b.name)));
         for r in &self.ranges {
-            if !aligned(config, &self.table, r.start, r.end) {
+            if !aligned(&self.table, r.start, r.end) {
                 self.anomalies.push(Anomaly::Misaligned {
                     partition: r.name.clone(),
                     bound: CatalogBound::Range {
@@ -514,10 +511,14 @@ impl Findings<'_> {
         }
         let attached: Vec<&SeenRange> = self.ranges.iter().filter(|r| r.attached).collect();
         // The current period must have a partition: rows for now would otherwise go to DEFAULT or fail.
-        if let (Some(period), Ok(tz), Some(first)) =
-            (config.period, self.table.time_zone(), attached.first())
+        if let (
+            Ok(TableSpec::TimeRange {
+                period, time_zone, ..
+            }),
+            Some(first),
+        ) = (self.table.spec(), attached.first())
         {
-            let current = Edge::Time(period.start(self.observed.now, tz));
+            let current = Edge::Time(period.start(self.observed.now, time_zone));
             if first.start > current {
                 self.anomalies.push(Anomaly::Gap {
                     from: current,
@@ -549,24 +550,16 @@ impl Findings<'_> {
         let config = self.observed.config;
         let now = self.observed.now;
         let max_key = self.observed.max_key;
-        let tz = self.table.time_zone().ok();
         let horizon = self
             .ranges
             .iter()
             .filter(|r| r.attached)
             .map(|r| r.end)
             .max();
-        let (wanted_horizon, retention_threshold) = match (config.period, config.step, tz) {
-            (Some(period), _, Some(tz)) => (
-                Some(Edge::Time(time_horizon(config, period, now, tz))),
-                time_retention_threshold(config, period, now, tz).map(Edge::Time),
-            ),
-            (None, Some(step), _) if step > 0 => (
-                Some(Edge::Int(int_horizon(config, step, max_key))),
-                int_retention_threshold(config, step, max_key).map(Edge::Int),
-            ),
-            _ => (None, None),
-        };
+        let (wanted_horizon, retention_threshold) = self
+            .table
+            .spec()
+            .map_or((None, None), |spec| horizons(spec, config, now, max_key));
         if self.observed.exists
             && let Some(wanted) = wanted_horizon
             && horizon.is_none_or(|h| h < wanted)

@@ -6,7 +6,9 @@
 pub(crate) mod assess;
 pub mod bound;
 pub mod plan;
+pub mod spec;
 pub mod status;
 
 pub use bound::{CatalogBound, Edge, LoggedBound};
+pub use spec::TableSpec;
 pub(crate) mod table;

@@ -10,8 +10,9 @@ use crate::entity::partition_config::{CreationMode, RetentionAction};
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::Result;
-use crate::model::table::Table;
-use crate::schema::{Partition, PartitionStrategy};
+use crate::model::table::{NewPartition, Table};
+use crate::model::{Edge, TableSpec};
+use crate::schema::Partition;
 
 /// At most this many partitions are planned for one table in one run (a safety net after a very long outage).
 pub const MAX_CREATES_PER_RUN: usize = 1000;
@@ -253,12 +254,10 @@ pub(crate) fn plan_table(state: &TableState<'_>, now: DateTime<Utc>) -> Result<V
         });
     }
 
-    if config.strategy == PartitionStrategy::Range {
-        match (config.period, config.step) {
-            (Some(period), _) => plan_time(state, period, now, &mut steps)?,
-            (None, Some(step)) if step > 0 => plan_int(state, step, now, &mut steps)?,
-            _ => {}
-        }
+    match state.ctx.spec()? {
+        TableSpec::TimeRange { period, .. } => plan_time(state, period, now, &mut steps)?,
+        TableSpec::IntRange { step, .. } => plan_int(state, step, now, &mut steps)?,
+        TableSpec::List | TableSpec::Hash => {}
     }
 
     // Drop partitions detached for longer than the grace period (only tables this crate created).
@@ -322,6 +321,49 @@ pub(crate) fn int_horizon(
         .saturating_add(i64::from(premake_count(config)))
         .saturating_add(1)
         .saturating_mul(step)
+}
+
+/// The partition a planned create makes, as the table is configured now; `None` when the configuration no
+/// longer describes that range (another period, another kind): the step is then skipped.
+pub(crate) fn planned_partition(table: &Table, range: StepRange) -> Result<Option<NewPartition>> {
+    Ok(match (range, table.spec()?) {
+        (
+            StepRange::Time { start, end },
+            TableSpec::TimeRange {
+                period, time_zone, ..
+            },
+        ) if period.end(start, time_zone) == end => {
+            let name = partition_name(&table.config.table_name, start, end, period, time_zone);
+            Some(table.time_partition(start, end, name)?)
+        }
+        (StepRange::Int { start, end }, TableSpec::IntRange { .. }) => {
+            Some(table.int_partition(start, end))
+        }
+        _ => None,
+    })
+}
+
+/// Where a range table's partitions must reach at `now` (premake), and its retention threshold, if it has
+/// one: see [`time_horizon`], [`int_horizon`] and the retention thresholds. `(None, None)` for list and hash.
+pub(crate) fn horizons(
+    spec: TableSpec,
+    config: &partition_config::Model,
+    now: DateTime<Utc>,
+    max_key: Option<i64>,
+) -> (Option<Edge>, Option<Edge>) {
+    match spec {
+        TableSpec::TimeRange {
+            period, time_zone, ..
+        } => (
+            Some(Edge::Time(time_horizon(config, period, now, time_zone))),
+            time_retention_threshold(config, period, now, time_zone).map(Edge::Time),
+        ),
+        TableSpec::IntRange { step, .. } => (
+            Some(Edge::Int(int_horizon(config, step, max_key))),
+            int_retention_threshold(config, step, max_key).map(Edge::Int),
+        ),
+        TableSpec::List | TableSpec::Hash => (None, None),
+    }
 }
 
 /// Whether `detach_time` keeps a partition from the retention rule at `now`: until `detach_time < now`, as in

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
-use crate::model::{CatalogBound, Edge};
+use crate::model::{CatalogBound, Edge, TableSpec};
 
 /// A table or index and the tablespace it is in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -487,12 +487,10 @@ impl TableStatus {
     /// How the table is partitioned, for reading: `range by month (Europe/Berlin)`, `range by 1000000`,
     /// `list` or `hash`.
     pub fn partitioning(&self) -> String {
-        let config = &self.config;
-        match (config.period, config.step) {
-            (Some(period), _) => format!("range by {period} ({})", config.time_zone),
-            (None, Some(step)) => format!("range by {step}"),
-            (None, None) => config.strategy.as_sql().to_lowercase(),
-        }
+        TableSpec::of(&self.config).map_or_else(
+            |_| self.config.strategy.as_sql().to_lowercase(),
+            |spec| spec.to_string(),
+        )
     }
 
     /// Whether `partition` is one of the table's own partitions (or a detached or missing former one), not a

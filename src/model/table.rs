@@ -10,7 +10,7 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use crate::calendar::fit_name;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{ConfigProblem, Error, Result};
-use crate::model::LoggedBound;
+use crate::model::{LoggedBound, TableSpec};
 use crate::schema::{ListValue, PartitionBound};
 
 /// A managed table as the service read it: its configuration row and the type of its key column (from the
@@ -35,6 +35,11 @@ impl Table {
 
     fn key(&self) -> Expr {
         Expr::col(self.config.key_column.clone())
+    }
+
+    /// The kind of table, with its settings.
+    pub fn spec(&self) -> Result<TableSpec> {
+        TableSpec::of(&self.config)
     }
 
     pub fn time_zone(&self) -> Result<Tz> {

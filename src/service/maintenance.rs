@@ -21,10 +21,11 @@ use tokio::task::JoinHandle;
 
 use super::core;
 use super::{PartitionEventKind, PartitionService, QualifiedTable, catalog};
-use crate::calendar::{fnv1a, partition_name};
+use crate::calendar::fnv1a;
 use crate::entity::partition_config::CreationMode;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result, sqlstate};
+use crate::model::TableSpec;
 use crate::model::plan::{self, BlockedStep, Plan, Step, StepAction, StepRange, TableState};
 use crate::model::table::Table;
 use crate::schema::Partition;
@@ -377,7 +378,7 @@ impl PartitionService {
                 config,
                 key_type: key_type.clone(),
             };
-            let max_key = if ctx.config.step.is_some() && ctx.config.period.is_none() {
+            let max_key = if matches!(ctx.spec(), Ok(TableSpec::IntRange { .. })) {
                 match core::max_key(db, &ctx).await {
                     Ok(max) => max,
                     Err(err) => {
@@ -610,43 +611,32 @@ impl PartitionService {
                 .order_by_desc(column)
                 .one(&txn)
         };
-        let new = match range {
-            StepRange::Time { start, end } => {
-                let latest = latest(partition_log::Column::End)
-                    .await?
-                    .and_then(|l| l.end);
-                if latest.is_some_and(|l| l != start) {
-                    return Ok(StepOutcome::Skipped(format!(
-                        "the latest partition now ends at {latest:?}, not {start}"
-                    )));
-                }
-                let (Some(period), tz) = (ctx.config.period, ctx.time_zone()?) else {
-                    return Ok(StepOutcome::Skipped(
-                        "the table is no longer a time-range table".to_owned(),
-                    ));
-                };
-                if period.end(start, tz) != end {
-                    return Ok(StepOutcome::Skipped(
-                        "the period changed since the plan was made".to_owned(),
-                    ));
-                }
-                ctx.time_partition(
-                    start,
-                    end,
-                    partition_name(&ctx.config.table_name, start, end, period, tz),
-                )?
-            }
-            StepRange::Int { start, end } => {
-                let latest = latest(partition_log::Column::IntEnd)
-                    .await?
-                    .and_then(|l| l.int_end);
-                if latest.is_some_and(|l| l != start) {
-                    return Ok(StepOutcome::Skipped(format!(
-                        "the latest partition now ends at {latest:?}, not {start}"
-                    )));
-                }
-                ctx.int_partition(start, end)
-            }
+        // It must continue from the latest partition, as planned.
+        let latest = match range {
+            StepRange::Time { start, .. } => latest(partition_log::Column::End)
+                .await?
+                .and_then(|l| l.end)
+                .filter(|l| *l != start)
+                .map(|l| l.to_string()),
+            StepRange::Int { start, .. } => latest(partition_log::Column::IntEnd)
+                .await?
+                .and_then(|l| l.int_end)
+                .filter(|l| *l != start)
+                .map(|l| l.to_string()),
+        };
+        if let Some(latest) = latest {
+            let start = match range {
+                StepRange::Time { start, .. } => start.to_string(),
+                StepRange::Int { start, .. } => start.to_string(),
+            };
+            return Ok(StepOutcome::Skipped(format!(
+                "the latest partition now ends at {latest}, not {start}"
+            )));
+        }
+        let Some(new) = plan::planned_partition(&ctx, range)? else {
+            return Ok(StepOutcome::Skipped(
+                "the table's configuration changed since the plan was made".to_owned(),
+            ));
         };
         let log = core::create(self, &txn, &ctx, new).await?;
         txn.commit().await?;
@@ -901,20 +891,13 @@ impl PartitionService {
         }
         let mut news = Vec::with_capacity(steps.len());
         for step in steps {
-            news.push(match step.action {
-                StepAction::Create(StepRange::Time { start, end }) => {
-                    let (Some(period), tz) = (config.period, ctx.time_zone()?) else {
-                        return Ok(None);
-                    };
-                    if period.end(start, tz) != end {
-                        return Ok(None);
-                    }
-                    let name = partition_name(&config.table_name, start, end, period, tz);
-                    ctx.time_partition(start, end, name)?
-                }
-                StepAction::Create(StepRange::Int { start, end }) => ctx.int_partition(start, end),
-                _ => return Ok(None),
-            });
+            let StepAction::Create(range) = step.action else {
+                return Ok(None);
+            };
+            let Some(new) = plan::planned_partition(&ctx, range)? else {
+                return Ok(None);
+            };
+            news.push(new);
         }
         // The first step must continue from the latest partition, as planned.
         let latest = match steps[0].action {

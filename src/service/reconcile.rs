@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::model::plan::StepAction;
 use crate::model::status::{Anomaly, AnomalyKind, Status, TableStatus};
 use crate::model::table::Table;
-use crate::model::{CatalogBound, Edge, LoggedBound};
+use crate::model::{CatalogBound, Edge, LoggedBound, TableSpec};
 use crate::schema::{ListValue, Partition};
 
 /// Which side a repair changes.
@@ -726,8 +726,7 @@ impl Fix<'_> {
     }
 
     async fn rows_in_default(&self, partition: &str) -> Result<RepairOutcome> {
-        let config = &self.ctx.config;
-        if config.period.is_none() && config.step.is_none() {
+        if !self.ctx.spec()?.is_range() {
             return Ok(skipped(
                 "rows in the DEFAULT partition of a list or hash table need a partition for their values: create it with their values",
             ));
@@ -792,7 +791,6 @@ async fn find_log(txn: &DatabaseTransaction, id: i64) -> Result<Option<partition
 
 /// The logged bound of a partition whose catalog bound fits the configuration; why not otherwise.
 fn adoptable(ctx: &Table, bound: &CatalogBound) -> std::result::Result<LoggedBound, String> {
-    let config = &ctx.config;
     let misfit = |what: &str| Err(format!("{bound} {what}: reported, not logged"));
     match bound {
         CatalogBound::Default => Ok(LoggedBound::Default),
@@ -800,7 +798,12 @@ fn adoptable(ctx: &Table, bound: &CatalogBound) -> std::result::Result<LoggedBou
             start: Edge::Time(start),
             end: Edge::Time(end),
         } => {
-            let (Some(period), Ok(tz)) = (config.period, ctx.time_zone()) else {
+            let Ok(TableSpec::TimeRange {
+                period,
+                time_zone: tz,
+                ..
+            }) = ctx.spec()
+            else {
                 return misfit("is a time range, and the table is not partitioned by periods");
             };
             if period.start(*start, tz) != *start || period.end(*start, tz) != *end {
@@ -815,7 +818,7 @@ fn adoptable(ctx: &Table, bound: &CatalogBound) -> std::result::Result<LoggedBou
             start: Edge::Int(start),
             end: Edge::Int(end),
         } => {
-            let Some(step) = config.step.filter(|s| *s > 0) else {
+            let Ok(TableSpec::IntRange { step, .. }) = ctx.spec() else {
                 return misfit("is an integer range, and the table has no step");
             };
             if start.rem_euclid(step) != 0 || end.checked_sub(*start) != Some(step) {
@@ -931,9 +934,16 @@ async fn fill(
     to: Edge,
 ) -> Result<usize> {
     let mut created = 0;
-    match (from, to, ctx.config.period, ctx.config.step) {
-        (Edge::Time(from), Edge::Time(to), Some(period), _) => {
-            let tz = ctx.time_zone()?;
+    match (from, to, ctx.spec()?) {
+        (
+            Edge::Time(from),
+            Edge::Time(to),
+            TableSpec::TimeRange {
+                period,
+                time_zone: tz,
+                ..
+            },
+        ) => {
             let mut cursor = period.start(from, tz);
             while cursor < to && created < crate::model::plan::MAX_CREATES_PER_RUN {
                 let end = period.end(cursor, tz);
@@ -944,7 +954,7 @@ async fn fill(
                 cursor = end;
             }
         }
-        (Edge::Int(from), Edge::Int(to), None, Some(step)) if step > 0 => {
+        (Edge::Int(from), Edge::Int(to), TableSpec::IntRange { step, .. }) => {
             let mut cursor = from.div_euclid(step).saturating_mul(step);
             while cursor < to && created < crate::model::plan::MAX_CREATES_PER_RUN {
                 let end = cursor.saturating_add(step);
@@ -988,18 +998,21 @@ async fn empty_default(
                 check: "reading the smallest key in DEFAULT",
                 detail: "min() returned no row".to_owned(),
             })?;
-        let new = match (ctx.config.period, ctx.config.step) {
-            (Some(period), _) => {
+        let new = match ctx.spec()? {
+            TableSpec::TimeRange {
+                period,
+                time_zone: tz,
+                ..
+            } => {
                 let Some(key) = time_key(&row, ctx)? else {
                     break;
                 };
-                let tz = ctx.time_zone()?;
                 let start = period.start(key, tz);
                 let end = period.end(start, tz);
                 let name = partition_name(&ctx.config.table_name, start, end, period, tz);
                 ctx.time_partition(start, end, name)?
             }
-            (None, Some(step)) if step > 0 => {
+            TableSpec::IntRange { step, .. } => {
                 let Some(key) = row.try_get_by_index::<Option<i64>>(0)? else {
                     break;
                 };

@@ -11,6 +11,7 @@ use super::core;
 use super::{PartitionService, QualifiedTable};
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result};
+use crate::model::TableSpec;
 use crate::model::assess::{Observed, assess};
 use crate::model::status::{Status, TableStatus};
 use crate::model::table::Table;
@@ -117,7 +118,7 @@ pub(crate) async fn status_with<C: sea_orm::ConnectionTrait>(
                     || own_names.contains(&(r.schema.as_str(), r.name.as_str()))
             })
             .collect();
-        let max_key = if exists && config.period.is_none() && config.step.is_some() {
+        let max_key = if exists && matches!(TableSpec::of(config), Ok(TableSpec::IntRange { .. })) {
             let ctx = Table {
                 config: config.clone(),
                 key_type: key_types.get(&key).cloned().flatten(),
