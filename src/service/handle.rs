@@ -68,7 +68,8 @@ pub struct DefaultRows {
 
 /// A registered table of any kind: the operations every kind shares. The kind-specific handles
 /// ([`TimeRangeTable`](super::TimeRangeTable), [`ListTable`](super::ListTable), [`HashTable`](super::HashTable),
-/// [`IdRangeTable`](super::IdRangeTable)) dereference to it.
+/// [`IdRangeTable`](super::IdRangeTable)) have the same methods (each once) and give this handle with
+/// `as_table()`.
 #[derive(Debug, Clone)]
 pub struct TableHandle {
     pub(crate) service: PartitionService,
@@ -402,22 +403,16 @@ impl TableHandle {
     }
 }
 
-/// A handle for one kind of table: the struct (documented by the caller), its `Deref` to [`TableHandle`] for
-/// what every kind shares, and `from_config`.
+/// A handle for one kind of table: the struct (documented by the caller), `from_config`, [`TableHandle`]'s
+/// operations forwarded one by one (no `Deref`: every operation is one method of the handle), and
+/// `as_table` for code that works on any kind. With `ranges`, the kind has its own attach and detach (by
+/// rule or given), so the plain ones of [`TableHandle`] are not forwarded.
 macro_rules! typed_handle {
-    ($(#[$meta:meta])* $name:ident) => {
+    ($(#[$meta:meta])* $name:ident $(, $ranges:ident)?) => {
         $(#[$meta])*
         #[derive(Debug, Clone)]
         pub struct $name {
             handle: $crate::service::TableHandle,
-        }
-
-        impl std::ops::Deref for $name {
-            type Target = $crate::service::TableHandle;
-
-            fn deref(&self) -> &$crate::service::TableHandle {
-                &self.handle
-            }
         }
 
         impl $name {
@@ -428,6 +423,145 @@ macro_rules! typed_handle {
                 Self {
                     handle: $crate::service::TableHandle::from_config(service, config),
                 }
+            }
+
+            /// The same table as a [`TableHandle`](crate::service::TableHandle), for code that works on any
+            /// kind.
+            pub fn as_table(&self) -> &$crate::service::TableHandle {
+                &self.handle
+            }
+
+            /// The schema of the table.
+            pub fn schema(&self) -> &str {
+                self.handle.schema()
+            }
+
+            /// The table's name.
+            pub fn table(&self) -> &str {
+                self.handle.table()
+            }
+
+            /// The configuration row (see [`TableHandle::config`](crate::service::TableHandle::config)).
+            pub async fn config(
+                &self,
+            ) -> $crate::Result<$crate::entity::partition_config::Model> {
+                self.handle.config().await
+            }
+
+            /// The maintenance settings (see
+            /// [`TableHandle::maintenance_settings`](crate::service::TableHandle::maintenance_settings)).
+            pub async fn maintenance_settings(
+                &self,
+            ) -> $crate::Result<$crate::service::MaintenanceSettings> {
+                self.handle.maintenance_settings().await
+            }
+
+            /// Changes the maintenance settings (see
+            /// [`TableHandle::update_maintenance`](crate::service::TableHandle::update_maintenance)).
+            pub async fn update_maintenance<F>(
+                &self,
+                change: F,
+            ) -> $crate::Result<$crate::service::MaintenanceSettings>
+            where
+                F: FnOnce(&mut $crate::service::MaintenanceSettings),
+            {
+                self.handle.update_maintenance(change).await
+            }
+
+            /// Every recorded partition, the DEFAULT one and sub-partitions included (see
+            /// [`TableHandle::all_partitions`](crate::service::TableHandle::all_partitions)).
+            pub async fn all_partitions(
+                &self,
+            ) -> $crate::Result<Vec<$crate::entity::partition_log::Model>> {
+                self.handle.all_partitions().await
+            }
+
+            /// The sub-partitions of a partition (see
+            /// [`TableHandle::sub_partitions`](crate::service::TableHandle::sub_partitions)).
+            pub async fn sub_partitions(
+                &self,
+                partition: &$crate::entity::partition_log::Model,
+            ) -> $crate::Result<Vec<$crate::entity::partition_log::Model>> {
+                self.handle.sub_partitions(partition).await
+            }
+
+            /// The DEFAULT partition, if the table has one (see
+            /// [`TableHandle::default_partition`](crate::service::TableHandle::default_partition)).
+            pub async fn default_partition(
+                &self,
+            ) -> $crate::Result<Option<$crate::entity::partition_log::Model>> {
+                self.handle.default_partition().await
+            }
+
+            /// How many rows sit in the DEFAULT partition (see
+            /// [`TableHandle::default_rows`](crate::service::TableHandle::default_rows)).
+            pub async fn default_rows(
+                &self,
+                exact: bool,
+            ) -> $crate::Result<Option<$crate::service::DefaultRows>> {
+                self.handle.default_rows(exact).await
+            }
+
+            /// Drops partitions and their log rows (see
+            /// [`TableHandle::delete_partitions`](crate::service::TableHandle::delete_partitions)).
+            pub async fn delete_partitions(
+                &self,
+                partitions: &[$crate::entity::partition_log::Model],
+            ) -> $crate::Result<()> {
+                self.handle.delete_partitions(partitions).await
+            }
+
+            /// Removes every row of a partition (see
+            /// [`TableHandle::truncate`](crate::service::TableHandle::truncate)).
+            pub async fn truncate(
+                &self,
+                partition: &$crate::entity::partition_log::Model,
+            ) -> $crate::Result<()> {
+                self.handle.truncate(partition).await
+            }
+
+            /// Moves a partition and its indexes to a tablespace (see
+            /// [`TableHandle::set_tablespace`](crate::service::TableHandle::set_tablespace)).
+            pub async fn set_tablespace(
+                &self,
+                partition: &$crate::entity::partition_log::Model,
+                tablespace: &str,
+            ) -> $crate::Result<$crate::entity::partition_log::Model> {
+                self.handle.set_tablespace(partition, tablespace).await
+            }
+
+            /// Protects a partition from retention until a time (see
+            /// [`TableHandle::set_detach_time`](crate::service::TableHandle::set_detach_time)).
+            pub async fn set_detach_time(
+                &self,
+                partition: &$crate::entity::partition_log::Model,
+                until: Option<chrono::DateTime<chrono::Utc>>,
+            ) -> $crate::Result<$crate::entity::partition_log::Model> {
+                self.handle.set_detach_time(partition, until).await
+            }
+        }
+
+        $crate::service::handle::typed_handle!(@plain $name $(, $ranges)?);
+    };
+    (@plain $name:ident, ranges) => {};
+    (@plain $name:ident) => {
+        impl $name {
+            /// Detaches the given partitions (see [`TableHandle::detach`](crate::service::TableHandle::detach)).
+            pub async fn detach(
+                &self,
+                partitions: &[$crate::entity::partition_log::Model],
+            ) -> $crate::Result<Vec<$crate::entity::partition_log::Model>> {
+                self.handle.detach(partitions).await
+            }
+
+            /// Attaches the given partitions back (see
+            /// [`TableHandle::attach`](crate::service::TableHandle::attach)).
+            pub async fn attach(
+                &self,
+                partitions: &[$crate::entity::partition_log::Model],
+                detach_time: Option<chrono::DateTime<chrono::Utc>>,
+            ) -> $crate::Result<Vec<$crate::entity::partition_log::Model>> {
+                self.handle.attach(partitions, detach_time).await
             }
         }
     };

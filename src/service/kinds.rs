@@ -233,7 +233,7 @@ impl ListRegistration {
 
 typed_handle! {
     /// A registered list-partitioned table. Unlike the original, its partitions are recorded in the log with their
-    /// values. Dereferences to [`TableHandle`](super::TableHandle).
+    /// values. It has what every kind shares, as [`TableHandle`](super::TableHandle) does.
     ///
     /// ```no_run
     /// # use sea_orm_pg_partitioning::prelude::*;
@@ -251,10 +251,10 @@ impl ListTable {
     /// The list partitions, by name.
     pub async fn partitions(&self) -> Result<Vec<partition_log::Model>> {
         Ok(partition_log::Entity::find()
-            .filter(partition_log::Column::ConfigId.eq(self.config_id))
+            .filter(partition_log::Column::ConfigId.eq(self.handle.config_id))
             .filter(partition_log::Column::Kind.eq(PartitionKind::List))
             .order_by_asc(partition_log::Column::PartitionName)
-            .all(self.service.connection())
+            .all(self.handle.service.connection())
             .await?)
     }
 
@@ -264,7 +264,7 @@ impl ListTable {
         name: &str,
     ) -> Result<Option<partition_log::Model>> {
         Ok(partition_log::Entity::find()
-            .filter(partition_log::Column::ConfigId.eq(self.config_id))
+            .filter(partition_log::Column::ConfigId.eq(self.handle.config_id))
             .filter(partition_log::Column::PartitionName.eq(name))
             .one(txn)
             .await?)
@@ -284,7 +284,7 @@ impl ListTable {
         V: Into<ListValue>,
     {
         let values: Vec<ListValue> = values.into_iter().map(Into::into).collect();
-        let (txn, ctx) = self.lock().await?;
+        let (txn, ctx) = self.handle.lock().await?;
         let tablespace = match tablespace {
             Some(ts) => {
                 check_tablespace(&txn, ts).await?;
@@ -295,7 +295,7 @@ impl ListTable {
         let bound = PartitionBound::List(values.iter().map(ListValue::to_expr).collect());
         bound.validate()?;
         let log = core::create(
-            &self.service,
+            &self.handle.service,
             &txn,
             &ctx,
             NewPartition {
@@ -326,7 +326,7 @@ impl ListTable {
     {
         let values: Vec<ListValue> = values.into_iter().map(Into::into).collect();
         PartitionBound::List(values.iter().map(ListValue::to_expr).collect()).validate()?;
-        let (txn, ctx) = self.lock().await?;
+        let (txn, ctx) = self.handle.lock().await?;
         if let Some(ts) = tablespace {
             check_tablespace(&txn, ts).await?;
         }
@@ -342,25 +342,33 @@ impl ListTable {
             }
             None => {
                 crate::schema::check_name("partition", name)?;
-                if !catalog::relation_exists(&txn, &self.schema, name).await? {
+                if !catalog::relation_exists(&txn, &self.handle.schema, name).await? {
                     return Err(Error::UnknownTable {
-                        table: format!("{}.{name}", self.schema),
+                        table: format!("{}.{name}", self.handle.schema),
                     });
                 }
                 let mut log = LoggedBound::List(values.clone()).to_log();
-                log.config_id = Set(self.config_id);
-                log.schema_name = Set(self.schema.clone());
+                log.config_id = Set(self.handle.config_id);
+                log.schema_name = Set(self.handle.schema.clone());
                 log.partition_name = Set(name.to_owned());
                 log.is_attached = Set(false);
                 log.created_by_crate = Set(false);
-                log.created_at = Set(self.service.now());
+                log.created_at = Set(self.handle.service.now());
                 log.insert(&txn).await?
             }
         };
         let tablespace = tablespace
             .map(str::to_owned)
             .or(ctx.config.attach_tablespace.clone());
-        let log = core::attach(&self.service, &txn, &ctx, log, tablespace.as_deref(), None).await?;
+        let log = core::attach(
+            &self.handle.service,
+            &txn,
+            &ctx,
+            log,
+            tablespace.as_deref(),
+            None,
+        )
+        .await?;
         txn.commit().await?;
         Ok(log)
     }
@@ -372,7 +380,7 @@ impl ListTable {
         name: &str,
         tablespace: Option<&str>,
     ) -> Result<partition_log::Model> {
-        let (txn, ctx) = self.lock().await?;
+        let (txn, ctx) = self.handle.lock().await?;
         if let Some(ts) = tablespace {
             check_tablespace(&txn, ts).await?;
         }
@@ -381,7 +389,7 @@ impl ListTable {
             .await?
             .ok_or_else(|| Error::ForeignPartition {
                 partition: name.to_owned(),
-                table: self.qualified(),
+                table: self.handle.qualified(),
             })?;
         if !log.is_attached {
             txn.commit().await?;
@@ -390,7 +398,8 @@ impl ListTable {
         let tablespace = tablespace
             .map(str::to_owned)
             .or(ctx.config.detach_tablespace.clone());
-        let log = core::detach(&self.service, &txn, &ctx, log, tablespace.as_deref()).await?;
+        let log =
+            core::detach(&self.handle.service, &txn, &ctx, log, tablespace.as_deref()).await?;
         txn.commit().await?;
         Ok(log)
     }
@@ -519,8 +528,8 @@ impl HashRegistration {
 }
 
 typed_handle! {
-    /// A registered hash-partitioned table. Dereferences to [`TableHandle`](super::TableHandle) to attach,
-    /// detach and move its partitions like any others.
+    /// A registered hash-partitioned table; it attaches, detaches and moves its partitions like any others
+    /// (the methods of [`TableHandle`](super::TableHandle)).
     ///
     /// ```no_run
     /// # use sea_orm_pg_partitioning::prelude::*;
@@ -537,11 +546,11 @@ impl HashTable {
     /// The hash partitions, by remainder.
     pub async fn partitions(&self) -> Result<Vec<partition_log::Model>> {
         Ok(partition_log::Entity::find()
-            .filter(partition_log::Column::ConfigId.eq(self.config_id))
+            .filter(partition_log::Column::ConfigId.eq(self.handle.config_id))
             .filter(partition_log::Column::Kind.eq(PartitionKind::Hash))
             .filter(partition_log::Column::ParentName.is_null())
             .order_by_asc(partition_log::Column::HashRemainder)
-            .all(self.service.connection())
+            .all(self.handle.service.connection())
             .await?)
     }
 }
@@ -709,7 +718,8 @@ impl IdRangeRegistration {
 }
 
 typed_handle! {
-    /// A registered integer-range table. Dereferences to [`TableHandle`](super::TableHandle).
+    /// A registered integer-range table. Attach and detach go through `attach_partitions` and
+    /// `detach_partitions` (given partitions, or by the rule); the rest is as [`TableHandle`](super::TableHandle).
     ///
     /// ```no_run
     /// # use sea_orm_pg_partitioning::prelude::*;
@@ -719,15 +729,15 @@ typed_handle! {
     /// orders.detach_partitions(None).await?; // those more than 10 partitions below it
     /// # Ok(()) }
 /// ```
-    IdRangeTable
+    IdRangeTable, ranges
 }
 
 impl IdRangeTable {
     /// The range partitions, by start.
     pub async fn partitions(&self) -> Result<Vec<partition_log::Model>> {
-        Ok(core::range_partitions(self.config_id)
+        Ok(core::range_partitions(self.handle.config_id)
             .order_by_asc(partition_log::Column::IntStart)
-            .all(self.service.connection())
+            .all(self.handle.service.connection())
             .await?)
     }
 
@@ -755,7 +765,7 @@ impl IdRangeTable {
         const PER_TRANSACTION: usize = 16;
         let mut created = Vec::new();
         loop {
-            let (txn, ctx) = self.lock().await?;
+            let (txn, ctx) = self.handle.lock().await?;
             let step = self.step(&ctx)?;
             let premake = i64::from(Ord::max(ctx.config.premake.unwrap_or(1), 0));
             let holding = self.holding(&txn, &ctx, step).await?;
@@ -767,7 +777,7 @@ impl IdRangeTable {
                 .checked_add(premake + 1)
                 .and_then(|k| k.checked_mul(step))
                 .ok_or_else(overflow)?;
-            let latest = core::range_partitions(self.config_id)
+            let latest = core::range_partitions(self.handle.config_id)
                 .order_by_desc(partition_log::Column::IntEnd)
                 .one(&txn)
                 .await?;
@@ -778,8 +788,13 @@ impl IdRangeTable {
             let mut in_transaction = 0;
             while start < last_end && in_transaction < PER_TRANSACTION {
                 let end = start.checked_add(step).ok_or_else(overflow)?;
-                let log =
-                    core::create(&self.service, &txn, &ctx, ctx.int_partition(start, end)).await?;
+                let log = core::create(
+                    &self.handle.service,
+                    &txn,
+                    &ctx,
+                    ctx.int_partition(start, end),
+                )
+                .await?;
                 created.push(log);
                 in_transaction += 1;
                 start = end;
@@ -801,7 +816,7 @@ impl IdRangeTable {
         &self,
         partitions: Option<&[partition_log::Model]>,
     ) -> Result<Vec<partition_log::Model>> {
-        let (txn, ctx) = self.lock().await?;
+        let (txn, ctx) = self.handle.lock().await?;
         let targets = match partitions {
             Some(logs) => core::reread(&txn, &ctx, logs).await?,
             None => match ctx.config.interval {
@@ -810,8 +825,8 @@ impl IdRangeTable {
                     let step = self.step(&ctx)?;
                     let holding = self.holding(&txn, &ctx, step).await?;
                     let threshold = holding.saturating_sub(i64::from(keep)).saturating_mul(step);
-                    let now = self.service.now();
-                    core::range_partitions(self.config_id)
+                    let now = self.handle.service.now();
+                    core::range_partitions(self.handle.config_id)
                         .filter(partition_log::Column::IsAttached.eq(true))
                         .filter(partition_log::Column::IntEnd.lte(threshold))
                         .filter(core::unprotected(now))
@@ -821,7 +836,7 @@ impl IdRangeTable {
                 }
             },
         };
-        let detached = self.detach_locked(&txn, &ctx, targets).await?;
+        let detached = self.handle.detach_locked(&txn, &ctx, targets).await?;
         txn.commit().await?;
         Ok(detached)
     }
@@ -832,7 +847,8 @@ impl IdRangeTable {
         partitions: Option<&[partition_log::Model]>,
         detach_time: Option<DateTime<Utc>>,
     ) -> Result<Vec<partition_log::Model>> {
-        self.attach_ranges(partitions, detach_time, partition_log::Column::IntStart)
+        self.handle
+            .attach_ranges(partitions, detach_time, partition_log::Column::IntStart)
             .await
     }
 }

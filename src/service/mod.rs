@@ -9,7 +9,7 @@
 mod catalog;
 mod clock;
 mod core;
-mod handle;
+pub(crate) mod handle;
 mod hook;
 mod kinds;
 mod maintenance;

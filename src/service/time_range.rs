@@ -334,10 +334,10 @@ pub struct ConfigUpdated {
 }
 
 typed_handle! {
-    /// A registered time-range table: every operation of the original, each in one transaction. It
-    /// dereferences to [`TableHandle`](super::TableHandle) for what all kinds share (explicit attach and
-    /// detach, delete, truncate, tablespaces, the DEFAULT partition).
-    TimeRangeTable
+    /// A registered time-range table: every operation of the original, each in one transaction. Attach and
+    /// detach go through `attach_partitions` and `detach_partitions` (given partitions, or by the rule); delete,
+    /// truncate, tablespaces and the DEFAULT partition are as [`TableHandle`](super::TableHandle).
+    TimeRangeTable, ranges
 }
 
 /// `(start, end)` of a time-range log row.
@@ -358,21 +358,21 @@ impl TimeRangeTable {
     }
 
     async fn lock_settings(&self) -> Result<(DatabaseTransaction, Table, TimeRangeSettings)> {
-        let (txn, ctx) = self.lock().await?;
+        let (txn, ctx) = self.handle.lock().await?;
         let settings = TimeRangeSettings::from_config(&ctx.config)?;
         Ok((txn, ctx, settings))
     }
 
     /// The range partition that ends last (attached or not), if any.
     pub async fn latest(&self) -> Result<Option<partition_log::Model>> {
-        latest(self.service.connection(), self.config_id).await
+        latest(self.handle.service.connection(), self.handle.config_id).await
     }
 
     /// The range partitions, by start (not the DEFAULT partition, nor sub-partitions).
     pub async fn partitions(&self) -> Result<Vec<partition_log::Model>> {
-        Ok(core::range_partitions(self.config_id)
+        Ok(core::range_partitions(self.handle.config_id)
             .order_by_asc(partition_log::Column::Start)
-            .all(self.service.connection())
+            .all(self.handle.service.connection())
             .await?)
     }
 
@@ -389,7 +389,7 @@ impl TimeRangeTable {
     pub async fn create_partition(&self, max_days: i64) -> Result<Vec<partition_log::Model>> {
         if max_days > MAX_HORIZON_DAYS {
             return Err(Error::InvalidConfig {
-                table: self.qualified(),
+                table: self.handle.qualified(),
                 problem: ConfigProblem::HorizonTooFar(max_days),
             });
         }
@@ -397,8 +397,8 @@ impl TimeRangeTable {
         let mut created = Vec::new();
         loop {
             let (txn, ctx, settings) = self.lock_settings().await?;
-            let now = self.service.now();
-            let latest = latest(&txn, self.config_id).await?;
+            let now = self.handle.service.now();
+            let latest = latest(&txn, self.handle.config_id).await?;
             let latest_end = match &latest {
                 Some(log) => Some(span(log)?.1),
                 None => None,
@@ -429,9 +429,15 @@ impl TimeRangeTable {
         start: DateTime<Utc>,
     ) -> Result<partition_log::Model> {
         let end = settings.period.end(start, settings.time_zone);
-        let name = partition_name(&self.table, start, end, settings.period, settings.time_zone);
+        let name = partition_name(
+            &self.handle.table,
+            start,
+            end,
+            settings.period,
+            settings.time_zone,
+        );
         let new = ctx.time_partition(start, end, name)?;
-        let log = core::create(&self.service, txn, ctx, new).await?;
+        let log = core::create(&self.handle.service, txn, ctx, new).await?;
         tracing::debug!(partition = %log.partition_name, %start, %end, "partition created");
         Ok(log)
     }
@@ -446,11 +452,11 @@ impl TimeRangeTable {
         let Some(interval) = settings.interval else {
             return Ok(Vec::new());
         };
-        let now = self.service.now();
+        let now = self.handle.service.now();
         let threshold = settings
             .period
             .shift_back(now, interval, settings.time_zone);
-        Ok(core::range_partitions(self.config_id)
+        Ok(core::range_partitions(self.handle.config_id)
             .filter(partition_log::Column::IsAttached.eq(true))
             .filter(partition_log::Column::End.lt(threshold))
             .filter(core::unprotected(now))
@@ -472,7 +478,7 @@ impl TimeRangeTable {
             Some(logs) => core::reread(&txn, &ctx, logs).await?,
             None => self.due_for_detach(&txn, &settings).await?,
         };
-        let detached = self.detach_locked(&txn, &ctx, targets).await?;
+        let detached = self.handle.detach_locked(&txn, &ctx, targets).await?;
         txn.commit().await?;
         Ok(detached)
     }
@@ -486,7 +492,8 @@ impl TimeRangeTable {
         partitions: Option<&[partition_log::Model]>,
         detach_time: Option<DateTime<Utc>>,
     ) -> Result<Vec<partition_log::Model>> {
-        self.attach_ranges(partitions, detach_time, partition_log::Column::Start)
+        self.handle
+            .attach_ranges(partitions, detach_time, partition_log::Column::Start)
             .await
     }
 
@@ -527,13 +534,13 @@ impl TimeRangeTable {
         active.attach_tablespace = Set(after.attach_tablespace.clone());
         active.detach_tablespace = Set(after.detach_tablespace.clone());
         active.time_zone = Set(after.time_zone.name().to_owned());
-        active.updated_at = Set(self.service.now());
+        active.updated_at = Set(self.handle.service.now());
         let config = active.update(&txn).await?;
         let rule_changed = after.period != before.period || after.interval != before.interval;
         ctx.config = config.clone();
         let detached = if rule_changed {
             let due = self.due_for_detach(&txn, &after).await?;
-            self.detach_locked(&txn, &ctx, due).await?
+            self.handle.detach_locked(&txn, &ctx, due).await?
         } else {
             Vec::new()
         };

@@ -116,7 +116,7 @@ async fn status_reports_each_anomaly_made_by_hand_and_the_default_repair_follows
         .into_iter()
         .filter(|l| l.partition_name == d4)
         .collect();
-    ev.detach(&log4).await.expect("detach");
+    ev.detach_partitions(Some(&log4)).await.expect("detach");
     let index8 = catalog::index_tablespaces(db, "public", &d8).await[0]
         .0
         .clone();
@@ -306,7 +306,7 @@ async fn repairs_can_make_the_catalog_follow_the_log() {
         .into_iter()
         .filter(|l| l.partition_name == d4)
         .collect();
-    ev.detach(&log4).await.expect("detach");
+    ev.detach_partitions(Some(&log4)).await.expect("detach");
     // 03-02's single row is moved out first: the repair recreates the table empty.
     exec(db, &format!(r#"DELETE FROM "{d2}"; DROP TABLE "{d2}""#)).await;
     exec(db, &format!(r#"ALTER TABLE ev DETACH PARTITION "{d3}""#)).await;

@@ -42,7 +42,7 @@ async fn every_kind(t: &crate::support::TestDb) -> PartitionService {
         .into_iter()
         .filter(|l| l.partition_name == name(4))
         .collect();
-    ev.detach(&d4).await.expect("detach");
+    ev.detach_partitions(Some(&d4)).await.expect("detach");
     for sql in [
         format!(r#"DROP TABLE "{}""#, name(2)),
         format!(r#"ALTER TABLE ev DETACH PARTITION "{}""#, name(3)),

@@ -569,7 +569,10 @@ async fn attaching_rows_outside_the_bound_is_a_typed_error_that_changes_nothing(
         .await
         .expect("register");
     let january = table.partitions().await.expect("partitions");
-    table.detach(&january).await.expect("detach");
+    table
+        .detach_partitions(Some(&january))
+        .await
+        .expect("detach");
     let name = &january[0].partition_name;
     exec(
         db,
@@ -577,7 +580,10 @@ async fn attaching_rows_outside_the_bound_is_a_typed_error_that_changes_nothing(
     )
     .await;
 
-    let err = table.attach(&january, None).await.unwrap_err();
+    let err = table
+        .attach_partitions(Some(&january), None)
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, Error::RowsOutsideBound { partition, bound, .. }
             if partition == name && bound.starts_with("FOR VALUES FROM ('2024-01-01 00:00:00.000000 +00:00')")),
