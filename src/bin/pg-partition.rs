@@ -23,8 +23,8 @@ use sea_orm::{ConnectOptions, Database};
 use sea_orm_pg_partitioning::prelude::*;
 use sea_orm_pg_partitioning::service::{
     Anomaly, AnomalyKind, Direction, PartitionState, Plan, QualifiedTable, ReconcileMode,
-    Reconciliation, RepairOutcome, RepairPolicy, Status, StepAction, StepOutcome, StepReport,
-    TableStatus,
+    Reconciliation, RepairOutcome, RepairPolicy, Report, Status, StepAction, StepOutcome,
+    StepReport, TableStatus,
 };
 use sea_orm_pg_partitioning::status_page::human_size;
 use serde_json::{Value, json};
@@ -212,16 +212,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                 print_plan(&plan, cli.json);
                 return Ok(0);
             }
-            let drops = plan
-                .steps
-                .iter()
-                .filter(|s| s.action == StepAction::Drop)
-                .count();
-            if drops > 0 && !yes {
-                confirm(&format!(
-                    "{drops} partition(s) will be dropped with their rows. Continue?"
-                ))?;
-            }
+            confirm_drops(&plan, *yes)?;
             maintain(&service, &plan, cli.json).await
         }
         Command::Reconcile {
@@ -498,6 +489,21 @@ fn policy(directions: &[String]) -> Result<RepairPolicy, Failure> {
     Ok(policy)
 }
 
+/// Asks before a plan that drops partitions, unless `--yes`.
+fn confirm_drops(plan: &Plan, yes: bool) -> Result<(), Failure> {
+    let drops = plan
+        .steps
+        .iter()
+        .filter(|s| s.action == StepAction::Drop)
+        .count();
+    if drops == 0 || yes {
+        return Ok(());
+    }
+    confirm(&format!(
+        "{drops} partition(s) will be dropped with their rows. Continue?"
+    ))
+}
+
 fn confirm(question: &str) -> Result<(), Failure> {
     if !std::io::stdin().is_terminal() {
         return Err(Failure(
@@ -527,11 +533,9 @@ async fn maintain(service: &PartitionService, plan: &Plan, json: bool) -> Result
         }
         bar
     });
-    let mut failed = 0;
-    let (mut ran, mut skipped) = (0usize, 0usize);
-    let mut done: Vec<Value> = Vec::new();
+    let mut tally = Tally::default();
     for steps in plan.by_table() {
-        let (Some(first), len) = (steps.first(), steps.len()) else {
+        let Some(first) = steps.first() else {
             continue;
         };
         if let Some(bar) = &bar {
@@ -543,42 +547,9 @@ async fn maintain(service: &PartitionService, plan: &Plan, json: bool) -> Result
             unplannable: Vec::new(),
             blocked: Vec::new(),
         };
-        let report = service.run_plan(&one).await;
-        for table in &report.tables {
-            for step in &table.steps {
-                match step.outcome {
-                    StepOutcome::Done { .. } => ran += 1,
-                    StepOutcome::Skipped(_) => skipped += 1,
-                }
-                let line = step_line(step);
-                match &bar {
-                    Some(bar) => bar.println(line),
-                    None if !json => println!("{line}"),
-                    None => {}
-                }
-                done.push(json!({
-                    "table": step.step.table,
-                    "action": step.step.action.as_str(),
-                    "partition": step.step.partition,
-                    "outcome": match &step.outcome {
-                        StepOutcome::Done { .. } => "done".to_owned(),
-                        StepOutcome::Skipped(why) => format!("skipped: {why}"),
-                    },
-                    "ms": step.duration.as_millis() as u64,
-                }));
-            }
-            if let Some(err) = &table.error {
-                failed += 1;
-                let line = format!("FAILED {}: {}", table.table, one_line(&err.to_string()));
-                match &bar {
-                    Some(bar) => bar.println(&line),
-                    None => eprintln!("{line}"),
-                }
-                done.push(json!({"table": table.table, "error": err.to_string()}));
-            }
-        }
+        tally.record(&service.run_plan(&one).await, bar.as_ref(), json);
         if let Some(bar) = &bar {
-            bar.inc(len as u64);
+            bar.inc(steps.len() as u64);
         }
     }
     if let Some(bar) = bar {
@@ -590,6 +561,12 @@ async fn maintain(service: &PartitionService, plan: &Plan, json: bool) -> Result
     for blocked in &plan.blocked {
         eprintln!("not planned {blocked}");
     }
+    let Tally {
+        ran,
+        skipped,
+        failed,
+        done,
+    } = tally;
     let not_run = plan.steps.len().saturating_sub(ran + skipped);
     if json {
         println!(
@@ -605,6 +582,55 @@ async fn maintain(service: &PartitionService, plan: &Plan, json: bool) -> Result
     Ok(u8::from(
         failed > 0 || !plan.unplannable.is_empty() || !plan.blocked.is_empty(),
     ))
+}
+
+/// What `maintain` did so far: steps done and skipped, tables failed, and each as JSON.
+#[derive(Default)]
+struct Tally {
+    ran: usize,
+    skipped: usize,
+    failed: usize,
+    done: Vec<Value>,
+}
+
+impl Tally {
+    /// Counts a table's report and prints a line per step (above the progress bar on a terminal).
+    fn record(&mut self, report: &Report, bar: Option<&indicatif::ProgressBar>, json: bool) {
+        for table in &report.tables {
+            for step in &table.steps {
+                match step.outcome {
+                    StepOutcome::Done { .. } => self.ran += 1,
+                    StepOutcome::Skipped(_) => self.skipped += 1,
+                }
+                let line = step_line(step);
+                match bar {
+                    Some(bar) => bar.println(line),
+                    None if !json => println!("{line}"),
+                    None => {}
+                }
+                self.done.push(json!({
+                    "table": step.step.table,
+                    "action": step.step.action.as_str(),
+                    "partition": step.step.partition,
+                    "outcome": match &step.outcome {
+                        StepOutcome::Done { .. } => "done".to_owned(),
+                        StepOutcome::Skipped(why) => format!("skipped: {why}"),
+                    },
+                    "ms": step.duration.as_millis() as u64,
+                }));
+            }
+            if let Some(err) = &table.error {
+                self.failed += 1;
+                let line = format!("FAILED {}: {}", table.table, one_line(&err.to_string()));
+                match bar {
+                    Some(bar) => bar.println(&line),
+                    None => eprintln!("{line}"),
+                }
+                self.done
+                    .push(json!({"table": table.table, "error": err.to_string()}));
+            }
+        }
+    }
 }
 
 fn step_line(step: &StepReport) -> String {

@@ -368,6 +368,21 @@ impl Anomaly {
 impl fmt::Display for Anomaly {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Anomaly::Gap { .. }
+            | Anomaly::Overlap { .. }
+            | Anomaly::Misaligned { .. }
+            | Anomaly::HorizonShort { .. }
+            | Anomaly::RowsInDefault { .. }
+            | Anomaly::PendingDetach { .. } => self.fmt_shape(f),
+            _ => self.fmt_log_and_catalog(f),
+        }
+    }
+}
+
+impl Anomaly {
+    /// The words of an anomaly between the log and the catalog.
+    fn fmt_log_and_catalog(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
             Anomaly::TableMissing => f.write_str(
                 "the table does not exist: restore it, or delete its configuration (it was dropped or renamed)",
             ),
@@ -425,8 +440,19 @@ impl fmt::Display for Anomaly {
                     write!(f, "{partition}: in tablespace {actual}, not {expected}")
                 }
             }
+            // Dispatched to fmt_shape by Display.
+            _ => f.write_str(self.kind().as_str()),
+        }
+    }
+
+    /// The words of an anomaly of the partitions' shape, reach and state.
+    fn fmt_shape(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
             Anomaly::Gap { from, to } => {
-                write!(f, "no partition covers [{from}, {to}): rows there go to DEFAULT or fail")
+                write!(
+                    f,
+                    "no partition covers [{from}, {to}): rows there go to DEFAULT or fail"
+                )
             }
             Anomaly::Overlap { first, second } => {
                 write!(f, "{first} and {second} have overlapping ranges")
@@ -436,8 +462,14 @@ impl fmt::Display for Anomaly {
                 "{partition} {bound}: not one configured period on its boundaries"
             ),
             Anomaly::HorizonShort { horizon, wanted } => match horizon {
-                Some(h) => write!(f, "partitions end at {h}; premake wants them until {wanted}"),
-                None => write!(f, "no range partition is attached; premake wants them until {wanted}"),
+                Some(h) => write!(
+                    f,
+                    "partitions end at {h}; premake wants them until {wanted}"
+                ),
+                None => write!(
+                    f,
+                    "no range partition is attached; premake wants them until {wanted}"
+                ),
             },
             Anomaly::RowsInDefault {
                 partition,
@@ -450,6 +482,8 @@ impl fmt::Display for Anomaly {
                 f,
                 "{partition}: a DETACH .. CONCURRENTLY did not finish (maintenance or repair completes it)"
             ),
+            // Dispatched to fmt_log_and_catalog by Display.
+            _ => f.write_str(self.kind().as_str()),
         }
     }
 }

@@ -249,6 +249,51 @@ async fn unlogged_ranges(
     Ok(unlogged)
 }
 
+/// The log rows a batch of detach steps is to detach (by id, or by name for partitions the same plan
+/// creates), read in one query, and each step's outcome; `None` when one is pending a concurrent detach (the
+/// one-by-one path finishes it).
+async fn detach_targets(
+    txn: &DatabaseTransaction,
+    ctx: &Table,
+    steps: &[Step],
+) -> Result<Option<(Vec<partition_log::Model>, Vec<StepOutcome>)>> {
+    let ids: Vec<i64> = steps.iter().filter_map(|s| s.log_id).collect();
+    let names: Vec<String> = steps
+        .iter()
+        .filter(|s| s.log_id.is_none())
+        .map(|s| s.partition.clone())
+        .collect();
+    let found = partition_log::Entity::find()
+        .filter(partition_log::Column::ConfigId.eq(ctx.config.id))
+        .filter(
+            Condition::any()
+                .add(partition_log::Column::Id.is_in(ids))
+                .add(partition_log::Column::PartitionName.is_in(names)),
+        )
+        .all(txn)
+        .await?;
+    let mut targets = Vec::new();
+    let mut outcomes = Vec::with_capacity(steps.len());
+    for step in steps {
+        let log = found.iter().find(|l| match step.log_id {
+            Some(id) => l.id == id,
+            None => l.partition_name == step.partition,
+        });
+        match log {
+            Some(log) if log.is_attached && !log.detach_pending && log.parent_name.is_none() => {
+                targets.push(log.clone());
+                outcomes.push(StepOutcome::Done { moved_rows: None });
+            }
+            Some(log) if log.detach_pending => return Ok(None),
+            Some(_) => outcomes.push(StepOutcome::Skipped("already detached".to_owned())),
+            None => outcomes.push(StepOutcome::Skipped(
+                "the partition is no longer recorded".to_owned(),
+            )),
+        }
+    }
+    Ok(Some((targets, outcomes)))
+}
+
 /// Where the run of steps of the same kind that starts at `i` ends: creates or detaches of one table go in
 /// one transaction where they can.
 fn batch_end(steps: &[Step], i: usize) -> usize {
@@ -978,84 +1023,58 @@ impl PartitionService {
         if ctx.config.concurrent_detach || ctx.config.detach_tablespace.is_some() {
             return Ok(None);
         }
-        // All the batch's partitions in one query, by id or (created by this plan) by name.
-        let ids: Vec<i64> = steps.iter().filter_map(|s| s.log_id).collect();
-        let names: Vec<String> = steps
-            .iter()
-            .filter(|s| s.log_id.is_none())
-            .map(|s| s.partition.clone())
-            .collect();
-        let found = partition_log::Entity::find()
-            .filter(partition_log::Column::ConfigId.eq(ctx.config.id))
-            .filter(
-                Condition::any()
-                    .add(partition_log::Column::Id.is_in(ids))
-                    .add(partition_log::Column::PartitionName.is_in(names)),
-            )
-            .all(&txn)
-            .await?;
-        let mut targets = Vec::new();
-        let mut outcomes = Vec::with_capacity(steps.len());
-        for step in steps {
-            let log = found
-                .iter()
-                .find(|l| match step.log_id {
-                    Some(id) => l.id == id,
-                    None => l.partition_name == step.partition,
-                })
-                .cloned();
-            match log {
-                Some(log)
-                    if log.is_attached && !log.detach_pending && log.parent_name.is_none() =>
-                {
-                    targets.push(log);
-                    outcomes.push(StepOutcome::Done { moved_rows: None });
-                }
-                Some(log) if log.detach_pending => return Ok(None),
-                Some(_) => outcomes.push(StepOutcome::Skipped("already detached".to_owned())),
-                None => outcomes.push(StepOutcome::Skipped(
-                    "the partition is no longer recorded".to_owned(),
-                )),
-            }
-        }
+        let Some((targets, outcomes)) = detach_targets(&txn, &ctx, steps).await? else {
+            return Ok(None);
+        };
         if !targets.is_empty() {
-            let mut sql = String::new();
-            for log in &targets {
-                let detach = Partition::detach()
-                    .table(ctx.parent())
-                    .partition((log.schema_name.clone(), log.partition_name.clone()))
-                    .build(sea_orm::sea_query::PostgresQueryBuilder)?;
-                sql.push_str(&detach);
-                sql.push_str(";\n");
-            }
-            // The log rows change in the same round trip as the DDL; with hooks, they are read back for them.
-            let ids: Vec<i64> = targets.iter().map(|l| l.id).collect();
-            let update = Query::update()
-                .table(partition_log::Entity)
-                .value(partition_log::Column::IsAttached, false)
-                .value(partition_log::Column::DetachPending, false)
-                .value(
-                    partition_log::Column::DetachTime,
-                    Option::<DateTime<Utc>>::None,
-                )
-                .value(partition_log::Column::DetachedAt, Some(self.now()))
-                .and_where(partition_log::Column::Id.is_in(ids.clone()))
-                .to_string(sea_orm::sea_query::PostgresQueryBuilder);
-            sql.push_str(&update);
-            super::execute_script(&txn, sql).await?;
-            if self.has_hooks() {
-                let updated = partition_log::Entity::find()
-                    .filter(partition_log::Column::Id.is_in(ids))
-                    .order_by_asc(partition_log::Column::Id)
-                    .all(&txn)
-                    .await?;
-                for log in &updated {
-                    core::fire(self, &txn, &ctx, PartitionEventKind::Detached, log).await?;
-                }
-            }
+            self.detach_all(&txn, &ctx, &targets).await?;
         }
         txn.commit().await?;
         Ok(Some(outcomes))
+    }
+
+    /// Detaches `targets` and records it, the DDL and the log rows in one round trip; with hooks, the rows are
+    /// read back for them.
+    async fn detach_all(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Table,
+        targets: &[partition_log::Model],
+    ) -> Result<()> {
+        let mut sql = String::new();
+        for log in targets {
+            let detach = Partition::detach()
+                .table(ctx.parent())
+                .partition((log.schema_name.clone(), log.partition_name.clone()))
+                .build(sea_orm::sea_query::PostgresQueryBuilder)?;
+            sql.push_str(&detach);
+            sql.push_str(";\n");
+        }
+        let ids: Vec<i64> = targets.iter().map(|l| l.id).collect();
+        let update = Query::update()
+            .table(partition_log::Entity)
+            .value(partition_log::Column::IsAttached, false)
+            .value(partition_log::Column::DetachPending, false)
+            .value(
+                partition_log::Column::DetachTime,
+                Option::<DateTime<Utc>>::None,
+            )
+            .value(partition_log::Column::DetachedAt, Some(self.now()))
+            .and_where(partition_log::Column::Id.is_in(ids.clone()))
+            .to_string(sea_orm::sea_query::PostgresQueryBuilder);
+        sql.push_str(&update);
+        super::execute_script(txn, sql).await?;
+        if self.has_hooks() {
+            let updated = partition_log::Entity::find()
+                .filter(partition_log::Column::Id.is_in(ids))
+                .order_by_asc(partition_log::Column::Id)
+                .all(txn)
+                .await?;
+            for log in &updated {
+                core::fire(self, txn, ctx, PartitionEventKind::Detached, log).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Runs maintenance now and then every `every` (± 10 % jitter) in a tokio task, until
