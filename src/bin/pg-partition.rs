@@ -15,6 +15,7 @@
 //! one line.
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::process::ExitCode;
 use std::str::FromStr;
 
@@ -148,6 +149,45 @@ enum PartitionOp<'a> {
     Attach,
     Detach,
     Move(&'a str),
+}
+
+/// Set once the reader of standard output has gone (`pg-partition status | head -3`): the rest of the output
+/// is dropped, and the command ends quietly with its own exit code.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes to standard output, or drops it once that is closed ([`STDOUT_CLOSED`]); `println!` would panic.
+fn write_out(args: std::fmt::Arguments<'_>, newline: bool) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout.write_fmt(args).and_then(|()| {
+        if newline {
+            stdout.write_all(b"\n")
+        } else {
+            Ok(())
+        }
+    });
+    if written.is_err() {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `println!` that never panics (see [`write_out`]).
+macro_rules! out {
+    () => {
+        write_out(format_args!(""), true)
+    };
+    ($($arg:tt)*) => {
+        write_out(format_args!($($arg)*), true)
+    };
+}
+
+/// `print!` that never panics (see [`write_out`]).
+macro_rules! out_raw {
+    ($($arg:tt)*) => {
+        write_out(format_args!($($arg)*), false)
+    };
 }
 
 /// A failure: its message, and the exit code.
@@ -307,9 +347,9 @@ async fn status(
             .map_err(|err| Failure(format!("cannot write --html {}: {err}", path.display()), 2))?;
     }
     if page_to_stdout {
-        print!("{}", status.to_html());
+        out_raw!("{}", status.to_html());
     } else if json {
-        println!("{:#}", status_json(&status));
+        out!("{:#}", status_json(&status));
     } else {
         print_status(&status, one_table);
     }
@@ -387,12 +427,12 @@ async fn adopt(
     }
     .map_err(db_error)?;
     for log in &adoption.adopted {
-        println!("adopted {}", log.partition_name);
+        out!("adopted {}", log.partition_name);
     }
     for misfit in &adoption.misfits {
-        println!("left alone: {misfit}");
+        out!("left alone: {misfit}");
     }
-    println!(
+    out!(
         "{} partition(s) adopted, {} left alone",
         adoption.adopted.len(),
         adoption.misfits.len()
@@ -442,7 +482,7 @@ async fn one_partition(
             format!("moved to tablespace {tablespace} with its indexes")
         }
     };
-    println!("{partition} {done}");
+    out!("{partition} {done}");
     Ok(0)
 }
 
@@ -569,12 +609,12 @@ async fn maintain(service: &PartitionService, plan: &Plan, json: bool) -> Result
     } = tally;
     let not_run = plan.steps.len().saturating_sub(ran + skipped);
     if json {
-        println!(
+        out!(
             "{:#}",
             json!({ "steps": done, "done": ran, "skipped": skipped, "not_run": not_run, "failed_tables": failed, "blocked": plan.blocked.len() })
         );
     } else {
-        println!(
+        out!(
             "{ran} step(s) done, {skipped} skipped, {not_run} not run; {failed} table(s) failed, {} create(s) blocked",
             plan.blocked.len()
         );
@@ -605,7 +645,7 @@ impl Tally {
                 let line = step_line(step);
                 match bar {
                     Some(bar) => bar.println(line),
-                    None if !json => println!("{line}"),
+                    None if !json => out!("{line}"),
                     None => {}
                 }
                 self.done.push(json!({
@@ -677,17 +717,17 @@ fn print_plan(plan: &Plan, json: bool) {
             .iter()
             .map(|b| json!({"table": b.table, "partition": b.partition, "bounds": b.bounds, "blocked_by": b.blocked_by}))
             .collect();
-        println!(
+        out!(
             "{:#}",
             json!({"at": plan.at.to_rfc3339(), "steps": steps, "unplannable": unplannable, "blocked": blocked})
         );
         return;
     }
     if plan.is_empty() {
-        println!("nothing to do");
+        out!("nothing to do");
     }
     for step in &plan.steps {
-        println!(
+        out!(
             "{:<13} {} {} {}  ({}; takes {})",
             step.action.as_str(),
             step.table,
@@ -697,14 +737,14 @@ fn print_plan(plan: &Plan, json: bool) {
             step.lock
         );
         for sql in &step.sql {
-            println!("    {sql};");
+            out!("    {sql};");
         }
     }
     for (table, reason) in &plan.unplannable {
-        println!("not planned {table}: {}", one_line(reason));
+        out!("not planned {table}: {}", one_line(reason));
     }
     for blocked in &plan.blocked {
-        println!("not planned {blocked}");
+        out!("not planned {blocked}");
     }
 }
 
@@ -712,15 +752,15 @@ fn print_status(status: &Status, partitions: bool) {
     print_tables(status);
     if partitions {
         for t in &status.tables {
-            println!();
+            out!();
             print_partitions(t);
         }
     }
     let anomalies: Vec<(&str, &Anomaly)> = status.anomalies().collect();
     if !anomalies.is_empty() {
-        println!("\nanomalies:");
+        out!("\nanomalies:");
         for (table, anomaly) in anomalies {
-            println!("  {table}  {:<19} {anomaly}", anomaly.kind().as_str());
+            out!("  {table}  {:<19} {anomaly}", anomaly.kind().as_str());
         }
     }
 }
@@ -836,7 +876,7 @@ fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
             .zip(widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        out!("{}", padded.join("  ").trim_end());
     };
     line(header.to_vec());
     for row in rows {
@@ -924,7 +964,7 @@ fn print_reconciliation(done: &Reconciliation, json: bool) {
             .anomalies()
             .map(|(t, a)| anomaly_json(t, a))
             .collect();
-        println!(
+        out!(
             "{:#}",
             json!({"found": found, "repairs": repairs, "remaining": remaining, "healthy": done.is_healthy()})
         );
@@ -932,7 +972,7 @@ fn print_reconciliation(done: &Reconciliation, json: bool) {
     }
     if done.repairs.is_empty() {
         for (table, anomaly) in done.before.anomalies() {
-            println!("{table}  {:<19} {anomaly}", anomaly.kind().as_str());
+            out!("{table}  {:<19} {anomaly}", anomaly.kind().as_str());
         }
     }
     for r in &done.repairs {
@@ -941,7 +981,7 @@ fn print_reconciliation(done: &Reconciliation, json: bool) {
             RepairOutcome::Skipped(why) => format!("left: {why}"),
             RepairOutcome::Failed(err) => format!("FAILED: {}", one_line(&err.to_string())),
         };
-        println!(
+        out!(
             "{}  {:<19} {}\n    {outcome}",
             r.table,
             r.anomaly.kind().as_str(),
@@ -950,8 +990,8 @@ fn print_reconciliation(done: &Reconciliation, json: bool) {
     }
     let remaining = done.after.anomalies().count();
     match remaining {
-        0 => println!("healthy"),
-        1 => println!("1 anomaly remains"),
-        n => println!("{n} anomalies remain"),
+        0 => out!("healthy"),
+        1 => out!("1 anomaly remains"),
+        n => out!("{n} anomalies remain"),
     }
 }

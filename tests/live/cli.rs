@@ -313,3 +313,31 @@ async fn usage_and_connection_errors_exit_2_with_one_line() {
     assert!(!catalog::exists(db, "public", &old.partition_name).await);
     t.finish().await;
 }
+
+/// `pg-partition status | head -1`: once the reader closes the pipe, the command ends quietly with its own
+/// exit code instead of panicking.
+#[tokio::test]
+async fn a_closed_pipe_ends_the_command_quietly() {
+    let t = setup(test_name!("a_closed_pipe_ends_the_command_quietly")).await;
+    event_table(&t.conn, "ev", "timestamptz").await;
+    PartitionService::new(t.conn.clone())
+        .time_range_table("ev")
+        .register()
+        .await
+        .expect("register");
+    for args in [["status", "--html", "-"], ["status", "ev", "--json"]] {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pg-partition"))
+            .args(args)
+            .env("DATABASE_URL", &t.url)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("runs");
+        drop(child.stdout.take()); // the reader goes away before the first line
+        let out = child.wait_with_output().await.expect("exits");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{args:?}: {:?} {stderr}", out.status);
+    }
+    t.finish().await;
+}
