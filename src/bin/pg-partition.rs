@@ -15,9 +15,9 @@
 //! one line.
 
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::process::ExitCode;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 use sea_orm::{ConnectOptions, Database};
@@ -304,8 +304,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     }
 }
 
+/// How long `pg-partition` waits for the server before it says it cannot connect.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The service over the database of `--database-url` or `DATABASE_URL`, after checking that the crate's
-/// tables are there (every command reads them).
+/// tables are there (every command reads them). No message ever shows the URL's password.
 async fn connect(cli: &Cli) -> Result<PartitionService, Failure> {
     let url = cli.database_url.clone().ok_or_else(|| {
         Failure(
@@ -313,17 +316,95 @@ async fn connect(cli: &Cli) -> Result<PartitionService, Failure> {
             2,
         )
     })?;
+    let target = Target::of(&url);
+    let tls = cfg!(any(
+        feature = "runtime-tokio-rustls",
+        feature = "runtime-tokio-native-tls"
+    ));
+    if !tls && target.wants_tls {
+        return Err(Failure(
+            format!(
+                "the database URL asks for TLS ({}), but this pg-partition was built without it: install it with \
+                 `cargo install sea-orm-pg-partitioning --features cli,runtime-tokio-rustls`",
+                target.sslmode
+            ),
+            2,
+        ));
+    }
     let mut options = ConnectOptions::new(url);
     options
         .sqlx_logging(false)
         .max_connections(4)
-        .connect_timeout(std::time::Duration::from_secs(10));
-    let db = Database::connect(options)
-        .await
-        .map_err(|err| Failure(format!("cannot connect to the database: {err}"), 2))?;
+        .connect_timeout(CONNECT_TIMEOUT)
+        .acquire_timeout(CONNECT_TIMEOUT);
+    let db = Database::connect(options).await.map_err(|err| {
+        Failure(
+            format!(
+                "cannot connect to the database at {} (from --database-url or DATABASE_URL; waited at most {} s): {}",
+                target.address,
+                CONNECT_TIMEOUT.as_secs(),
+                target.redact(&err.to_string())
+            ),
+            2,
+        )
+    })?;
     let service = PartitionService::new(db);
     service.check_installed().await.map_err(db_error)?;
     Ok(service)
+}
+
+/// What the messages may say of a database URL: where it points, never its password.
+struct Target {
+    /// `host:port` (or what stands there).
+    address: String,
+    /// The password, to take out of any message that would repeat it.
+    password: Option<String>,
+    /// Whether `sslmode` asks for TLS (`require`, `verify-ca`, `verify-full`).
+    wants_tls: bool,
+    /// The `sslmode` given.
+    sslmode: String,
+}
+
+impl Target {
+    fn of(url: &str) -> Self {
+        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+        let (authority, query) = match rest.split_once('?') {
+            Some((before, query)) => (before, query),
+            None => (rest, ""),
+        };
+        let authority = authority.split('/').next().unwrap_or_default();
+        let (userinfo, address) = authority.rsplit_once('@').unwrap_or(("", authority));
+        let password = userinfo
+            .split_once(':')
+            .map(|(_, p)| p.to_owned())
+            .filter(|p| !p.is_empty());
+        let sslmode = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("sslmode="))
+            .map(|m| format!("sslmode={m}"))
+            .unwrap_or_default();
+        let wants_tls = ["require", "verify-ca", "verify-full"]
+            .iter()
+            .any(|m| sslmode == format!("sslmode={m}"));
+        Self {
+            address: if address.is_empty() {
+                "the default host".to_owned()
+            } else {
+                address.to_owned()
+            },
+            password,
+            wants_tls,
+            sslmode,
+        }
+    }
+
+    /// `text` with the password (if any) replaced by `***`.
+    fn redact(&self, text: &str) -> String {
+        match &self.password {
+            Some(password) => text.replace(password.as_str(), "***"),
+            None => text.to_owned(),
+        }
+    }
 }
 
 /// `status [TABLE] [--json] [--html FILE]`.

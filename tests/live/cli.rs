@@ -220,6 +220,32 @@ async fn usage_and_connection_errors_exit_2_with_one_line() {
     assert_code(&out, 2);
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     assert!(stderr(&out).contains("DATABASE_URL"));
+    // The password never shows, whatever goes wrong; TLS asked of a build without it names the feature.
+    for url in [
+        "postgres://nobody:s3cret@127.0.0.1:99999/none",
+        "postgres://nobody:s3cret@127.0.0.1:1/none",
+    ] {
+        let out = cli(Some(url), &["status"]).await;
+        assert_code(&out, 2);
+        assert!(!stderr(&out).contains("s3cret"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("cannot connect to the database at 127.0.0.1:"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = cli(
+        Some("postgres://nobody:s3cret@127.0.0.1:1/none?sslmode=require"),
+        &["status"],
+    )
+    .await;
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("--features cli,runtime-tokio-rustls"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("s3cret"), "{}", stderr(&out));
     let out = cli(Some("postgres://nobody@127.0.0.1:1/none"), &["status"]).await;
     assert_code(&out, 2);
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
@@ -337,7 +363,11 @@ async fn a_closed_pipe_ends_the_command_quietly() {
         let out = child.wait_with_output().await.expect("exits");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
-        assert!(matches!(out.status.code(), Some(0 | 1)), "{args:?}: {:?} {stderr}", out.status);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
     }
     t.finish().await;
 }
