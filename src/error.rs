@@ -300,6 +300,20 @@ pub enum Error {
         detail: String,
     },
 
+    /// A registration (or adoption) of a table already registered as another kind.
+    #[error(
+        "table {table:?} is registered as {registered}, not as a {asked} table: open it with the handle of its \
+         kind (or table_of), or remove its configuration first to register it anew"
+    )]
+    RegisteredAsAnotherKind {
+        /// The table, `schema.name`.
+        table: String,
+        /// How it is registered, e.g. `range by month (UTC)`.
+        registered: String,
+        /// The kind asked for.
+        asked: &'static str,
+    },
+
     /// The table is not registered with the service.
     #[error(
         "table {table:?} is not registered: register it first (e.g. service.time_range(..).register())"
@@ -499,6 +513,7 @@ impl Error {
             Error::NotForThisKind { .. } => "not-for-this-kind",
             Error::ConcurrentDetachNeedsPool { .. } => "concurrent-detach-needs-pool",
             Error::CheckFailed { .. } => "check-failed",
+            Error::RegisteredAsAnotherKind { .. } => "registered-as-another-kind",
             Error::NotRegistered { .. } => "not-registered",
             Error::PartitionNameTaken { .. } => "partition-name-taken",
             Error::Overlap { .. } => "overlap",

@@ -10,5 +10,5 @@ pub mod spec;
 pub mod status;
 
 pub use bound::{CatalogBound, Edge, LoggedBound};
-pub use spec::TableSpec;
+pub use spec::{TableKind, TableSpec};
 pub(crate) mod table;

@@ -46,7 +46,42 @@ pub enum TableSpec {
     Hash,
 }
 
+/// The kind of a [`TableSpec`], without its settings: what a registration asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TableKind {
+    /// [`TableSpec::TimeRange`].
+    TimeRange,
+    /// [`TableSpec::IntRange`].
+    IntRange,
+    /// [`TableSpec::List`].
+    List,
+    /// [`TableSpec::Hash`].
+    Hash,
+}
+
+impl TableKind {
+    /// `time range`, `integer range`, `list` or `hash`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TableKind::TimeRange => "time range",
+            TableKind::IntRange => "integer range",
+            TableKind::List => "list",
+            TableKind::Hash => "hash",
+        }
+    }
+}
+
 impl TableSpec {
+    /// Its kind.
+    pub fn kind(&self) -> TableKind {
+        match self {
+            TableSpec::TimeRange { .. } => TableKind::TimeRange,
+            TableSpec::IntRange { .. } => TableKind::IntRange,
+            TableSpec::List => TableKind::List,
+            TableSpec::Hash => TableKind::Hash,
+        }
+    }
+
     /// The kind a configuration row describes; [`Error::InvalidConfig`] when its columns contradict it (a
     /// range without a period or a step, an unknown time zone).
     pub fn of(config: &partition_config::Model) -> Result<Self> {

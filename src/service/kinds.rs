@@ -15,9 +15,9 @@ use crate::calendar::fit_name;
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{ConfigProblem, Error, Result};
-use crate::model::LoggedBound;
 use crate::model::table::NewPartition;
 use crate::model::table::Table;
+use crate::model::{LoggedBound, TableKind};
 use crate::schema::{ListValue, PartitionBound, PartitionStrategy};
 
 const LIST_TYPES: &[&str] = &[
@@ -180,7 +180,9 @@ impl ListRegistration {
             schema,
             table,
             existing,
-        } = service.begin_registration(&self.table).await?;
+        } = service
+            .begin_registration(&self.table, TableKind::List)
+            .await?;
         if let Some(config) = existing {
             let handle = ListTable::from_config(service.clone(), &config);
             let adoption = super::reconcile::adopt_if(&service, &txn, config, adopt).await?;
@@ -469,7 +471,9 @@ impl HashRegistration {
             schema,
             table,
             existing,
-        } = service.begin_registration(&self.table).await?;
+        } = service
+            .begin_registration(&self.table, TableKind::Hash)
+            .await?;
         if let Some(config) = existing {
             let handle = HashTable::from_config(service.clone(), &config);
             let adoption = super::reconcile::adopt_if(&service, &txn, config, adopt).await?;
@@ -662,7 +666,9 @@ impl IdRangeRegistration {
             schema,
             table,
             existing,
-        } = service.begin_registration(&self.table).await?;
+        } = service
+            .begin_registration(&self.table, TableKind::IntRange)
+            .await?;
         if let Some(config) = existing {
             let handle = IdRangeTable::from_config(service.clone(), &config);
             let adoption = super::reconcile::adopt_if(&service, &txn, config, adopt).await?;

@@ -47,6 +47,7 @@ pub use time_range::{ConfigUpdated, TimeRangeRegistration, TimeRangeSettings, Ti
 
 use crate::entity::partition_config;
 use crate::error::{Error, Result};
+use crate::model::{TableKind, TableSpec};
 
 #[cfg(test)]
 pub(crate) use crate::model::plan::fixtures;
@@ -359,7 +360,11 @@ impl PartitionService {
     }
 
     /// Starts a registration: a transaction holding the table's lock, and its configuration if it has one.
-    pub(crate) async fn begin_registration(&self, table: &QualifiedTable) -> Result<Registering> {
+    pub(crate) async fn begin_registration(
+        &self,
+        table: &QualifiedTable,
+        kind: TableKind,
+    ) -> Result<Registering> {
         let schema = self.resolve_schema(table).await?;
         crate::schema::check_name("schema", &schema)?;
         crate::schema::check_name("table", &table.name)?;
@@ -371,6 +376,16 @@ impl PartitionService {
             .lock_exclusive()
             .one(&txn)
             .await?;
+        if let Some(config) = &existing {
+            let spec = TableSpec::of(config)?;
+            if spec.kind() != kind {
+                return Err(Error::RegisteredAsAnotherKind {
+                    table: format!("{schema}.{}", table.name),
+                    registered: spec.to_string(),
+                    asked: kind.as_str(),
+                });
+            }
+        }
         Ok(Registering {
             txn,
             schema,

@@ -17,8 +17,8 @@ use super::{PartitionService, QualifiedTable, Registering};
 use crate::calendar::{Period, partition_name};
 use crate::entity::{partition_config, partition_log};
 use crate::error::{ConfigProblem, Error, Result};
-use crate::model::LoggedBound;
 use crate::model::table::Table;
+use crate::model::{LoggedBound, TableKind};
 use crate::schema::PartitionStrategy;
 
 /// The longest premake horizon `create_partition` accepts, in days (a century).
@@ -254,7 +254,9 @@ impl TimeRangeRegistration {
             schema,
             table,
             existing,
-        } = service.begin_registration(&self.table).await?;
+        } = service
+            .begin_registration(&self.table, TableKind::TimeRange)
+            .await?;
         if let Some(config) = existing {
             let handle = TimeRangeTable::from_config(service.clone(), &config);
             let adoption = super::reconcile::adopt_if(&service, &txn, config, adopt).await?;

@@ -1070,3 +1070,55 @@ async fn a_move_by_hand_is_drift_without_any_tablespace_configured() {
     assert_eq!(catalog::tablespace(db, "public", &d3).await, None);
     t.finish().await;
 }
+
+/// Adopting (or registering) a table as another kind than it is registered as is a typed error, from the
+/// library and from the command line, and changes nothing.
+#[tokio::test]
+async fn adopting_a_table_registered_as_another_kind_is_refused() {
+    let t = setup(test_name!(
+        "adopting_a_table_registered_as_another_kind_is_refused"
+    ))
+    .await;
+    let db = &t.conn;
+    event_table(db, "ev", "timestamptz").await;
+    let (service, _clock) = service(db, utc(2024, 3, 1, 0, 0));
+    service
+        .time_range_table("ev")
+        .period(Period::Day)
+        .register()
+        .await
+        .expect("register");
+    let err = service.list_table("ev").adopt().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::RegisteredAsAnotherKind { asked: "list", registered, .. } if registered == "range by day (UTC)"),
+        "{err}"
+    );
+    let err = service
+        .id_range_table("ev")
+        .step(10)
+        .register()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "registered-as-another-kind");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_pg-partition"))
+        .args(["adopt", "ev", "--hash"])
+        .env("DATABASE_URL", &t.url)
+        .output()
+        .await
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is registered as range by day (UTC), not as a hash table"),
+        "{stderr}"
+    );
+    // The same kind again is still fine (registration is idempotent).
+    service
+        .time_range_table("ev")
+        .period(Period::Day)
+        .adopt()
+        .await
+        .expect("adopt as what it is");
+    assert_eq!(service.configs().await.expect("configs").len(), 1);
+    t.finish().await;
+}
