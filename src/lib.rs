@@ -5,7 +5,7 @@
 //! # The statement extension
 //!
 //! [`schema`] extends sea-query with what PostgreSQL partitioning needs and sea-query lacks. It is pure: it
-//! builds SQL text and sends nothing. Every statement checks itself in `build` and returns a typed [`Error`]
+//! builds SQL text and sends nothing. Every statement checks itself in `build` and returns a typed [`StatementError`]
 //! before any SQL exists.
 //!
 //! ## A partitioned parent from any `TableCreateStatement`
@@ -215,7 +215,7 @@ pub mod schema;
 pub mod service;
 pub mod status_page;
 
-pub use error::{ConfigProblem, Error, Result, sqlstate};
+pub use error::{ConfigProblem, Error, Result, StatementError, StatementResult, sqlstate};
 
 /// What a migration or a service needs, in one import; names that other crates' preludes use too (`Result`,
 /// `Status`, `Report`, `Step`) are left out, as is what only reports and tests name (find those in

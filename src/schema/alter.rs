@@ -5,7 +5,9 @@ use sea_orm::sea_query::{DynIden, Expr, IntoIden, IntoTableRef, PostgresQueryBui
 use super::builder::PartitionBuilder;
 use super::ident::{check_iden, check_table_ref};
 use super::key::{PartitionBound, RangeValue};
-use crate::error::{Error, Result, sqlstate};
+use crate::error::{
+    Error as RuntimeError, StatementError as Error, StatementResult as Result, sqlstate,
+};
 
 fn required<'a>(
     part: &'a Option<TableRef>,
@@ -232,7 +234,7 @@ impl PartitionDetachStatement {
 
     /// Turns the errors PostgreSQL gives for a concurrent detach it refuses into errors that say why and
     /// what to do; any other error is returned as it is.
-    pub fn classify(&self, err: Error) -> Error {
+    pub fn classify(&self, err: RuntimeError) -> RuntimeError {
         let code = err.sqlstate();
         let name = |t: &Option<TableRef>| {
             t.as_ref()
@@ -241,13 +243,13 @@ impl PartitionDetachStatement {
         };
         match (self.mode, code.as_deref()) {
             (DetachMode::Concurrently, Some(sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE)) => {
-                Error::ConcurrentDetachWithDefault {
+                RuntimeError::ConcurrentDetachWithDefault {
                     table: name(&self.parent),
                     partition: name(&self.partition),
                 }
             }
             (DetachMode::Concurrently, Some(sqlstate::ACTIVE_SQL_TRANSACTION)) => {
-                Error::ConcurrentDetachInTransaction {
+                RuntimeError::ConcurrentDetachInTransaction {
                     partition: name(&self.partition),
                 }
             }

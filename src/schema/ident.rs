@@ -3,7 +3,7 @@
 
 use sea_orm::sea_query::{DatabaseName, DynIden, SchemaName, TableName, TableRef};
 
-use crate::error::{Error, Result};
+use crate::error::{StatementError as Error, StatementResult as Result};
 
 /// PostgreSQL keeps at most `NAMEDATALEN - 1` = 63 bytes of an identifier and silently truncates longer ones.
 pub const MAX_IDENTIFIER_BYTES: usize = 63;

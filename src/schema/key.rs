@@ -4,7 +4,7 @@ use sea_orm::sea_query::{DynIden, Expr, IntoIden, StringLen, Value};
 use sea_orm::{DeriveActiveEnum, EnumIter};
 
 use super::ident::check_iden;
-use crate::error::{Error, Result};
+use crate::error::{StatementError as Error, StatementResult as Result};
 
 /// How rows are distributed among partitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]

@@ -10,7 +10,7 @@ use sea_orm::sea_query::{
 use super::builder::PartitionBuilder;
 use super::ident::{check_iden, check_identifier, check_table_ref, table_display};
 use super::key::PartitionKey;
-use crate::error::{Error, Result};
+use crate::error::{StatementError as Error, StatementResult as Result};
 
 /// What happens to a primary key that does not contain every partition key column.
 ///
@@ -115,6 +115,7 @@ impl PartitionedBy for TableCreateStatement {
 ///
 /// ```
 /// use sea_orm::sea_query::{ColumnDef, PostgresQueryBuilder, Table};
+/// use sea_orm_pg_partitioning::StatementError;
 /// use sea_orm_pg_partitioning::prelude::*;
 ///
 /// let err = Table::create()
@@ -124,7 +125,7 @@ impl PartitionedBy for TableCreateStatement {
 ///     .partitioned_by(PartitionKey::list(["region"]))
 ///     .build(PostgresQueryBuilder)
 ///     .unwrap_err();
-/// assert!(matches!(err, Error::UniqueWithoutPartitionKey { .. }));
+/// assert!(matches!(err, StatementError::UniqueWithoutPartitionKey { .. }));
 /// assert!(err.to_string().contains(r#"add "region" to the constraint"#));
 /// ```
 ///

@@ -10,7 +10,7 @@ use super::alter::{
 use super::builder::PartitionBuilder;
 use super::ident::{check_iden, check_table_ref, table_display};
 use super::key::{PartitionBound, PartitionKey, RangeValue};
-use crate::error::{Error, Result};
+use crate::error::{StatementError as Error, StatementResult as Result};
 
 /// Entry point for partition statements, in the manner of sea-query's `Table` and `Index`.
 ///

@@ -2,6 +2,7 @@
 
 use sea_orm::sea_query::{ColumnDef, PostgresQueryBuilder, Table};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
+use sea_orm_pg_partitioning::StatementError;
 use sea_orm_pg_partitioning::prelude::*;
 
 use crate::support::{TestDb, catalog, exec, rows, strings};
@@ -114,9 +115,9 @@ async fn names_postgres_would_truncate_are_refused_before_reaching_it() {
         assert!(
             matches!(
                 parent,
-                Err(Error::IdentifierTooLong { .. }
-                    | Error::EmptyIdentifier { .. }
-                    | Error::NulInIdentifier { .. })
+                Err(StatementError::IdentifierTooLong { .. }
+                    | StatementError::EmptyIdentifier { .. }
+                    | StatementError::NulInIdentifier { .. })
             ),
             "{name:?}: {parent:?}"
         );
@@ -221,7 +222,7 @@ async fn hostile_tablespace_names_and_list_values() {
         .partition_of("tag")
         .values_in(["a\0b"])
         .build(PostgresQueryBuilder);
-    assert!(matches!(nul, Err(Error::NulInValue { .. })));
+    assert!(matches!(nul, Err(StatementError::NulInValue { .. })));
 
     exec(db, "DROP TABLE tag").await;
     exec(&admin, r#"DROP TABLESPACE "sopp_test ""ts""; DROP x""#).await;

@@ -4,13 +4,14 @@
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use sea_orm::sea_query::{ColumnDef, Expr, ExprTrait, Func, PostgresQueryBuilder, Table};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait, Value};
+use sea_orm_pg_partitioning::StatementError;
 use sea_orm_pg_partitioning::prelude::*;
 use sea_orm_pg_partitioning::schema::PartitionCreateStatement;
 
 use crate::support::{TS_A, TS_B, TestDb, catalog, exec, exec_err, sqlstate, strings};
 use crate::test_name;
 
-async fn run(conn: &DatabaseConnection, sql: Result<String, Error>) {
+async fn run(conn: &DatabaseConnection, sql: Result<String, StatementError>) {
     exec(conn, &sql.expect("statement builds")).await;
 }
 
@@ -382,7 +383,7 @@ async fn hash_partitions_take_every_row_once() {
         .build(PostgresQueryBuilder);
     assert!(matches!(
         invalid,
-        Err(Error::InvalidHashBound {
+        Err(StatementError::InvalidHashBound {
             modulus: 4,
             remainder: 4
         })
