@@ -309,19 +309,22 @@ fn header(out: &mut Out, status: &Status, collapsed: usize) {
 }
 
 fn counts(table: &TableStatus) -> String {
-    let mut by_state = [0usize; 4];
-    for p in table.partitions.iter().filter(|p| table.is_top_level(p)) {
-        by_state[p.state() as usize] += 1;
-    }
-    let names = [
+    let states = [
         PartitionState::Attached,
         PartitionState::Detaching,
         PartitionState::Detached,
         PartitionState::Missing,
     ];
-    let parts: Vec<String> = names
+    let parts: Vec<String> = states
         .iter()
-        .zip(by_state)
+        .map(|state| {
+            let n = table
+                .partitions
+                .iter()
+                .filter(|p| table.is_top_level(p) && p.state() == *state)
+                .count();
+            (state, n)
+        })
         .filter(|(state, n)| *n > 0 || **state == PartitionState::Attached)
         .map(|(state, n)| format!("{n} {state}"))
         .collect();
