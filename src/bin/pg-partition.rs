@@ -8,6 +8,7 @@
 //! pg-partition adopt TABLE (--period day|... [--time-zone ZONE] | --step N | --list | --hash)
 //! pg-partition attach|detach TABLE PARTITION
 //! pg-partition move TABLE PARTITION --tablespace NAME
+//! pg-partition unregister TABLE [--drop-detached] [--yes]
 //! ```
 //!
 //! The database comes from `--database-url` or `DATABASE_URL`. Exit codes: 0 healthy or done; 1 anomalies
@@ -23,9 +24,9 @@ use clap::{Parser, Subcommand};
 use sea_orm::{ConnectOptions, Database};
 use sea_orm_pg_partitioning::prelude::*;
 use sea_orm_pg_partitioning::service::{
-    Anomaly, AnomalyKind, Direction, PartitionState, Plan, QualifiedTable, ReconcileMode,
-    Reconciliation, RepairOutcome, RepairPolicy, Report, Status, StepAction, StepOutcome,
-    StepReport, TableStatus,
+    Anomaly, AnomalyKind, Direction, KeepPartitions, PartitionState, Plan, QualifiedTable,
+    ReconcileMode, Reconciliation, RepairOutcome, RepairPolicy, Report, Status, StepAction,
+    StepOutcome, StepReport, TableStatus,
 };
 use sea_orm_pg_partitioning::status_page::human_size;
 use serde_json::{Value, json};
@@ -111,6 +112,17 @@ enum Command {
         table: String,
         /// The partition.
         partition: String,
+    },
+    /// Stops managing a table: removes its configuration and log; its partitions stay (see --drop-detached).
+    Unregister {
+        /// The managed table.
+        table: String,
+        /// Also drop the detached partitions this crate created (attached ones always stay).
+        #[arg(long)]
+        drop_detached: bool,
+        /// Do not ask before dropping.
+        #[arg(long)]
+        yes: bool,
     },
     /// Moves a partition and all its indexes to a tablespace.
     Move {
@@ -288,6 +300,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             )
             .await
         }
+        Command::Unregister {
+            table: name,
+            drop_detached,
+            yes,
+        } => unregister(&service, table(name), *drop_detached, *yes).await,
         Command::Move {
             table: name,
             partition,
@@ -519,6 +536,40 @@ async fn adopt(
         adoption.misfits.len()
     );
     Ok(u8::from(!adoption.misfits.is_empty()))
+}
+
+/// `unregister TABLE [--drop-detached] [--yes]`.
+async fn unregister(
+    service: &PartitionService,
+    table: QualifiedTable,
+    drop_detached: bool,
+    yes: bool,
+) -> Result<u8, Failure> {
+    let handle = service.table_of(table).await.map_err(db_error)?;
+    let keep = if drop_detached {
+        if !yes {
+            confirm(
+                "The detached partitions this crate created will be dropped with their rows. Continue?",
+            )?;
+        }
+        KeepPartitions::Attached
+    } else {
+        KeepPartitions::All
+    };
+    let done = handle.unregister(keep).await.map_err(db_error)?;
+    for name in &done.dropped {
+        out!("dropped {name}");
+    }
+    out!(
+        "unregistered {}: configuration and {} log row(s) removed; {} attached partition(s) kept, {} detached \
+         kept, {} dropped",
+        done.table,
+        done.log_rows,
+        done.attached_kept,
+        done.detached_kept,
+        done.dropped.len()
+    );
+    Ok(0)
 }
 
 /// `attach`, `detach` and `move`: one logged partition of one table.

@@ -384,7 +384,7 @@ impl Anomaly {
     fn fmt_log_and_catalog(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Anomaly::TableMissing => f.write_str(
-                "the table does not exist: restore it, or delete its configuration (it was dropped or renamed)",
+                "the table does not exist: restore it, or unregister it (it was dropped or renamed)",
             ),
             Anomaly::LogWithoutTable {
                 partition,

@@ -55,6 +55,31 @@ impl MaintenanceSettings {
     }
 }
 
+/// What [`TableHandle::unregister`] does with the partitions the log records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeepPartitions {
+    /// Every table stays as it is: attached partitions in the table, detached ones as tables of their own.
+    All,
+    /// Attached partitions stay; detached ones that this crate created are dropped (once the table is
+    /// unregistered, nothing would ever drop them).
+    Attached,
+}
+
+/// What [`TableHandle::unregister`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unregistered {
+    /// The table, `schema.name`.
+    pub table: String,
+    /// Log rows removed with the configuration.
+    pub log_rows: usize,
+    /// Partitions left attached to the table.
+    pub attached_kept: usize,
+    /// Detached partitions kept as tables of their own.
+    pub detached_kept: usize,
+    /// Detached partitions dropped, by name.
+    pub dropped: Vec<String>,
+}
+
 /// How many rows sit in a table's DEFAULT partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DefaultRows {
@@ -368,6 +393,66 @@ impl TableHandle {
         Ok(log)
     }
 
+    /// Removes the table's configuration and log: the service no longer manages it (registering it again, or
+    /// adopting it, starts anew). The partitioned table and its attached partitions are never touched;
+    /// detached partitions are kept or, with [`KeepPartitions::Attached`], those this crate created are
+    /// dropped. One transaction under the table's lock.
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # use sea_orm_pg_partitioning::service::KeepPartitions;
+    /// # async fn run(service: PartitionService) -> Result<(), Error> {
+    /// let done = service.table_of("event").await?.unregister(KeepPartitions::All).await?;
+    /// println!("{} log rows removed, {} partitions kept", done.log_rows, done.attached_kept + done.detached_kept);
+    /// # Ok(()) }
+    /// ```
+    pub async fn unregister(&self, keep: KeepPartitions) -> Result<Unregistered> {
+        use sea_orm::{QuerySelect, TransactionTrait};
+        // The table's lock without requiring the table: a table dropped by hand is unregistered too.
+        let txn = self.service.connection().begin().await?;
+        catalog::lock_table(&txn, &self.schema, &self.table).await?;
+        if partition_config::Entity::find_by_id(self.config_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .is_none()
+        {
+            return Err(Error::NotRegistered {
+                table: self.qualified(),
+            });
+        }
+        let logs = partition_log::Entity::find()
+            .filter(partition_log::Column::ConfigId.eq(self.config_id))
+            .all(&txn)
+            .await?;
+        let mut done = Unregistered {
+            table: self.qualified(),
+            log_rows: logs.len(),
+            attached_kept: 0,
+            detached_kept: 0,
+            dropped: Vec::new(),
+        };
+        for log in logs.iter().filter(|l| l.parent_name.is_none()) {
+            match (log.is_attached, keep) {
+                (true, _) => done.attached_kept += 1,
+                (false, KeepPartitions::Attached) if log.created_by_crate => {
+                    core::drop_partition(&txn, log).await?;
+                    done.dropped.push(log.partition_name.clone());
+                }
+                (false, _) => done.detached_kept += 1,
+            }
+        }
+        partition_log::Entity::delete_many()
+            .filter(partition_log::Column::ConfigId.eq(self.config_id))
+            .exec(&txn)
+            .await?;
+        partition_config::Entity::delete_by_id(self.config_id)
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(done)
+    }
+
     /// Protects a partition from the retention rule until `until` has passed (the original's `detach_time`:
     /// kept attached while `now <= until`), or with `None` lifts the protection. Returns the updated log row.
     ///
@@ -528,6 +613,15 @@ macro_rules! typed_handle {
                 tablespace: &str,
             ) -> $crate::Result<$crate::entity::partition_log::Model> {
                 self.handle.set_tablespace(partition, tablespace).await
+            }
+
+            /// Stops managing the table (see
+            /// [`TableHandle::unregister`](crate::service::TableHandle::unregister)).
+            pub async fn unregister(
+                &self,
+                keep: $crate::service::KeepPartitions,
+            ) -> $crate::Result<$crate::service::Unregistered> {
+                self.handle.unregister(keep).await
             }
 
             /// Protects a partition from retention until a time (see

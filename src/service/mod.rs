@@ -32,7 +32,7 @@ pub use crate::model::status::{
 };
 pub use crate::model::{CatalogBound, Edge};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use handle::{DefaultRows, MaintenanceSettings, TableHandle};
+pub use handle::{DefaultRows, KeepPartitions, MaintenanceSettings, TableHandle, Unregistered};
 pub use hook::{HookError, PartitionEvent, PartitionEventKind, PartitionHook};
 pub use kinds::{
     HashRegistration, HashTable, IdRangeRegistration, IdRangeTable, ListRegistration, ListTable,

@@ -6,7 +6,7 @@ use chrono::Duration;
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use sea_orm_pg_partitioning::ConfigProblem;
 use sea_orm_pg_partitioning::prelude::*;
-use sea_orm_pg_partitioning::service::HookError;
+use sea_orm_pg_partitioning::service::{HookError, KeepPartitions};
 
 use crate::support::{TestDb, catalog, exec, sqlstate, strings};
 use crate::test_name;
@@ -647,5 +647,120 @@ async fn configuration_problems_say_what_to_fix() {
         err.to_string().contains("is not an IANA time zone name"),
         "{err}"
     );
+    t.finish().await;
+}
+
+/// Unregistering removes the configuration and the log and keeps every table, or drops the detached
+/// partitions the crate created when asked; a table dropped by hand is unregistered too. The CLI asks
+/// before dropping.
+#[tokio::test]
+async fn unregistering_keeps_or_drops_what_it_says() {
+    let t: TestDb = setup(test_name!("unregistering_keeps_or_drops_what_it_says")).await;
+    let db = &t.conn;
+    event_table(db, "event", "timestamptz").await;
+    event_table(db, "other", "timestamptz").await;
+    let (service, clock) = service(db, utc(2024, 1, 1, 0, 0));
+    let table = service
+        .time_range_table("event")
+        .interval(1)
+        .register()
+        .await
+        .expect("register");
+    clock.set(utc(2024, 3, 15, 0, 0));
+    table.create_partition(1).await.expect("create");
+    let january = table.detach_partitions(None).await.expect("detach");
+    assert_eq!(january.len(), 1);
+    let attached = catalog::partitions(db, "public", "event").await.len();
+
+    // Keep everything.
+    let done = table
+        .unregister(KeepPartitions::All)
+        .await
+        .expect("unregister");
+    assert_eq!((done.attached_kept, done.detached_kept), (attached, 1));
+    assert!(done.dropped.is_empty());
+    assert!(service.configs().await.expect("configs").is_empty());
+    assert_eq!(
+        strings(db, "SELECT count(*)::text FROM sopp_partition_log", vec![]).await,
+        ["0"]
+    );
+    assert_eq!(
+        catalog::partitions(db, "public", "event").await.len(),
+        attached
+    );
+    assert!(catalog::exists(db, "public", &january[0].partition_name).await);
+    assert!(matches!(
+        table.config().await.unwrap_err(),
+        Error::NotRegistered { .. }
+    ));
+
+    // Registered again: maintenance starts anew; then unregistered dropping what it detached.
+    let again = service
+        .time_range_table("event")
+        .interval(1)
+        .adopt()
+        .await
+        .expect("adopt")
+        .0;
+    let detached = again.detach_partitions(None).await.expect("detach");
+    let done = again
+        .unregister(KeepPartitions::Attached)
+        .await
+        .expect("unregister");
+    // Adopted partitions were not created by the crate: they are kept even when detached.
+    assert_eq!(done.dropped.len(), 0);
+    assert_eq!(done.detached_kept, detached.len());
+
+    // Partitions the crate created and detached are dropped when asked; attached ones stay.
+    event_table(db, "third", "timestamptz").await;
+    clock.set(utc(2024, 1, 1, 0, 0));
+    let third = service
+        .time_range_table("third")
+        .interval(1)
+        .register()
+        .await
+        .expect("register");
+    clock.set(utc(2024, 3, 15, 0, 0));
+    third.create_partition(1).await.expect("create");
+    let old = third.detach_partitions(None).await.expect("detach");
+    let kept = catalog::partitions(db, "public", "third").await.len();
+    let done = third
+        .unregister(KeepPartitions::Attached)
+        .await
+        .expect("unregister");
+    assert_eq!(done.dropped, [old[0].partition_name.clone()]);
+    assert!(!catalog::exists(db, "public", &old[0].partition_name).await);
+    assert_eq!(catalog::partitions(db, "public", "third").await.len(), kept);
+
+    // A table dropped by hand: the anomaly says to unregister it, and the CLI does.
+    service
+        .time_range_table("other")
+        .register()
+        .await
+        .expect("register");
+    exec(db, "DROP TABLE other").await;
+    let cli = |args: &'static [&'static str]| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_pg-partition"))
+            .args(args)
+            .env("DATABASE_URL", &t.url)
+            .output()
+    };
+    let out = cli(&["unregister", "other", "--drop-detached"])
+        .await
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "asks first");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--yes"));
+    let out = cli(&["unregister", "other"]).await.expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .starts_with("unregistered public.other: configuration and 1 log row(s) removed")
+    );
+    assert!(service.configs().await.expect("configs").is_empty());
     t.finish().await;
 }
