@@ -8,6 +8,7 @@
 //! pg-partition adopt TABLE (--period day|... [--time-zone ZONE] | --step N | --list | --hash)
 //! pg-partition attach|detach TABLE PARTITION
 //! pg-partition move TABLE PARTITION --tablespace NAME
+//! pg-partition config TABLE [--set KEY=VALUE]...
 //! pg-partition unregister TABLE [--drop-detached] [--yes]
 //! ```
 //!
@@ -112,6 +113,18 @@ enum Command {
         table: String,
         /// The partition.
         partition: String,
+    },
+    /// Shows a table's configuration, or changes it with --set KEY=VALUE (validated as the library does).
+    ///
+    /// Keys: premake, retention (detach|drop), drop_after (e.g. 30d, 12h, 3600), creation_mode
+    /// (direct|attach), concurrent_detach (true|false); for time ranges also period, interval (N|none),
+    /// attach_tablespace, detach_tablespace (NAME|none), time_zone.
+    Config {
+        /// The managed table.
+        table: String,
+        /// A setting to change, e.g. `premake=7` (repeatable; applied together).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
     },
     /// Stops managing a table: removes its configuration and log; its partitions stay (see --drop-detached).
     Unregister {
@@ -259,13 +272,14 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             dry_run,
             yes,
         } => {
-            let plan = plan(&service, name.as_deref().map(&table)).await?;
-            if *dry_run || plan.is_empty() {
-                print_plan(&plan, cli.json);
-                return Ok(0);
-            }
-            confirm_drops(&plan, *yes)?;
-            maintain(&service, &plan, cli.json).await
+            maintain_command(
+                &service,
+                name.as_deref().map(&table),
+                *dry_run,
+                *yes,
+                cli.json,
+            )
+            .await
         }
         Command::Reconcile {
             table: name,
@@ -280,44 +294,30 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             table: name,
             partition,
         } => {
-            one_partition(
-                &service,
-                (cli.schema.as_deref(), name),
-                partition,
-                PartitionOp::Attach,
-            )
-            .await
+            let op = PartitionOp::Attach;
+            one_partition(&service, (cli.schema.as_deref(), name), partition, op).await
         }
         Command::Detach {
             table: name,
             partition,
         } => {
-            one_partition(
-                &service,
-                (cli.schema.as_deref(), name),
-                partition,
-                PartitionOp::Detach,
-            )
-            .await
+            let op = PartitionOp::Detach;
+            one_partition(&service, (cli.schema.as_deref(), name), partition, op).await
         }
-        Command::Unregister {
-            table: name,
-            drop_detached,
-            yes,
-        } => unregister(&service, table(name), *drop_detached, *yes).await,
         Command::Move {
             table: name,
             partition,
             tablespace,
         } => {
-            one_partition(
-                &service,
-                (cli.schema.as_deref(), name),
-                partition,
-                PartitionOp::Move(tablespace),
-            )
-            .await
+            let op = PartitionOp::Move(tablespace);
+            one_partition(&service, (cli.schema.as_deref(), name), partition, op).await
         }
+        Command::Config { table: name, sets } => config(&service, table(name), sets).await,
+        Command::Unregister {
+            table: name,
+            drop_detached,
+            yes,
+        } => unregister(&service, table(name), *drop_detached, *yes).await,
     }
 }
 
@@ -538,6 +538,220 @@ async fn adopt(
     Ok(u8::from(!adoption.misfits.is_empty()))
 }
 
+/// The settings `config --set` takes, parsed before anything changes.
+#[derive(Default)]
+struct ConfigChanges {
+    premake: Option<u32>,
+    retention: Option<RetentionAction>,
+    drop_after: Option<Option<chrono::Duration>>,
+    creation_mode: Option<CreationMode>,
+    concurrent_detach: Option<bool>,
+    period: Option<Period>,
+    interval: Option<Option<u32>>,
+    attach_tablespace: Option<Option<String>>,
+    detach_tablespace: Option<Option<String>>,
+    time_zone: Option<chrono_tz::Tz>,
+}
+
+impl ConfigChanges {
+    fn parse(sets: &[String]) -> Result<Self, Failure> {
+        let mut changes = Self::default();
+        for set in sets {
+            let Some((key, value)) = set.split_once('=') else {
+                return Err(Failure(format!("--set {set:?}: expected KEY=VALUE"), 2));
+            };
+            let bad = |what: &str| Failure(format!("--set {key}={value}: {what}"), 2);
+            let none_or = |v: &str| (v != "none").then(|| v.to_owned());
+            match key {
+                "premake" => {
+                    changes.premake = Some(value.parse().map_err(|_| bad("not a whole number"))?)
+                }
+                "retention" => {
+                    changes.retention = Some(match value {
+                        "detach" => RetentionAction::Detach,
+                        "drop" => RetentionAction::Drop,
+                        _ => return Err(bad("use detach or drop")),
+                    })
+                }
+                "drop_after" => {
+                    changes.drop_after = Some(match value {
+                        "none" => None,
+                        v => Some(duration(v).ok_or_else(|| {
+                            bad("use a duration such as 30d, 12h, 90m or 3600 (seconds)")
+                        })?),
+                    })
+                }
+                "creation_mode" => {
+                    changes.creation_mode = Some(match value {
+                        "direct" => CreationMode::Direct,
+                        "attach" => CreationMode::Attach,
+                        _ => return Err(bad("use direct or attach")),
+                    })
+                }
+                "concurrent_detach" => {
+                    changes.concurrent_detach =
+                        Some(value.parse().map_err(|_| bad("use true or false"))?)
+                }
+                "period" => {
+                    changes.period = Some(
+                        Period::from_str(value)
+                            .map_err(|_| bad("use hour, day, week, month, quarter or year"))?,
+                    )
+                }
+                "interval" => {
+                    changes.interval = Some(match value {
+                        "none" => None,
+                        v => Some(
+                            v.parse()
+                                .map_err(|_| bad("a whole number of periods, or none"))?,
+                        ),
+                    })
+                }
+                "attach_tablespace" => changes.attach_tablespace = Some(none_or(value)),
+                "detach_tablespace" => changes.detach_tablespace = Some(none_or(value)),
+                "time_zone" => {
+                    changes.time_zone = Some(value.parse().map_err(|_| {
+                        bad("not an IANA time zone name such as Europe/Berlin or UTC")
+                    })?)
+                }
+                _ => {
+                    return Err(Failure(
+                        format!(
+                            "--set {key}: unknown setting; use premake, retention, drop_after, creation_mode, \
+                             concurrent_detach, period, interval, attach_tablespace, detach_tablespace or time_zone"
+                        ),
+                        2,
+                    ));
+                }
+            }
+        }
+        Ok(changes)
+    }
+
+    fn maintenance(&self) -> bool {
+        self.premake.is_some()
+            || self.retention.is_some()
+            || self.drop_after.is_some()
+            || self.creation_mode.is_some()
+            || self.concurrent_detach.is_some()
+    }
+
+    fn time_range(&self) -> bool {
+        self.period.is_some()
+            || self.interval.is_some()
+            || self.attach_tablespace.is_some()
+            || self.detach_tablespace.is_some()
+            || self.time_zone.is_some()
+    }
+}
+
+/// `30d`, `12h`, `90m`, `45s` or plain seconds.
+fn duration(text: &str) -> Option<chrono::Duration> {
+    let (number, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
+        _ => (text, 's'),
+    };
+    let n: i64 = number.parse().ok()?;
+    match unit {
+        'd' => chrono::Duration::try_days(n),
+        'h' => chrono::Duration::try_hours(n),
+        'm' => chrono::Duration::try_minutes(n),
+        's' => chrono::Duration::try_seconds(n),
+        _ => None,
+    }
+}
+
+/// `config TABLE [--set KEY=VALUE]...`: the changes apply through the library (same validation), then the
+/// configuration is printed.
+async fn config(
+    service: &PartitionService,
+    table: QualifiedTable,
+    sets: &[String],
+) -> Result<u8, Failure> {
+    let changes = ConfigChanges::parse(sets)?;
+    if changes.time_range() {
+        let events = service
+            .time_range_of(table.clone())
+            .await
+            .map_err(db_error)?;
+        events
+            .update_config(|s| {
+                s.period = changes.period.unwrap_or(s.period);
+                s.interval = changes.interval.unwrap_or(s.interval);
+                s.attach_tablespace = changes
+                    .attach_tablespace
+                    .clone()
+                    .unwrap_or(s.attach_tablespace.clone());
+                s.detach_tablespace = changes
+                    .detach_tablespace
+                    .clone()
+                    .unwrap_or(s.detach_tablespace.clone());
+                s.time_zone = changes.time_zone.unwrap_or(s.time_zone);
+            })
+            .await
+            .map_err(db_error)?;
+    }
+    let handle = service.table_of(table).await.map_err(db_error)?;
+    if changes.maintenance() {
+        handle
+            .update_maintenance(|m| {
+                m.premake = changes.premake.unwrap_or(m.premake);
+                m.retention = changes.retention.unwrap_or(m.retention);
+                m.drop_after = changes.drop_after.unwrap_or(m.drop_after);
+                m.creation_mode = changes.creation_mode.unwrap_or(m.creation_mode);
+                m.concurrent_detach = changes.concurrent_detach.unwrap_or(m.concurrent_detach);
+            })
+            .await
+            .map_err(db_error)?;
+    }
+    print_config(&handle).await
+}
+
+/// A table's configuration, a setting per line, with the names `--set` takes.
+async fn print_config(handle: &TableHandle) -> Result<u8, Failure> {
+    let c = handle.config().await.map_err(db_error)?;
+    let m = handle.maintenance_settings().await.map_err(db_error)?;
+    let or_none = |v: Option<String>| v.unwrap_or_else(|| "none".to_owned());
+    out!("table              {}.{}", c.schema_name, c.table_name);
+    out!("key_column         {}", c.key_column);
+    if let Some(period) = c.period {
+        out!("period             {period}");
+        out!("time_zone          {}", c.time_zone);
+    }
+    if let Some(step) = c.step {
+        out!("step               {step}");
+    }
+    out!(
+        "interval           {}",
+        or_none(c.interval.map(|i| i.to_string()))
+    );
+    out!("attach_tablespace  {}", or_none(c.attach_tablespace));
+    out!("detach_tablespace  {}", or_none(c.detach_tablespace));
+    out!("premake            {}", m.premake);
+    out!(
+        "retention          {}",
+        if m.retention == RetentionAction::Drop {
+            "drop"
+        } else {
+            "detach"
+        }
+    );
+    out!(
+        "drop_after         {}",
+        or_none(m.drop_after.map(|d| format!("{}s", d.num_seconds())))
+    );
+    out!(
+        "creation_mode      {}",
+        if m.creation_mode == CreationMode::Attach {
+            "attach"
+        } else {
+            "direct"
+        }
+    );
+    out!("concurrent_detach  {}", m.concurrent_detach);
+    Ok(0)
+}
+
 /// `unregister TABLE [--drop-detached] [--yes]`.
 async fn unregister(
     service: &PartitionService,
@@ -659,6 +873,23 @@ fn policy(directions: &[String]) -> Result<RepairPolicy, Failure> {
         policy = policy.set(kind, direction);
     }
     Ok(policy)
+}
+
+/// `maintain [TABLE] [--dry-run] [--yes]`.
+async fn maintain_command(
+    service: &PartitionService,
+    table: Option<QualifiedTable>,
+    dry_run: bool,
+    yes: bool,
+    json: bool,
+) -> Result<u8, Failure> {
+    let plan = plan(service, table).await?;
+    if dry_run || plan.is_empty() {
+        print_plan(&plan, json);
+        return Ok(0);
+    }
+    confirm_drops(&plan, yes)?;
+    maintain(service, &plan, json).await
 }
 
 /// Asks before a plan that drops partitions, unless `--yes`.

@@ -371,3 +371,108 @@ async fn a_closed_pipe_ends_the_command_quietly() {
     }
     t.finish().await;
 }
+
+/// `config` shows a table's settings and changes them through the library, with its validation; bad keys
+/// and values are told in the command's own words, and nothing changes.
+#[tokio::test]
+async fn config_shows_and_changes_settings() {
+    let t = setup(test_name!("config_shows_and_changes_settings")).await;
+    let url = t.url.as_str();
+    event_table(&t.conn, "ev", "timestamptz").await;
+    exec(
+        &t.conn,
+        r#"CREATE TABLE "ord" (region text) PARTITION BY LIST (region)"#,
+    )
+    .await;
+    let service = PartitionService::new(t.conn.clone());
+    service
+        .time_range_table("ev")
+        .register()
+        .await
+        .expect("register");
+    service
+        .list_table("ord")
+        .register()
+        .await
+        .expect("register");
+
+    let out = cli(Some(url), &["config", "ev"]).await;
+    assert_code(&out, 0);
+    assert!(
+        stdout(&out).contains("period             month"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("premake            1"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = cli(
+        Some(url),
+        &[
+            "config",
+            "ev",
+            "--set",
+            "period=week",
+            "--set",
+            "interval=2",
+            "--set",
+            "premake=4",
+            "--set",
+            "retention=drop",
+            "--set",
+            "drop_after=7d",
+        ],
+    )
+    .await;
+    assert_code(&out, 0);
+    for line in [
+        "period             week",
+        "interval           2",
+        "premake            4",
+        "retention          drop",
+        "drop_after         604800s",
+    ] {
+        assert!(stdout(&out).contains(line), "{line}: {}", stdout(&out));
+    }
+    let ev = service.time_range_of("ev").await.expect("handle");
+    assert_eq!(
+        ev.maintenance_settings().await.expect("settings").premake,
+        4
+    );
+
+    // Bad input: the command's words, exit 2, nothing changed.
+    for (args, says) in [
+        (
+            vec!["config", "ev", "--set", "colour=red"],
+            "unknown setting",
+        ),
+        (
+            vec!["config", "ev", "--set", "premake=many"],
+            "--set premake=many: not a whole number",
+        ),
+        (
+            vec!["config", "ev", "--set", "premake=5000"],
+            "premake = 5000 is out of range",
+        ),
+        (
+            vec!["config", "ev", "--set", "time_zone=Mars/Olympus"],
+            "not an IANA time zone",
+        ),
+        (
+            vec!["config", "ord", "--set", "period=day"],
+            "partitioned by LIST",
+        ),
+    ] {
+        let out = cli(Some(url), &args).await;
+        assert_code(&out, 2);
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+    assert_eq!(
+        ev.maintenance_settings().await.expect("settings").premake,
+        4
+    );
+    t.finish().await;
+}
