@@ -841,9 +841,25 @@ fn qualified(schema: Option<&str>, name: &str) -> QualifiedTable {
     }
 }
 
-/// A failure of the library: its message, exit 2.
+/// A failure of the library, exit 2; where the library's advice names its API, the advice names this
+/// command's options instead.
 fn db_error(err: Error) -> Failure {
-    Failure(err.to_string(), 2)
+    let message = match &err {
+        Error::MissingTablespace { tablespace } => format!(
+            "tablespace {tablespace:?} does not exist: create it with CREATE TABLESPACE, or name another one \
+             (move --tablespace, config --set attach_tablespace=NAME|none)"
+        ),
+        Error::NotRegistered { table } => format!(
+            "table {table:?} is not registered: adopt it (pg-partition adopt {table} --period P | --step N | \
+             --list | --hash), or register it from your service"
+        ),
+        Error::NotPartitioned { table, expected } => format!(
+            "table {table:?} is not partitioned: create it with PARTITION BY {expected} (or convert it), then \
+             adopt it"
+        ),
+        _ => err.to_string(),
+    };
+    Failure(message, 2)
 }
 
 async fn plan(service: &PartitionService, table: Option<QualifiedTable>) -> Result<Plan, Failure> {
@@ -1122,8 +1138,16 @@ fn print_status(status: &Status, partitions: bool) {
     let anomalies: Vec<(&str, &Anomaly)> = status.anomalies().collect();
     if !anomalies.is_empty() {
         out!("\nanomalies:");
+        let width = anomalies
+            .iter()
+            .map(|(t, _)| t.chars().count())
+            .max()
+            .unwrap_or(0);
         for (table, anomaly) in anomalies {
-            out!("  {table}  {:<19} {anomaly}", anomaly.kind().as_str());
+            out!(
+                "  {table:<width$}  {:<19} {anomaly}",
+                anomaly.kind().as_str()
+            );
         }
     }
 }
@@ -1333,9 +1357,16 @@ fn print_reconciliation(done: &Reconciliation, json: bool) {
         );
         return;
     }
+    let width = done
+        .before
+        .anomalies()
+        .map(|(t, _)| t.chars().count())
+        .chain(done.repairs.iter().map(|r| r.table.chars().count()))
+        .max()
+        .unwrap_or(0);
     if done.repairs.is_empty() {
         for (table, anomaly) in done.before.anomalies() {
-            out!("{table}  {:<19} {anomaly}", anomaly.kind().as_str());
+            out!("{table:<width$}  {:<19} {anomaly}", anomaly.kind().as_str());
         }
     }
     for r in &done.repairs {
@@ -1345,7 +1376,7 @@ fn print_reconciliation(done: &Reconciliation, json: bool) {
             RepairOutcome::Failed(err) => format!("FAILED: {}", one_line(&err.to_string())),
         };
         out!(
-            "{}  {:<19} {}\n    {outcome}",
+            "{:<width$}  {:<19} {}\n    {outcome}",
             r.table,
             r.anomaly.kind().as_str(),
             r.anomaly

@@ -416,7 +416,7 @@ fn plan_time(
             ctx,
             StepRange::Time { start: cursor, end },
             name,
-            format!("premake: partitions until {horizon}"),
+            format!("premake: partitions until {}", Edge::Time(horizon)),
         )?);
         cursor = end;
         planned += 1;
@@ -426,7 +426,11 @@ fn plan_time(
     if let Some(interval) = config.interval
         && let Some(threshold) = time_retention_threshold(config, period, now, tz)
     {
-        let reason = format!("ended before {threshold} (retention: {interval} × {period})");
+        // Whole seconds, as status prints instants (the threshold carries now's fraction).
+        let reason = format!(
+            "ended before {} (retention: {interval} × {period})",
+            Edge::Time(threshold)
+        );
         for log in top_ranges(state.logs).filter(|l| {
             l.is_attached
                 && !l.detach_pending
@@ -543,7 +547,8 @@ fn create_step(ctx: &Table, range: StepRange, name: String, reason: String) -> R
     let (bound, check, bounds) = match range {
         StepRange::Time { start, end } => {
             let (bound, check) = ctx.time_range(start, end)?;
-            (bound, check, format!("[{start}, {end})"))
+            let bounds = format!("[{}, {})", Edge::Time(start), Edge::Time(end));
+            (bound, check, bounds)
         }
         StepRange::Int { start, end } => {
             let (bound, check) = ctx.int_range(start, end);
@@ -1022,6 +1027,35 @@ mod tests {
                 ("create", "event_2024-05-01_2024-06-01".to_owned()),
                 ("detach", "p1".to_owned()),
             ]
+        );
+    }
+
+    #[test]
+    fn reasons_give_instants_in_whole_seconds() {
+        let mut c = config(Some(Period::Month), None);
+        c.interval = Some(1);
+        let ctx = ctx(c);
+        let logs = [log(1, utc(2024, 1, 1), utc(2024, 2, 1), true)];
+        let state = TableState {
+            ctx: &ctx,
+            logs: &logs,
+            max_key: None,
+        };
+        let now = utc(2024, 3, 20) + Duration::nanoseconds(464_899_186);
+        let steps = plan_table(&state, now).unwrap();
+        let detach = steps
+            .iter()
+            .find(|s| s.action == StepAction::Detach)
+            .unwrap();
+        assert_eq!(
+            detach.reason,
+            "ended before 2024-02-20 00:00:00 UTC (retention: 1 × month)"
+        );
+        assert!(
+            steps
+                .iter()
+                .all(|s| !s.reason.contains('.') && !s.bounds.contains('.')),
+            "{steps:#?}"
         );
     }
 

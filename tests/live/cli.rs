@@ -474,5 +474,22 @@ async fn config_shows_and_changes_settings() {
         ev.maintenance_settings().await.expect("settings").premake,
         4
     );
+
+    // Advice in the command's own words.
+    exec(&t.conn, "CREATE TABLE plain (id bigint)").await;
+    for (args, says) in [
+        (
+            vec!["status", "nosuch"],
+            "pg-partition adopt public.nosuch --period",
+        ),
+        (
+            vec!["adopt", "plain", "--list"],
+            "create it with PARTITION BY LIST",
+        ),
+    ] {
+        let out = cli(Some(url), &args).await;
+        assert_code(&out, 2);
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
     t.finish().await;
 }

@@ -297,7 +297,30 @@ async fn the_status_page_shows_every_partition_and_anomaly_of_every_kind_of_tabl
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("public.ev"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("public.ev"));
+    // The text's anomaly lines align their kind column across tables of different name lengths.
+    let lines: Vec<&str> = text
+        .lines()
+        .skip_while(|l| *l != "anomalies:")
+        .skip(1)
+        .collect();
+    let width = lines
+        .iter()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::len)
+        .max()
+        .expect("anomaly lines");
+    assert!(lines.len() > 2);
+    for line in &lines {
+        let kind_at = 2 + width + 2;
+        assert!(line.is_char_boundary(kind_at), "{line}");
+        let (before, kind) = line.split_at(kind_at);
+        assert!(
+            before.ends_with("  ") && !kind.starts_with(' '),
+            "misaligned: {line:?}"
+        );
+    }
     let page = std::fs::read_to_string(&file).expect("written");
     let _ = std::fs::remove_file(&file);
     let doc = check_page(&page);
