@@ -136,95 +136,22 @@ pub(crate) async fn create(
     ctx: &Table,
     new: NewPartition,
 ) -> Result<partition_log::Model> {
-    let schema = ctx.config.schema_name.clone();
     crate::schema::check_name("partition", &new.name)?;
     let default = match &new.condition {
         Some(condition) => detach_default_if_needed(txn, ctx, condition).await?,
         None => None,
     };
-    let low_lock = ctx.config.creation_mode == CreationMode::Attach && new.sub_partition.is_none();
-    match (&new.condition, low_lock) {
-        (Some(check), true) => {
-            // A standalone table with a CHECK proving the bound, then ATTACH: SHARE UPDATE EXCLUSIVE on the
-            // parent instead of ACCESS EXCLUSIVE, so the application's queries go on.
-            let mut like = Partition::create_like();
-            like.table((schema.clone(), new.name.clone()))
-                .like(ctx.parent())
-                .check(BOUND_CHECK, check.clone());
-            if let Some(tablespace) = &new.tablespace {
-                like.tablespace(tablespace.clone());
-            }
-            execute(txn, like.build(PostgresQueryBuilder)?)
-                .await
-                .map_err(|err| overlap(ctx, &new.name, err))?;
-            let attach = Partition::attach()
-                .table(ctx.parent())
-                .partition((schema.clone(), new.name.clone()))
-                .bound(new.bound.clone())
-                .build(PostgresQueryBuilder)?;
-            execute(txn, attach)
-                .await
-                .map_err(|err| overlap(ctx, &new.name, err))?;
-            let drop = Partition::drop_constraint()
-                .table((schema.clone(), new.name.clone()))
-                .constraint(BOUND_CHECK)
-                .build(PostgresQueryBuilder)?;
-            execute(txn, drop).await?;
-        }
-        _ => {
-            let mut create = Partition::create();
-            create
-                .table((schema.clone(), new.name.clone()))
-                .partition_of(ctx.parent())
-                .bound(new.bound.clone());
-            if let Some((column, _)) = &new.sub_partition {
-                create.partition_by(PartitionKey::hash([column.clone()]));
-            }
-            if let Some(tablespace) = &new.tablespace {
-                create.tablespace(tablespace.clone());
-            }
-            execute(txn, create.build(PostgresQueryBuilder)?)
-                .await
-                .map_err(|err| overlap(ctx, &new.name, err))?;
-        }
-    }
+    create_table(txn, ctx, &new).await?;
     let now = service.now();
-    let mut leaves = Vec::new();
-    if let Some((_, modulus)) = &new.sub_partition {
-        for remainder in 0..*modulus {
-            let leaf = fit_name(&new.name, &format!("_h{remainder}"));
-            crate::schema::check_name("partition", &leaf)?;
-            let mut create = Partition::create();
-            create
-                .table((schema.clone(), leaf.clone()))
-                .partition_of((schema.clone(), new.name.clone()))
-                .values_with(*modulus, remainder);
+    let leaves = match &new.sub_partition {
+        Some((_, modulus)) => create_leaves(txn, ctx, &new, *modulus, now).await?,
+        None => {
             if let Some(tablespace) = &new.tablespace {
-                create.tablespace(tablespace.clone());
+                place(txn, &ctx.config.schema_name, &new.name, tablespace).await?;
             }
-            execute(txn, create.build(PostgresQueryBuilder)?)
-                .await
-                .map_err(|err| overlap(ctx, &leaf, err))?;
-            if let Some(tablespace) = &new.tablespace {
-                place(txn, &schema, &leaf, tablespace).await?;
-            }
-            let mut log = LoggedBound::Hash {
-                modulus: *modulus,
-                remainder,
-            }
-            .to_log();
-            log.config_id = Set(ctx.config.id);
-            log.schema_name = Set(schema.clone());
-            log.partition_name = Set(leaf);
-            log.parent_name = Set(Some(new.name.clone()));
-            log.is_attached = Set(true);
-            log.tablespace = Set(new.tablespace.clone());
-            log.created_at = Set(now);
-            leaves.push(log);
+            Vec::new()
         }
-    } else if let Some(tablespace) = &new.tablespace {
-        place(txn, &schema, &new.name, tablespace).await?;
-    }
+    };
     let moved = match (default, &new.condition) {
         (Some(default), Some(condition)) => {
             Some(move_rows_back(txn, ctx, &default, &new.name, condition).await?)
@@ -233,7 +160,7 @@ pub(crate) async fn create(
     };
     let mut log = new.logged.to_log();
     log.config_id = Set(ctx.config.id);
-    log.schema_name = Set(schema);
+    log.schema_name = Set(ctx.config.schema_name.clone());
     log.partition_name = Set(new.name);
     log.is_attached = Set(true);
     log.tablespace = Set(new.tablespace);
@@ -253,6 +180,96 @@ pub(crate) async fn create(
         tracing::info!(partition = %log.partition_name, moved, "rows moved out of the DEFAULT partition");
     }
     Ok(log)
+}
+
+/// The partition's table: `CREATE TABLE .. PARTITION OF`, or in the low-lock mode a standalone table with a
+/// CHECK proving the bound, then `ATTACH` (SHARE UPDATE EXCLUSIVE on the parent instead of ACCESS EXCLUSIVE,
+/// so the application's queries go on), then the CHECK dropped.
+async fn create_table(txn: &DatabaseTransaction, ctx: &Table, new: &NewPartition) -> Result<()> {
+    let schema = ctx.config.schema_name.clone();
+    let low_lock = ctx.config.creation_mode == CreationMode::Attach && new.sub_partition.is_none();
+    let ddl = |err| overlap(ctx, &new.name, err);
+    match (&new.condition, low_lock) {
+        (Some(check), true) => {
+            let mut like = Partition::create_like();
+            like.table((schema.clone(), new.name.clone()))
+                .like(ctx.parent())
+                .check(BOUND_CHECK, check.clone());
+            if let Some(tablespace) = &new.tablespace {
+                like.tablespace(tablespace.clone());
+            }
+            execute(txn, like.build(PostgresQueryBuilder)?)
+                .await
+                .map_err(ddl)?;
+            let attach = Partition::attach()
+                .table(ctx.parent())
+                .partition((schema.clone(), new.name.clone()))
+                .bound(new.bound.clone())
+                .build(PostgresQueryBuilder)?;
+            execute(txn, attach).await.map_err(ddl)?;
+            let drop = Partition::drop_constraint()
+                .table((schema, new.name.clone()))
+                .constraint(BOUND_CHECK)
+                .build(PostgresQueryBuilder)?;
+            execute(txn, drop).await
+        }
+        _ => {
+            let mut create = Partition::create();
+            create
+                .table((schema, new.name.clone()))
+                .partition_of(ctx.parent())
+                .bound(new.bound.clone());
+            if let Some((column, _)) = &new.sub_partition {
+                create.partition_by(PartitionKey::hash([column.clone()]));
+            }
+            if let Some(tablespace) = &new.tablespace {
+                create.tablespace(tablespace.clone());
+            }
+            execute(txn, create.build(PostgresQueryBuilder)?)
+                .await
+                .map_err(ddl)
+        }
+    }
+}
+
+/// The `modulus` hash sub-partitions of a new partition, placed in its tablespace; their log rows, to insert.
+async fn create_leaves(
+    txn: &DatabaseTransaction,
+    ctx: &Table,
+    new: &NewPartition,
+    modulus: u32,
+    now: DateTime<Utc>,
+) -> Result<Vec<partition_log::ActiveModel>> {
+    let schema = ctx.config.schema_name.clone();
+    let mut leaves = Vec::new();
+    for remainder in 0..modulus {
+        let leaf = fit_name(&new.name, &format!("_h{remainder}"));
+        crate::schema::check_name("partition", &leaf)?;
+        let mut create = Partition::create();
+        create
+            .table((schema.clone(), leaf.clone()))
+            .partition_of((schema.clone(), new.name.clone()))
+            .values_with(modulus, remainder);
+        if let Some(tablespace) = &new.tablespace {
+            create.tablespace(tablespace.clone());
+        }
+        execute(txn, create.build(PostgresQueryBuilder)?)
+            .await
+            .map_err(|err| overlap(ctx, &leaf, err))?;
+        if let Some(tablespace) = &new.tablespace {
+            place(txn, &schema, &leaf, tablespace).await?;
+        }
+        let mut log = LoggedBound::Hash { modulus, remainder }.to_log();
+        log.config_id = Set(ctx.config.id);
+        log.schema_name = Set(schema.clone());
+        log.partition_name = Set(leaf);
+        log.parent_name = Set(Some(new.name.clone()));
+        log.is_attached = Set(true);
+        log.tablespace = Set(new.tablespace.clone());
+        log.created_at = Set(now);
+        leaves.push(log);
+    }
+    Ok(leaves)
 }
 
 /// The attached DEFAULT partition of the table, if it has one and it holds rows matching `condition`: then it

@@ -27,7 +27,7 @@ use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result, sqlstate};
 use crate::model::TableSpec;
 use crate::model::plan::{self, BlockedStep, Plan, Step, StepAction, StepRange, TableState};
-use crate::model::table::Table;
+use crate::model::table::{NewPartition, Table};
 use crate::schema::Partition;
 
 /// How maintenance treats locks.
@@ -292,6 +292,76 @@ async fn detach_targets(
         }
     }
     Ok(Some((targets, outcomes)))
+}
+
+/// The skip of a create that no longer continues from the latest partition of the table (another runner
+/// created it, or a partition was added by hand); `None` when it does, as planned.
+async fn not_from_latest(
+    txn: &DatabaseTransaction,
+    config_id: i32,
+    range: StepRange,
+) -> Result<Option<StepOutcome>> {
+    let latest = |column: partition_log::Column| {
+        core::range_partitions(config_id)
+            .filter(column.is_not_null())
+            .order_by_desc(column)
+            .one(txn)
+    };
+    let (latest, start) = match range {
+        StepRange::Time { start, .. } => (
+            latest(partition_log::Column::End)
+                .await?
+                .and_then(|l| l.end)
+                .filter(|l| *l != start)
+                .map(|l| l.to_string()),
+            start.to_string(),
+        ),
+        StepRange::Int { start, .. } => (
+            latest(partition_log::Column::IntEnd)
+                .await?
+                .and_then(|l| l.int_end)
+                .filter(|l| *l != start)
+                .map(|l| l.to_string()),
+            start.to_string(),
+        ),
+    };
+    Ok(latest.map(|latest| {
+        StepOutcome::Skipped(format!(
+            "the latest partition now ends at {latest}, not {start}"
+        ))
+    }))
+}
+
+/// The partitions a run of create steps makes, if they are contiguous and the table is configured as when
+/// they were planned; `None` otherwise (the one-by-one path then says why, step by step).
+fn contiguous_creates(ctx: &Table, steps: &[Step]) -> Result<Option<Vec<NewPartition>>> {
+    let contiguous = steps
+        .windows(2)
+        .all(|pair| match (pair[0].action, pair[1].action) {
+            (
+                StepAction::Create(StepRange::Time { end, .. }),
+                StepAction::Create(StepRange::Time { start, .. }),
+            ) => end == start,
+            (
+                StepAction::Create(StepRange::Int { end, .. }),
+                StepAction::Create(StepRange::Int { start, .. }),
+            ) => end == start,
+            _ => false,
+        });
+    if !contiguous {
+        return Ok(None);
+    }
+    let mut news = Vec::with_capacity(steps.len());
+    for step in steps {
+        let StepAction::Create(range) = step.action else {
+            return Ok(None);
+        };
+        let Some(new) = plan::planned_partition(ctx, range)? else {
+            return Ok(None);
+        };
+        news.push(new);
+    }
+    Ok(Some(news))
 }
 
 /// Where the run of steps of the same kind that starts at `i` ends: creates or detaches of one table go in
@@ -650,33 +720,8 @@ impl PartitionService {
 
     async fn step_create(&self, step: &Step, range: StepRange) -> Result<StepOutcome> {
         let (txn, ctx) = self.lock_step(step).await?;
-        let latest = |column: partition_log::Column| {
-            core::range_partitions(ctx.config.id)
-                .filter(column.is_not_null())
-                .order_by_desc(column)
-                .one(&txn)
-        };
-        // It must continue from the latest partition, as planned.
-        let latest = match range {
-            StepRange::Time { start, .. } => latest(partition_log::Column::End)
-                .await?
-                .and_then(|l| l.end)
-                .filter(|l| *l != start)
-                .map(|l| l.to_string()),
-            StepRange::Int { start, .. } => latest(partition_log::Column::IntEnd)
-                .await?
-                .and_then(|l| l.int_end)
-                .filter(|l| *l != start)
-                .map(|l| l.to_string()),
-        };
-        if let Some(latest) = latest {
-            let start = match range {
-                StepRange::Time { start, .. } => start.to_string(),
-                StepRange::Int { start, .. } => start.to_string(),
-            };
-            return Ok(StepOutcome::Skipped(format!(
-                "the latest partition now ends at {latest}, not {start}"
-            )));
+        if let Some(skip) = not_from_latest(&txn, ctx.config.id, range).await? {
+            return Ok(skip);
         }
         let Some(new) = plan::planned_partition(&ctx, range)? else {
             return Ok(StepOutcome::Skipped(
@@ -917,56 +962,14 @@ impl PartitionService {
         {
             return Ok(None);
         }
-        // The steps must be contiguous, as planned.
-        let contiguous = steps
-            .windows(2)
-            .all(|pair| match (pair[0].action, pair[1].action) {
-                (
-                    StepAction::Create(StepRange::Time { end, .. }),
-                    StepAction::Create(StepRange::Time { start, .. }),
-                ) => end == start,
-                (
-                    StepAction::Create(StepRange::Int { end, .. }),
-                    StepAction::Create(StepRange::Int { start, .. }),
-                ) => end == start,
-                _ => false,
-            });
-        if !contiguous {
+        let Some(news) = contiguous_creates(&ctx, steps)? else {
             return Ok(None);
-        }
-        let mut news = Vec::with_capacity(steps.len());
-        for step in steps {
-            let StepAction::Create(range) = step.action else {
-                return Ok(None);
-            };
-            let Some(new) = plan::planned_partition(&ctx, range)? else {
-                return Ok(None);
-            };
-            news.push(new);
-        }
-        // The first step must continue from the latest partition, as planned.
-        let latest = match steps[0].action {
-            StepAction::Create(StepRange::Time { start, .. }) => {
-                let l = core::range_partitions(config.id)
-                    .filter(partition_log::Column::End.is_not_null())
-                    .order_by_desc(partition_log::Column::End)
-                    .one(&txn)
-                    .await?
-                    .and_then(|l| l.end);
-                l.is_none_or(|l| l == start)
-            }
-            StepAction::Create(StepRange::Int { start, .. }) => {
-                let l = core::range_partitions(config.id)
-                    .filter(partition_log::Column::IntEnd.is_not_null())
-                    .order_by_desc(partition_log::Column::IntEnd)
-                    .one(&txn)
-                    .await?
-                    .and_then(|l| l.int_end);
-                l.is_none_or(|l| l == start)
-            }
-            _ => false,
         };
-        if !latest {
+        // The first step must continue from the latest partition, as planned.
+        let StepAction::Create(first) = steps[0].action else {
+            return Ok(None);
+        };
+        if not_from_latest(&txn, config.id, first).await?.is_some() {
             return Ok(None);
         }
         let mut sql = String::new();
