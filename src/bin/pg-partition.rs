@@ -1082,7 +1082,7 @@ fn print_plan(plan: &Plan, json: bool) {
                     "bounds": s.bounds,
                     "reason": s.reason,
                     "lock": s.lock,
-                    "sql": s.sql,
+                    "sql": s.recipe.sql().collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -1115,7 +1115,7 @@ fn print_plan(plan: &Plan, json: bool) {
             step.reason,
             step.lock
         );
-        for sql in &step.sql {
+        for sql in step.recipe.sql() {
             out!("    {sql};");
         }
     }

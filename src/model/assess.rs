@@ -16,7 +16,7 @@ use crate::model::table::Table;
 use crate::model::{CatalogBound, Edge};
 
 /// A table or index and the tablespace it is in (the database default by its name, e.g. `pg_default`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Placement {
     pub name: String,
     pub tablespace: String,

@@ -1,11 +1,16 @@
 //! The pure model of what the service manages: no connection, no I/O, everything unit-tested without a
 //! database. The service reads the catalog and the log, hands them to the model, and runs what it returns.
 //!
-//! - [`bound`]: a partition's bound, as the log records it and as the catalog prints it.
+//! - [`bound`]: a partition's bound, as the log records it and as the catalog prints it;
+//! - [`spec`]: what kind of table it is, with that kind's settings;
+//! - [`plan`]: what maintenance must do now;
+//! - [`recipe`]: the statements of each change, composed in one place;
+//! - [`status`]: what status reports, and the pure assessment behind it.
 
 pub(crate) mod assess;
 pub mod bound;
 pub mod plan;
+pub mod recipe;
 pub mod spec;
 pub mod status;
 

@@ -3,16 +3,16 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::ActiveEnum as _;
-use sea_orm::sea_query::PostgresQueryBuilder;
 
 use crate::calendar::{Period, partition_name};
 use crate::entity::partition_config::{CreationMode, RetentionAction};
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::Result;
+use crate::model::recipe::{self, DefaultRows, Placed, Recipe};
 use crate::model::table::{NewPartition, Table};
 use crate::model::{Edge, TableSpec};
-use crate::schema::Partition;
+use crate::schema::DetachMode;
 
 /// At most this many partitions are planned for one table in one run (a safety net after a very long outage).
 pub const MAX_CREATES_PER_RUN: usize = 1000;
@@ -80,8 +80,12 @@ pub struct Step {
     pub log_id: Option<i64>,
     /// The bound, for reading (`[2024-01-01 00:00:00 UTC, 2024-02-01 00:00:00 UTC)`).
     pub bounds: String,
-    /// The statements the step runs (without the moves out of DEFAULT, which depend on its rows).
-    pub sql: Vec<String>,
+    /// The statements the step runs, in order: see [`recipe`](crate::model::recipe). Composed from what the
+    /// catalog said when the plan was made (whether DEFAULT holds rows for a new partition, where a partition
+    /// and its indexes are); the run composes them again under the table's lock with the same function, so
+    /// they differ only if the catalog changed in between. One exception: moving a partition that this same
+    /// plan creates to `detach_tablespace` lists no index moves, since its indexes do not exist yet.
+    pub recipe: Recipe,
     /// The strongest lock the step takes on the parent table or the partition.
     pub lock: &'static str,
     /// Why the step is needed.
@@ -229,29 +233,16 @@ pub(crate) fn plan_table(state: &TableState<'_>, now: DateTime<Utc>) -> Result<V
     let ctx = state.ctx;
     let config = &ctx.config;
     let mut steps = Vec::new();
-    let table = ctx.qualified();
 
     // Interrupted concurrent detaches first.
     for log in state.logs.iter().filter(|l| l.detach_pending) {
-        steps.push(Step {
-            config_id: config.id,
-            table: table.clone(),
-            schema: config.schema_name.clone(),
-            table_name: config.table_name.clone(),
-            action: StepAction::FinishDetach,
-            partition: log.partition_name.clone(),
-            log_id: Some(log.id),
-            bounds: describe(log),
-            sql: vec![
-                Partition::detach()
-                    .table(ctx.parent())
-                    .partition((log.schema_name.clone(), log.partition_name.clone()))
-                    .finalize()
-                    .build(PostgresQueryBuilder)?,
-            ],
-            lock: "SHARE UPDATE EXCLUSIVE on the parent",
-            reason: "a DETACH .. CONCURRENTLY of this partition was interrupted".to_owned(),
-        });
+        steps.push(step(
+            ctx,
+            StepAction::FinishDetach,
+            log.partition_name.clone(),
+            Some(log),
+            "a DETACH .. CONCURRENTLY of this partition was interrupted".to_owned(),
+        )?);
     }
 
     match state.ctx.spec()? {
@@ -271,24 +262,13 @@ pub(crate) fn plan_table(state: &TableState<'_>, now: DateTime<Utc>) -> Result<V
                 && l.parent_name.is_none()
                 && l.detached_at.is_some_and(|at| at + grace <= now)
         }) {
-            steps.push(Step {
-                config_id: config.id,
-                table: table.clone(),
-                schema: config.schema_name.clone(),
-                table_name: config.table_name.clone(),
-                action: StepAction::Drop,
-                partition: log.partition_name.clone(),
-                log_id: Some(log.id),
-                bounds: describe(log),
-                sql: vec![
-                    Partition::drop()
-                        .table((log.schema_name.clone(), log.partition_name.clone()))
-                        .if_exists()
-                        .build(PostgresQueryBuilder)?,
-                ],
-                lock: "ACCESS EXCLUSIVE on the partition",
-                reason: format!("detached for longer than {}", human(grace)),
-            });
+            steps.push(step(
+                ctx,
+                StepAction::Drop,
+                log.partition_name.clone(),
+                Some(log),
+                format!("detached for longer than {}", human(grace)),
+            )?);
         }
     }
     Ok(steps)
@@ -411,11 +391,9 @@ fn plan_time(
     let mut planned = 0;
     while cursor < horizon && planned < MAX_CREATES_PER_RUN {
         let end = period.end(cursor, tz);
-        let name = partition_name(&config.table_name, cursor, end, period, tz);
-        steps.push(create_step(
+        steps.extend(create_step(
             ctx,
             StepRange::Time { start: cursor, end },
-            name,
             format!("premake: partitions until {}", Edge::Time(horizon)),
         )?);
         cursor = end;
@@ -466,30 +444,15 @@ fn detach_planned(
         })
         .collect();
     for (partition, bounds) in created {
-        let mut detach = Partition::detach();
-        detach
-            .table(ctx.parent())
-            .partition((ctx.config.schema_name.clone(), partition.clone()));
-        if ctx.config.concurrent_detach {
-            detach.concurrently();
-        }
-        steps.push(Step {
-            config_id: ctx.config.id,
-            table: ctx.qualified(),
-            schema: ctx.config.schema_name.clone(),
-            table_name: ctx.config.table_name.clone(),
-            action: StepAction::Detach,
+        let mut detach = step(
+            ctx,
+            StepAction::Detach,
             partition,
-            log_id: None,
-            bounds,
-            sql: vec![detach.build(PostgresQueryBuilder)?],
-            lock: if ctx.config.concurrent_detach {
-                "SHARE UPDATE EXCLUSIVE on the parent"
-            } else {
-                "ACCESS EXCLUSIVE on the parent"
-            },
-            reason: format!("{reason}; created by this run"),
-        });
+            None,
+            format!("{reason}; created by this run"),
+        )?;
+        detach.bounds = bounds;
+        steps.push(detach);
     }
     Ok(())
 }
@@ -511,11 +474,9 @@ fn plan_int(
         let Some(end) = cursor.checked_add(step) else {
             break;
         };
-        let new = ctx.int_partition(cursor, end);
-        steps.push(create_step(
+        steps.extend(create_step(
             ctx,
             StepRange::Int { start: cursor, end },
-            new.name,
             format!(
                 "premake: {} partition(s) beyond the one holding the largest key",
                 premake_count(config)
@@ -543,98 +504,130 @@ fn plan_int(
     Ok(())
 }
 
-fn create_step(ctx: &Table, range: StepRange, name: String, reason: String) -> Result<Step> {
-    let (bound, check, bounds) = match range {
-        StepRange::Time { start, end } => {
-            let (bound, check) = ctx.time_range(start, end)?;
-            let bounds = format!("[{}, {})", Edge::Time(start), Edge::Time(end));
-            (bound, check, bounds)
-        }
-        StepRange::Int { start, end } => {
-            let (bound, check) = ctx.int_range(start, end);
-            (bound, check, format!("[{start}, {end})"))
-        }
+fn create_step(ctx: &Table, range: StepRange, reason: String) -> Result<Option<Step>> {
+    let Some(new) = planned_partition(ctx, range)? else {
+        return Ok(None);
     };
-    let partition = (ctx.config.schema_name.clone(), name.clone());
-    let (sql, lock) = match ctx.config.creation_mode {
-        CreationMode::Attach if ctx.config.sub_partition_column.is_none() => {
-            let mut like = Partition::create_like();
-            like.table(partition.clone())
-                .like(ctx.parent())
-                .check("sopp_bound", check);
-            if let Some(ts) = &ctx.config.attach_tablespace {
-                like.tablespace(ts.clone());
-            }
-            (
-                vec![
-                    like.build(PostgresQueryBuilder)?,
-                    Partition::attach()
-                        .table(ctx.parent())
-                        .partition(partition.clone())
-                        .bound(bound)
-                        .build(PostgresQueryBuilder)?,
-                    Partition::drop_constraint()
-                        .table(partition)
-                        .constraint("sopp_bound")
-                        .build(PostgresQueryBuilder)?,
-                ],
-                "SHARE UPDATE EXCLUSIVE on the parent",
-            )
-        }
-        _ => {
-            let mut create = Partition::create();
-            create
-                .table(partition)
-                .partition_of(ctx.parent())
-                .bound(bound);
-            if let Some(ts) = &ctx.config.attach_tablespace {
-                create.tablespace(ts.clone());
-            }
-            (
-                vec![create.build(PostgresQueryBuilder)?],
-                "ACCESS EXCLUSIVE on the parent",
-            )
-        }
-    };
+    Ok(Some(step(
+        ctx,
+        StepAction::Create(range),
+        new.name,
+        None,
+        reason,
+    )?))
+}
+
+fn detach_step(ctx: &Table, log: &partition_log::Model, reason: String) -> Result<Step> {
+    step(
+        ctx,
+        StepAction::Detach,
+        log.partition_name.clone(),
+        Some(log),
+        reason,
+    )
+}
+
+/// A step on `partition` (of the table's schema), with its statements as far as the plan knows them (the
+/// service adds what only the catalog knows with [`compose`]).
+fn step(
+    ctx: &Table,
+    action: StepAction,
+    partition: String,
+    log: Option<&partition_log::Model>,
+    reason: String,
+) -> Result<Step> {
+    let (recipe, lock) = compose(ctx, action, &partition, &StepFacts::default())?;
     Ok(Step {
         config_id: ctx.config.id,
         table: ctx.qualified(),
         schema: ctx.config.schema_name.clone(),
         table_name: ctx.config.table_name.clone(),
-        action: StepAction::Create(range),
-        partition: name,
-        log_id: None,
-        bounds,
-        sql,
+        action,
+        bounds: match (log, action) {
+            (Some(log), _) => describe(log),
+            (None, StepAction::Create(range)) => describe_range(range),
+            (None, _) => String::new(),
+        },
+        partition,
+        log_id: log.map(|l| l.id),
+        recipe,
         lock,
         reason,
     })
 }
 
-fn detach_step(ctx: &Table, log: &partition_log::Model, reason: String) -> Result<Step> {
-    let mut detach = Partition::detach();
-    detach
-        .table(ctx.parent())
-        .partition((log.schema_name.clone(), log.partition_name.clone()));
-    let lock = if ctx.config.concurrent_detach {
-        detach.concurrently();
-        "SHARE UPDATE EXCLUSIVE on the parent"
-    } else {
-        "ACCESS EXCLUSIVE on the parent"
+/// What a step's statements depend on that only the catalog knows: the service reads it, for the plan and
+/// again under the lock when the step runs.
+#[derive(Debug, Default)]
+pub(crate) struct StepFacts {
+    /// Creates: DEFAULT holds rows that belong in the new partition.
+    pub default_rows: Option<DefaultRows>,
+    /// Detaches with a `detach_tablespace`: where the partition's tables and indexes are.
+    pub placed: Vec<Placed>,
+}
+
+/// The statements of a step on `partition` of the table, and the strongest lock they take. Pure: the plan
+/// and the run both compose them here.
+pub(crate) fn compose(
+    ctx: &Table,
+    action: StepAction,
+    partition: &str,
+    facts: &StepFacts,
+) -> Result<(Recipe, &'static str)> {
+    const PARENT_EXCLUSIVE: &str = "ACCESS EXCLUSIVE on the parent";
+    const PARENT_SHARED: &str = "SHARE UPDATE EXCLUSIVE on the parent";
+    let config = &ctx.config;
+    let target = (config.schema_name.clone(), partition.to_owned());
+    let moved = |recipe: Recipe| -> Result<Recipe> {
+        Ok(match &config.detach_tablespace {
+            Some(tablespace) => recipe.then(recipe::relocate(&facts.placed, tablespace)?),
+            None => recipe,
+        })
     };
-    Ok(Step {
-        config_id: ctx.config.id,
-        table: ctx.qualified(),
-        schema: ctx.config.schema_name.clone(),
-        table_name: ctx.config.table_name.clone(),
-        action: StepAction::Detach,
-        partition: log.partition_name.clone(),
-        log_id: Some(log.id),
-        bounds: describe(log),
-        sql: vec![detach.build(PostgresQueryBuilder)?],
-        lock,
-        reason,
+    Ok(match action {
+        StepAction::Create(range) => match planned_partition(ctx, range)? {
+            Some(new) => {
+                let low_lock = config.creation_mode == CreationMode::Attach
+                    && new.sub_partition.is_none()
+                    && facts.default_rows.is_none();
+                let recipe = recipe::create(ctx, &new, facts.default_rows.as_ref())?;
+                (
+                    recipe,
+                    if low_lock {
+                        PARENT_SHARED
+                    } else {
+                        PARENT_EXCLUSIVE
+                    },
+                )
+            }
+            None => (Recipe::default(), PARENT_EXCLUSIVE),
+        },
+        StepAction::Detach if config.concurrent_detach => (
+            moved(recipe::detach(
+                ctx.parent(),
+                target,
+                DetachMode::Concurrently,
+            )?)?,
+            PARENT_SHARED,
+        ),
+        StepAction::Detach => (
+            moved(recipe::detach(ctx.parent(), target, DetachMode::Blocking)?)?,
+            PARENT_EXCLUSIVE,
+        ),
+        StepAction::FinishDetach => (
+            moved(recipe::detach(ctx.parent(), target, DetachMode::Finalize)?)?,
+            PARENT_SHARED,
+        ),
+        StepAction::Drop => (recipe::drop(target)?, "ACCESS EXCLUSIVE on the partition"),
     })
+}
+
+/// A planned range, for reading.
+fn describe_range(range: StepRange) -> String {
+    match range {
+        StepRange::Time { start, end } => format!("[{}, {})", Edge::Time(start), Edge::Time(end)),
+        StepRange::Int { start, end } => format!("[{start}, {end})"),
+    }
 }
 
 /// The bound of a log row, for reading.
@@ -795,7 +788,8 @@ mod tests {
         );
         assert_eq!(steps[0].lock, "ACCESS EXCLUSIVE on the parent");
         assert!(
-            steps[0].sql[0]
+            steps[0].recipe.statements()[0]
+                .sql()
                 .starts_with(r#"CREATE TABLE "public"."event_2024-02-01_2024-03-01" PARTITION OF"#)
         );
         // Nothing to do once the horizon is covered.
@@ -904,14 +898,24 @@ mod tests {
         let steps = plan_table(&state, utc(2024, 5, 5)).unwrap();
         assert_eq!(steps.len(), 1);
         assert_eq!(steps[0].lock, "SHARE UPDATE EXCLUSIVE on the parent");
-        assert_eq!(steps[0].sql.len(), 3);
+        assert_eq!(steps[0].recipe.len(), 3);
         assert!(
-            steps[0].sql[0].contains("LIKE \"public\".\"event\""),
+            steps[0].recipe.statements()[0]
+                .sql()
+                .contains("LIKE \"public\".\"event\""),
             "{}",
-            steps[0].sql[0]
+            steps[0].recipe.statements()[0].sql()
         );
-        assert!(steps[0].sql[1].contains("ATTACH PARTITION"));
-        assert!(steps[0].sql[2].ends_with(r#"DROP CONSTRAINT "sopp_bound""#));
+        assert!(
+            steps[0].recipe.statements()[1]
+                .sql()
+                .contains("ATTACH PARTITION")
+        );
+        assert!(
+            steps[0].recipe.statements()[2]
+                .sql()
+                .ends_with(r#"DROP CONSTRAINT "sopp_bound""#)
+        );
     }
 
     #[test]
@@ -1072,6 +1076,6 @@ mod tests {
         };
         let steps = plan_table(&state, utc(2024, 1, 10)).unwrap();
         assert_eq!(steps[0].action, StepAction::FinishDetach);
-        assert!(steps[0].sql[0].ends_with("FINALIZE"));
+        assert!(steps[0].recipe.statements()[0].sql().ends_with("FINALIZE"));
     }
 }

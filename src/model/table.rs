@@ -29,6 +29,14 @@ impl Table {
         )
     }
 
+    /// Where a logged partition's parent is: the registered table, or the partition it is a sub-partition of.
+    pub fn parent_of(&self, log: &partition_log::Model) -> (String, String) {
+        match &log.parent_name {
+            Some(parent) => (log.schema_name.clone(), parent.clone()),
+            None => self.parent(),
+        }
+    }
+
     pub fn qualified(&self) -> String {
         format!("{}.{}", self.config.schema_name, self.config.table_name)
     }
@@ -135,6 +143,21 @@ pub(crate) struct NewPartition {
     pub logged: LoggedBound,
     /// Sub-partition by hash of this column into this many partitions.
     pub sub_partition: Option<(String, u32)>,
+}
+
+impl NewPartition {
+    /// Its hash sub-partitions, when configured: name, modulus, remainder.
+    pub fn leaves(&self) -> Vec<(String, u32, u32)> {
+        match &self.sub_partition {
+            Some((_, modulus)) => (0..*modulus)
+                .map(|remainder| {
+                    let name = fit_name(&self.name, &format!("_h{remainder}"));
+                    (name, *modulus, remainder)
+                })
+                .collect(),
+            None => Vec::new(),
+        }
+    }
 }
 
 impl Table {

@@ -1,6 +1,8 @@
 //! `ATTACH` / `DETACH PARTITION`, `SET TABLESPACE`, and dropping or truncating a partition.
 
-use sea_orm::sea_query::{DynIden, Expr, IntoIden, IntoTableRef, PostgresQueryBuilder, TableRef};
+use sea_orm::sea_query::{
+    DynIden, Expr, IntoIden, IntoTableRef, PostgresQueryBuilder, QuotedBuilder as _, TableRef,
+};
 
 use super::builder::PartitionBuilder;
 use super::ident::{check_iden, check_table_ref};
@@ -373,6 +375,83 @@ impl SetTablespaceStatement {
         check_iden("tablespace", tablespace)?;
         let mut sql = String::new();
         builder.prepare_set_tablespace(target, tablespace, &mut sql);
+        Ok(sql)
+    }
+}
+
+/// Sets, for the rest of the transaction, the tablespace where tables and indexes are created when their
+/// statement names none: `SET LOCAL default_tablespace`. The indexes PostgreSQL creates on a new partition
+/// (cloned from the parent's) name no tablespace, so this puts them next to the partition in one step.
+///
+/// # Synopsis
+///
+/// ```text
+/// SET LOCAL default_tablespace = tablespace
+/// SET LOCAL default_tablespace TO DEFAULT
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use sea_orm::sea_query::PostgresQueryBuilder;
+/// use sea_orm_pg_partitioning::prelude::*;
+///
+/// let sql = Partition::default_tablespace().tablespace("fast").build(PostgresQueryBuilder)?;
+/// assert_eq!(sql, r#"SET LOCAL default_tablespace = "fast""#);
+///
+/// let sql = Partition::default_tablespace().reset().build(PostgresQueryBuilder)?;
+/// assert_eq!(sql, "SET LOCAL default_tablespace TO DEFAULT");
+/// # Ok::<(), sea_orm_pg_partitioning::Error>(())
+/// ```
+///
+/// # References
+///
+/// <https://www.postgresql.org/docs/current/sql-set.html>,
+/// <https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-DEFAULT-TABLESPACE>
+#[derive(Debug, Clone, Default)]
+pub struct DefaultTablespaceStatement {
+    pub(crate) tablespace: Option<DynIden>,
+    pub(crate) reset: bool,
+}
+
+impl DefaultTablespaceStatement {
+    /// An empty statement; [`Partition::default_tablespace`](super::Partition::default_tablespace) is the
+    /// usual way in.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Create in this tablespace.
+    pub fn tablespace<T: IntoIden>(&mut self, tablespace: T) -> &mut Self {
+        self.tablespace = Some(tablespace.into_iden());
+        self.reset = false;
+        self
+    }
+
+    /// Back to the server's setting (the database's default tablespace unless configured otherwise).
+    pub fn reset(&mut self) -> &mut Self {
+        self.tablespace = None;
+        self.reset = true;
+        self
+    }
+
+    /// Validates the statement and renders it.
+    pub fn build(&self, builder: PostgresQueryBuilder) -> Result<String> {
+        let mut sql = String::from("SET LOCAL default_tablespace");
+        match (&self.tablespace, self.reset) {
+            (Some(tablespace), _) => {
+                check_iden("tablespace", tablespace)?;
+                sql.push_str(" = ");
+                builder.prepare_iden(tablespace, &mut sql);
+            }
+            (None, true) => sql.push_str(" TO DEFAULT"),
+            (None, false) => {
+                return Err(Error::IncompleteStatement {
+                    statement: "SET LOCAL default_tablespace",
+                    missing: "the tablespace: call .tablespace(..) or .reset()",
+                });
+            }
+        }
         Ok(sql)
     }
 }

@@ -11,9 +11,9 @@ mod parent;
 mod partition;
 
 pub use alter::{
-    ConstraintDropStatement, DetachMode, PartitionAttachStatement, PartitionDetachStatement,
-    PartitionDropStatement, PartitionLikeStatement, PartitionTruncateStatement,
-    SetTablespaceStatement, TablespaceTarget,
+    ConstraintDropStatement, DefaultTablespaceStatement, DetachMode, PartitionAttachStatement,
+    PartitionDetachStatement, PartitionDropStatement, PartitionLikeStatement,
+    PartitionTruncateStatement, SetTablespaceStatement, TablespaceTarget,
 };
 pub use builder::PartitionBuilder;
 pub use ident::MAX_IDENTIFIER_BYTES;

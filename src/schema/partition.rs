@@ -3,9 +3,9 @@
 use sea_orm::sea_query::{DynIden, Expr, IntoIden, IntoTableRef, PostgresQueryBuilder, TableRef};
 
 use super::alter::{
-    ConstraintDropStatement, PartitionAttachStatement, PartitionDetachStatement,
-    PartitionDropStatement, PartitionLikeStatement, PartitionTruncateStatement,
-    SetTablespaceStatement,
+    ConstraintDropStatement, DefaultTablespaceStatement, PartitionAttachStatement,
+    PartitionDetachStatement, PartitionDropStatement, PartitionLikeStatement,
+    PartitionTruncateStatement, SetTablespaceStatement,
 };
 use super::builder::PartitionBuilder;
 use super::ident::{check_iden, check_table_ref, table_display};
@@ -60,6 +60,11 @@ impl Partition {
     /// `ALTER TABLE | INDEX .. SET TABLESPACE ..`: see [`SetTablespaceStatement`].
     pub fn set_tablespace() -> SetTablespaceStatement {
         SetTablespaceStatement::new()
+    }
+
+    /// `SET LOCAL default_tablespace ..`: see [`DefaultTablespaceStatement`].
+    pub fn default_tablespace() -> DefaultTablespaceStatement {
+        DefaultTablespaceStatement::new()
     }
 
     /// `DROP TABLE ..` of a partition: see [`PartitionDropStatement`].

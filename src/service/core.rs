@@ -9,15 +9,16 @@ use sea_orm::{
 };
 
 use super::catalog;
-use super::{PartitionEvent, PartitionEventKind, PartitionService, execute};
+use super::{PartitionEvent, PartitionEventKind, PartitionService};
 use crate::calendar::fit_name;
-use crate::entity::partition_config::CreationMode;
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result, sqlstate};
+use crate::exec;
 use crate::model::LoggedBound;
+use crate::model::recipe::{self, DefaultRows, Placed, Recipe};
 use crate::model::table::{NewPartition, Table};
-use crate::schema::{Partition, PartitionBound, PartitionKey};
+use crate::schema::{DetachMode, PartitionBound};
 
 /// The table's configuration with its key type read from the catalog.
 pub(crate) async fn load<C: ConnectionTrait>(
@@ -103,9 +104,6 @@ pub(crate) async fn lock_with_timeout(
     Ok((txn, Table { config, key_type }))
 }
 
-/// Name of the CHECK constraint that proves a new partition's bound while it is attached (then dropped).
-const BOUND_CHECK: &str = "sopp_bound";
-
 /// The typed error for a partition's DDL that failed because its range overlaps another partition
 /// (42P17) or its name is taken (42P07); the transaction is then rolled back, so nothing changed.
 fn overlap(ctx: &Table, partition: &str, err: Error) -> Error {
@@ -129,35 +127,26 @@ fn overlap(ctx: &Table, partition: &str, err: Error) -> Error {
 }
 
 /// Creates a partition of the registered table, moving the rows of the DEFAULT partition that belong in it,
-/// and records it. Sub-partitions, when configured, are created and recorded with it.
+/// and records it. Sub-partitions, when configured, are created and recorded with it. The statements are
+/// [`recipe::create`]'s.
 pub(crate) async fn create(
     service: &PartitionService,
     txn: &DatabaseTransaction,
     ctx: &Table,
     new: NewPartition,
 ) -> Result<partition_log::Model> {
-    crate::schema::check_name("partition", &new.name)?;
     let default = match &new.condition {
-        Some(condition) => detach_default_if_needed(txn, ctx, condition).await?,
+        Some(condition) => default_holding(txn, ctx, condition).await?,
         None => None,
     };
-    create_table(txn, ctx, &new).await?;
+    let recipe = recipe::create(ctx, &new, default.as_ref())?;
+    let ran = exec::run(txn, &ctx.qualified(), &recipe, |statement, err| {
+        overlap(ctx, statement.target(), err)
+    })
+    .await?;
     let now = service.now();
-    let leaves = match &new.sub_partition {
-        Some((_, modulus)) => create_leaves(txn, ctx, &new, *modulus, now).await?,
-        None => {
-            if let Some(tablespace) = &new.tablespace {
-                place(txn, &ctx.config.schema_name, &new.name, tablespace).await?;
-            }
-            Vec::new()
-        }
-    };
-    let moved = match (default, &new.condition) {
-        (Some(default), Some(condition)) => {
-            Some(move_rows_back(txn, ctx, &default, &new.name, condition).await?)
-        }
-        _ => None,
-    };
+    let leaves = leaf_logs(ctx, &new, now);
+    let moved = ran.moved_rows;
     let mut log = new.logged.to_log();
     log.config_id = Set(ctx.config.id);
     log.schema_name = Set(ctx.config.schema_name.clone());
@@ -166,7 +155,7 @@ pub(crate) async fn create(
     log.tablespace = Set(new.tablespace);
     log.created_at = Set(now);
     log.moved_rows = Set(moved.map(|n| i64::try_from(n).unwrap_or(i64::MAX)));
-    // The partition first, then its sub-partitions: recorded in one statement, hooks in that order.
+    // The partition first, then its sub-partitions: hooks fire in that order.
     let mut created = vec![log.insert(txn).await?];
     for leaf in leaves {
         created.push(leaf.insert(txn).await?);
@@ -182,104 +171,36 @@ pub(crate) async fn create(
     Ok(log)
 }
 
-/// The partition's table: `CREATE TABLE .. PARTITION OF`, or in the low-lock mode a standalone table with a
-/// CHECK proving the bound, then `ATTACH` (SHARE UPDATE EXCLUSIVE on the parent instead of ACCESS EXCLUSIVE,
-/// so the application's queries go on), then the CHECK dropped.
-async fn create_table(txn: &DatabaseTransaction, ctx: &Table, new: &NewPartition) -> Result<()> {
-    let schema = ctx.config.schema_name.clone();
-    let low_lock = ctx.config.creation_mode == CreationMode::Attach && new.sub_partition.is_none();
-    let ddl = |err| overlap(ctx, &new.name, err);
-    match (&new.condition, low_lock) {
-        (Some(check), true) => {
-            let mut like = Partition::create_like();
-            like.table((schema.clone(), new.name.clone()))
-                .like(ctx.parent())
-                .check(BOUND_CHECK, check.clone());
-            if let Some(tablespace) = &new.tablespace {
-                like.tablespace(tablespace.clone());
-            }
-            execute(txn, like.build(PostgresQueryBuilder)?)
-                .await
-                .map_err(ddl)?;
-            let attach = Partition::attach()
-                .table(ctx.parent())
-                .partition((schema.clone(), new.name.clone()))
-                .bound(new.bound.clone())
-                .build(PostgresQueryBuilder)?;
-            execute(txn, attach).await.map_err(ddl)?;
-            let drop = Partition::drop_constraint()
-                .table((schema, new.name.clone()))
-                .constraint(BOUND_CHECK)
-                .build(PostgresQueryBuilder)?;
-            execute(txn, drop).await
-        }
-        _ => {
-            let mut create = Partition::create();
-            create
-                .table((schema, new.name.clone()))
-                .partition_of(ctx.parent())
-                .bound(new.bound.clone());
-            if let Some((column, _)) = &new.sub_partition {
-                create.partition_by(PartitionKey::hash([column.clone()]));
-            }
-            if let Some(tablespace) = &new.tablespace {
-                create.tablespace(tablespace.clone());
-            }
-            execute(txn, create.build(PostgresQueryBuilder)?)
-                .await
-                .map_err(ddl)
-        }
-    }
-}
-
-/// The `modulus` hash sub-partitions of a new partition, placed in its tablespace; their log rows, to insert.
-async fn create_leaves(
-    txn: &DatabaseTransaction,
+/// The log rows of a new partition's hash sub-partitions, to insert.
+fn leaf_logs(
     ctx: &Table,
     new: &NewPartition,
-    modulus: u32,
     now: DateTime<Utc>,
-) -> Result<Vec<partition_log::ActiveModel>> {
-    let schema = ctx.config.schema_name.clone();
-    let mut leaves = Vec::new();
-    for remainder in 0..modulus {
-        let leaf = fit_name(&new.name, &format!("_h{remainder}"));
-        crate::schema::check_name("partition", &leaf)?;
-        let mut create = Partition::create();
-        create
-            .table((schema.clone(), leaf.clone()))
-            .partition_of((schema.clone(), new.name.clone()))
-            .values_with(modulus, remainder);
-        if let Some(tablespace) = &new.tablespace {
-            create.tablespace(tablespace.clone());
-        }
-        execute(txn, create.build(PostgresQueryBuilder)?)
-            .await
-            .map_err(|err| overlap(ctx, &leaf, err))?;
-        if let Some(tablespace) = &new.tablespace {
-            place(txn, &schema, &leaf, tablespace).await?;
-        }
-        let mut log = LoggedBound::Hash { modulus, remainder }.to_log();
-        log.config_id = Set(ctx.config.id);
-        log.schema_name = Set(schema.clone());
-        log.partition_name = Set(leaf);
-        log.parent_name = Set(Some(new.name.clone()));
-        log.is_attached = Set(true);
-        log.tablespace = Set(new.tablespace.clone());
-        log.created_at = Set(now);
-        leaves.push(log);
-    }
-    Ok(leaves)
+) -> Vec<partition_log::ActiveModel> {
+    new.leaves()
+        .into_iter()
+        .map(|(leaf, modulus, remainder)| {
+            let mut log = LoggedBound::Hash { modulus, remainder }.to_log();
+            log.config_id = Set(ctx.config.id);
+            log.schema_name = Set(ctx.config.schema_name.clone());
+            log.partition_name = Set(leaf);
+            log.parent_name = Set(Some(new.name.clone()));
+            log.is_attached = Set(true);
+            log.tablespace = Set(new.tablespace.clone());
+            log.created_at = Set(now);
+            log
+        })
+        .collect()
 }
 
-/// The attached DEFAULT partition of the table, if it has one and it holds rows matching `condition`: then it
-/// is detached (within the transaction) so that a partition for those rows can be created or attached.
-async fn detach_default_if_needed(
-    txn: &DatabaseTransaction,
+/// The table's DEFAULT partition, when it is attached and holds rows matching `condition` (so that a
+/// partition for them needs them moved into it), with the table's columns: what the recipes need.
+pub(crate) async fn default_holding<C: ConnectionTrait>(
+    conn: &C,
     ctx: &Table,
     condition: &Expr,
-) -> Result<Option<partition_log::Model>> {
-    let Some(default) = default_log(txn, ctx.config.id).await? else {
+) -> Result<Option<DefaultRows>> {
+    let Some(default) = default_log(conn, ctx.config.id).await? else {
         return Ok(None);
     };
     if !default.is_attached {
@@ -291,64 +212,14 @@ async fn detach_default_if_needed(
         .cond_where(condition.clone())
         .limit(1)
         .to_owned();
-    if txn.query_one(&probe).await?.is_none() {
+    if conn.query_one(&probe).await?.is_none() {
         return Ok(None);
     }
-    let detach = Partition::detach()
-        .table(ctx.parent())
-        .partition((default.schema_name.clone(), default.partition_name.clone()))
-        .build(PostgresQueryBuilder)?;
-    execute(txn, detach).await?;
-    Ok(Some(default))
-}
-
-/// Moves the rows of the (detached) DEFAULT partition that match `condition` into `target`, then attaches
-/// DEFAULT again. Returns how many rows moved; the count inserted and deleted must agree.
-async fn move_rows_back(
-    txn: &DatabaseTransaction,
-    ctx: &Table,
-    default: &partition_log::Model,
-    target: &str,
-    condition: &Expr,
-) -> Result<u64> {
-    let schema = &ctx.config.schema_name;
-    let columns = catalog::columns(txn, schema, &ctx.config.table_name).await?;
-    let source = (default.schema_name.clone(), default.partition_name.clone());
-    let select = Query::select()
-        .columns(columns.clone())
-        .from(source.clone())
-        .cond_where(condition.clone())
-        .to_owned();
-    let insert = Query::insert()
-        .into_table((schema.clone(), target.to_owned()))
-        .columns(columns)
-        .select_from(select)
-        .map_err(|e| Error::CheckFailed {
-            table: ctx.qualified(),
-            check: "building the copy of rows out of DEFAULT",
-            detail: e.to_string(),
-        })?
-        .to_owned();
-    let inserted = txn.execute(&insert).await?.rows_affected();
-    let delete = Query::delete()
-        .from_table(source)
-        .cond_where(condition.clone())
-        .to_owned();
-    let deleted = txn.execute(&delete).await?.rows_affected();
-    if inserted != deleted {
-        return Err(Error::CheckFailed {
-            table: ctx.qualified(),
-            check: "moving rows out of DEFAULT",
-            detail: format!("{inserted} rows were copied but {deleted} removed"),
-        });
-    }
-    let attach = Partition::attach()
-        .table(ctx.parent())
-        .partition((default.schema_name.clone(), default.partition_name.clone()))
-        .default_partition()
-        .build(PostgresQueryBuilder)?;
-    execute(txn, attach).await?;
-    Ok(inserted)
+    let columns = catalog::columns(conn, &ctx.config.schema_name, &ctx.config.table_name).await?;
+    Ok(Some(DefaultRows {
+        partition: (default.schema_name, default.partition_name),
+        columns,
+    }))
 }
 
 /// The table's DEFAULT partition log row, if any.
@@ -376,14 +247,6 @@ pub(crate) async fn leaves<C: ConnectionTrait>(
         .await?)
 }
 
-/// Where a partition's parent is: the registered table, or the partition it is a sub-partition of.
-fn parent_of(ctx: &Table, log: &partition_log::Model) -> (String, String) {
-    match &log.parent_name {
-        Some(parent) => (log.schema_name.clone(), parent.clone()),
-        None => ctx.parent(),
-    }
-}
-
 /// Detaches a partition, moves it (and its sub-partitions) with their indexes to `tablespace` when given, and
 /// records it; clears `detach_time`.
 pub(crate) async fn detach(
@@ -393,11 +256,12 @@ pub(crate) async fn detach(
     log: partition_log::Model,
     tablespace: Option<&str>,
 ) -> Result<partition_log::Model> {
-    let sql = Partition::detach()
-        .table(parent_of(ctx, &log))
-        .partition((log.schema_name.clone(), log.partition_name.clone()))
-        .build(PostgresQueryBuilder)?;
-    execute(txn, sql).await?;
+    let recipe = recipe::detach(
+        ctx.parent_of(&log),
+        (log.schema_name.clone(), log.partition_name.clone()),
+        DetachMode::Blocking,
+    )?;
+    exec::run(txn, &ctx.qualified(), &recipe, |_, err| err).await?;
     record_detached(service, txn, ctx, log, tablespace).await
 }
 
@@ -496,45 +360,44 @@ pub(crate) async fn attach(
     tablespace: Option<&str>,
     detach_time: Option<DateTime<Utc>>,
 ) -> Result<partition_log::Model> {
-    if let Some(tablespace) = tablespace {
-        place_partition(txn, &log, tablespace).await?;
-    }
+    let (placed, leaves) = placed(txn, &log).await?;
+    let mut recipe = match tablespace {
+        Some(tablespace) => recipe::relocate(&placed, tablespace)?,
+        None => Recipe::default(),
+    };
     let (bound, condition) = ctx.bound_of(&log)?;
     let default = match (&condition, log.kind) {
         (Some(condition), kind) if kind != PartitionKind::Default => {
-            detach_default_if_needed(txn, ctx, condition).await?
+            default_holding(txn, ctx, condition).await?
         }
         _ => None,
     };
+    recipe = recipe.then(recipe::attach(ctx, &log, default.as_ref())?);
     let bound_sql = bound.build(PostgresQueryBuilder)?;
-    let sql = Partition::attach()
-        .table(parent_of(ctx, &log))
-        .partition((log.schema_name.clone(), log.partition_name.clone()))
-        .bound(bound)
-        .build(PostgresQueryBuilder)?;
-    execute(txn, sql).await.map_err(|err| match err {
-        Error::Db(db) if sqlstate(&db).as_deref() == Some(sqlstate::CHECK_VIOLATION) => {
+    let ran = exec::run(txn, &ctx.qualified(), &recipe, |statement, err| match err {
+        Error::Db(db)
+            if statement.target() == log.partition_name
+                && sqlstate(&db).as_deref() == Some(sqlstate::CHECK_VIOLATION) =>
+        {
             Error::RowsOutsideBound {
                 table: ctx.qualified(),
                 partition: log.partition_name.clone(),
-                bound: bound_sql,
+                bound: bound_sql.clone(),
                 source: Box::new(db),
             }
         }
-        other => overlap(ctx, &log.partition_name, other),
-    })?;
-    let moved = match (default, &condition) {
-        (Some(default), Some(condition)) => {
-            Some(move_rows_back(txn, ctx, &default, &log.partition_name, condition).await?)
-        }
-        _ => None,
-    };
+        other => overlap(ctx, statement.target(), other),
+    })
+    .await?;
+    if let Some(tablespace) = tablespace {
+        record_leaves_placed(txn, leaves, tablespace).await?;
+    }
     let keep = log.tablespace.clone();
     let mut active = log.into_active_model();
     active.is_attached = Set(true);
     active.detach_time = Set(detach_time);
     active.tablespace = Set(tablespace.map(str::to_owned).or(keep));
-    if let Some(moved) = moved {
+    if let Some(moved) = ran.moved_rows {
         active.moved_rows = Set(Some(i64::try_from(moved).unwrap_or(i64::MAX)));
     }
     let log = active.update(txn).await?;
@@ -542,18 +405,41 @@ pub(crate) async fn attach(
     Ok(log)
 }
 
-/// Moves a partition and all its indexes to `tablespace`; a sub-partitioned one moves its sub-partitions.
-pub(crate) async fn place_partition(
-    txn: &DatabaseTransaction,
+/// Where a partition's tables are, with their indexes: the partition itself, or each of its sub-partitions
+/// (returned too). What [`recipe::relocate`] starts from.
+pub(crate) async fn placed<C: ConnectionTrait>(
+    conn: &C,
     log: &partition_log::Model,
+) -> Result<(Vec<Placed>, Vec<partition_log::Model>)> {
+    let leaves = leaves(conn, log).await?;
+    let tables: Vec<(&str, &str)> = if leaves.is_empty() {
+        vec![(&log.schema_name, &log.partition_name)]
+    } else {
+        leaves
+            .iter()
+            .map(|leaf| (leaf.schema_name.as_str(), leaf.partition_name.as_str()))
+            .collect()
+    };
+    let mut placed = Vec::with_capacity(tables.len());
+    for (schema, name) in tables {
+        if let (Some(table), indexes) = catalog::placements(conn, schema, name).await? {
+            placed.push(Placed {
+                schema: schema.to_owned(),
+                table,
+                indexes,
+            });
+        }
+    }
+    Ok((placed, leaves))
+}
+
+/// Records that the sub-partitions of a partition just moved are in `tablespace`.
+async fn record_leaves_placed(
+    txn: &DatabaseTransaction,
+    leaves: Vec<partition_log::Model>,
     tablespace: &str,
 ) -> Result<()> {
-    let leaves = leaves(txn, log).await?;
-    if leaves.is_empty() {
-        return place(txn, &log.schema_name, &log.partition_name, tablespace).await;
-    }
     for leaf in leaves {
-        place(txn, &leaf.schema_name, &leaf.partition_name, tablespace).await?;
         let mut active = leaf.into_active_model();
         active.tablespace = Set(Some(tablespace.to_owned()));
         active.update(txn).await?;
@@ -561,34 +447,17 @@ pub(crate) async fn place_partition(
     Ok(())
 }
 
-/// Moves a table and every index of it to `tablespace`, skipping those already there.
-pub(crate) async fn place<C: ConnectionTrait>(
-    conn: &C,
-    schema: &str,
-    name: &str,
+/// Moves a partition and all its indexes to `tablespace`; a sub-partitioned one moves its sub-partitions
+/// (recorded in their log rows).
+pub(crate) async fn place_partition(
+    txn: &DatabaseTransaction,
+    log: &partition_log::Model,
     tablespace: &str,
 ) -> Result<()> {
-    let (table, indexes) = catalog::placements(conn, schema, name).await?;
-    if let Some(table) = &table
-        && table.tablespace != tablespace
-    {
-        let sql = Partition::set_tablespace()
-            .table((schema.to_owned(), name.to_owned()))
-            .tablespace(tablespace.to_owned())
-            .build(PostgresQueryBuilder)?;
-        execute(conn, sql).await?;
-    }
-    for index in indexes
-        .into_iter()
-        .filter(|index| index.tablespace != tablespace)
-    {
-        let sql = Partition::set_tablespace()
-            .index((schema.to_owned(), index.name))
-            .tablespace(tablespace.to_owned())
-            .build(PostgresQueryBuilder)?;
-        execute(conn, sql).await?;
-    }
-    Ok(())
+    let (placed, leaves) = placed(txn, log).await?;
+    let recipe = recipe::relocate(&placed, tablespace)?;
+    exec::run(txn, &log.schema_name, &recipe, |_, err| err).await?;
+    record_leaves_placed(txn, leaves, tablespace).await
 }
 
 /// Drops a partition (with its sub-partitions) and their log rows. A table already gone only loses its rows.
@@ -596,11 +465,8 @@ pub(crate) async fn drop_partition(
     txn: &DatabaseTransaction,
     log: &partition_log::Model,
 ) -> Result<()> {
-    let sql = Partition::drop()
-        .table((log.schema_name.clone(), log.partition_name.clone()))
-        .if_exists()
-        .build(PostgresQueryBuilder)?;
-    execute(txn, sql).await?;
+    let recipe = recipe::drop((log.schema_name.clone(), log.partition_name.clone()))?;
+    exec::run(txn, &log.schema_name, &recipe, |_, err| err).await?;
     partition_log::Entity::delete_many()
         .filter(partition_log::Column::ConfigId.eq(log.config_id))
         .filter(partition_log::Column::ParentName.eq(log.partition_name.as_str()))

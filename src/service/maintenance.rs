@@ -23,12 +23,17 @@ use super::core;
 use super::{PartitionEventKind, PartitionService, QualifiedTable, catalog};
 use crate::calendar::fnv1a;
 use crate::entity::partition_config::CreationMode;
+use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result, sqlstate};
+use crate::exec;
 use crate::model::TableSpec;
-use crate::model::plan::{self, BlockedStep, Plan, Step, StepAction, StepRange, TableState};
+use crate::model::plan::{
+    self, BlockedStep, Plan, Step, StepAction, StepFacts, StepRange, TableState,
+};
+use crate::model::recipe;
 use crate::model::table::{NewPartition, Table};
-use crate::schema::Partition;
+use crate::schema::DetachMode;
 
 /// How maintenance treats locks.
 #[derive(Debug, Clone)]
@@ -332,6 +337,42 @@ async fn not_from_latest(
     }))
 }
 
+/// Adds to each planned step what only the catalog knows (rows waiting in DEFAULT for a new partition, where
+/// a partition to move and its indexes are), as the run will find it: the step's statements are then those
+/// the run composes.
+async fn add_facts<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    ctx: &Table,
+    logs: &[partition_log::Model],
+    steps: &mut [Step],
+) -> Result<()> {
+    let default_attached = logs
+        .iter()
+        .any(|l| l.kind == PartitionKind::Default && l.is_attached);
+    for step in steps {
+        let mut facts = StepFacts::default();
+        match step.action {
+            StepAction::Create(range) if default_attached => {
+                if let Some(new) = plan::planned_partition(ctx, range)?
+                    && let Some(condition) = &new.condition
+                {
+                    facts.default_rows = core::default_holding(db, ctx, condition).await?;
+                }
+            }
+            StepAction::Detach | StepAction::FinishDetach
+                if ctx.config.detach_tablespace.is_some() =>
+            {
+                if let Some(log) = step.log_id.and_then(|id| logs.iter().find(|l| l.id == id)) {
+                    facts.placed = core::placed(db, log).await?.0;
+                }
+            }
+            _ => continue,
+        }
+        (step.recipe, step.lock) = plan::compose(ctx, step.action, &step.partition, &facts)?;
+    }
+    Ok(())
+}
+
 /// The partitions a run of create steps makes, if they are contiguous and the table is configured as when
 /// they were planned; `None` otherwise (the one-by-one path then says why, step by step).
 fn contiguous_creates(ctx: &Table, steps: &[Step]) -> Result<Option<Vec<NewPartition>>> {
@@ -513,7 +554,11 @@ impl PartitionService {
                 },
                 at,
             ) {
-                Ok(table_steps) => {
+                Ok(mut table_steps) => {
+                    if let Err(err) = add_facts(db, &ctx, &logs, &mut table_steps).await {
+                        unplannable.push((table, err.to_string()));
+                        continue;
+                    }
                     let creates = table_steps
                         .iter()
                         .any(|s| matches!(s.action, StepAction::Create(_)));
@@ -752,7 +797,7 @@ impl PartitionService {
             return Ok(StepOutcome::Skipped("already detached".to_owned()));
         }
         if ctx.config.concurrent_detach {
-            return self.detach_concurrently(txn, ctx, log).await;
+            return self.detach_concurrently(step, txn, ctx, log).await;
         }
         let tablespace = ctx.config.detach_tablespace.clone();
         core::detach(self, &txn, &ctx, log, tablespace.as_deref()).await?;
@@ -803,6 +848,7 @@ impl PartitionService {
     /// session-level advisory lock on a dedicated connection), then records the result.
     async fn detach_concurrently(
         &self,
+        step: &Step,
         txn: DatabaseTransaction,
         ctx: Table,
         log: partition_log::Model,
@@ -820,20 +866,7 @@ impl PartitionService {
         sea_orm::ActiveModelTrait::update(pending, &txn).await?;
         txn.commit().await?;
         self.concurrent_phase(&ctx, &log).await?;
-        let step = Step {
-            config_id: ctx.config.id,
-            table: ctx.qualified(),
-            schema: ctx.config.schema_name.clone(),
-            table_name: ctx.config.table_name.clone(),
-            action: StepAction::Detach,
-            partition: log.partition_name.clone(),
-            log_id: Some(log.id),
-            bounds: String::new(),
-            sql: Vec::new(),
-            lock: "",
-            reason: String::new(),
-        };
-        self.record_detached(&step, &log).await
+        self.record_detached(step, &log).await
     }
 
     /// On a dedicated connection holding the table's session-level advisory lock: detach the partition
@@ -877,21 +910,21 @@ impl PartitionService {
                 .fetch_optional(&mut *conn)
                 .await
                 .map_err(db_err)?;
-            let mut detach = Partition::detach();
-            detach
-                .table(ctx.parent())
-                .partition((log.schema_name.clone(), log.partition_name.clone()));
-            match state {
+            let mode = match state {
                 None => return Ok(()),
-                Some(false) => detach.concurrently(),
-                Some(true) => detach.finalize(),
+                Some(false) => DetachMode::Concurrently,
+                Some(true) => DetachMode::Finalize,
             };
-            let sql = detach.build(sea_orm::sea_query::PostgresQueryBuilder)?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)
-                .map_err(|e| detach.classify(e))?;
+            let partition = (log.schema_name.clone(), log.partition_name.clone());
+            let recipe = recipe::detach(ctx.parent(), partition.clone(), mode)?;
+            let detach = recipe::detach_statement(ctx.parent(), partition, mode);
+            for sql in recipe.sql() {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db_err)
+                    .map_err(|e| detach.classify(e))?;
+            }
             Ok(())
         }
         .await;
@@ -972,17 +1005,14 @@ impl PartitionService {
         if not_from_latest(&txn, config.id, first).await?.is_some() {
             return Ok(None);
         }
-        let mut sql = String::new();
-        for new in &news {
-            let create = Partition::create()
-                .table((config.schema_name.clone(), new.name.clone()))
-                .partition_of(ctx.parent())
-                .bound(new.bound.clone())
-                .build(sea_orm::sea_query::PostgresQueryBuilder)?;
-            sql.push_str(&create);
-            sql.push_str(";\n");
-        }
-        if let Err(err) = super::execute_script(&txn, sql).await {
+        let recipes = news
+            .iter()
+            .map(|new| recipe::create(&ctx, new, None))
+            .collect::<Result<Vec<_>>>()?;
+        let Some(sql) = exec::script(&recipes) else {
+            return Ok(None);
+        };
+        if let Err(err) = exec::execute_script(&txn, sql).await {
             let code = err.sqlstate();
             drop(txn);
             return match code.as_deref() {
@@ -1044,15 +1074,20 @@ impl PartitionService {
         ctx: &Table,
         targets: &[partition_log::Model],
     ) -> Result<()> {
-        let mut sql = String::new();
-        for log in targets {
-            let detach = Partition::detach()
-                .table(ctx.parent())
-                .partition((log.schema_name.clone(), log.partition_name.clone()))
-                .build(sea_orm::sea_query::PostgresQueryBuilder)?;
-            sql.push_str(&detach);
-            sql.push_str(";\n");
-        }
+        let recipes = targets
+            .iter()
+            .map(|log| {
+                let partition = (log.schema_name.clone(), log.partition_name.clone());
+                recipe::detach(ctx.parent(), partition, DetachMode::Blocking)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let Some(mut sql) = exec::script(&recipes) else {
+            return Err(Error::CheckFailed {
+                table: ctx.qualified(),
+                check: "detaching in one script",
+                detail: "a plain detach ran outside the transaction".to_owned(),
+            });
+        };
         let ids: Vec<i64> = targets.iter().map(|l| l.id).collect();
         let update = Query::update()
             .table(partition_log::Entity)
@@ -1066,7 +1101,7 @@ impl PartitionService {
             .and_where(partition_log::Column::Id.is_in(ids.clone()))
             .to_string(sea_orm::sea_query::PostgresQueryBuilder);
         sql.push_str(&update);
-        super::execute_script(txn, sql).await?;
+        exec::execute_script(txn, sql).await?;
         if self.has_hooks() {
             let updated = partition_log::Entity::find()
                 .filter(partition_log::Column::Id.is_in(ids))

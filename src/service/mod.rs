@@ -555,4 +555,4 @@ pub(crate) fn validate_sub_partition(sub: Option<&(String, u32)>) -> Result<Opti
     )))
 }
 
-pub(crate) use crate::exec::{execute, execute_script};
+pub(crate) use crate::exec::execute;

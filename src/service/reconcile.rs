@@ -21,11 +21,13 @@ use crate::calendar::partition_name;
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result};
+use crate::exec;
 use crate::model::plan::StepAction;
+use crate::model::recipe;
 use crate::model::status::{Anomaly, AnomalyKind, Status, TableStatus};
 use crate::model::table::Table;
 use crate::model::{CatalogBound, Edge, LoggedBound, TableSpec};
-use crate::schema::{ListValue, Partition};
+use crate::schema::{DetachMode, ListValue};
 
 /// Which side a repair changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -449,6 +451,13 @@ struct Fix<'a> {
 }
 
 impl Fix<'_> {
+    /// Detaches a partition of the table, keeping its table and rows.
+    async fn detach(&self, partition: (String, String)) -> Result<()> {
+        let recipe = recipe::detach(self.ctx.parent(), partition, DetachMode::Blocking)?;
+        exec::run(self.txn, &self.ctx.qualified(), &recipe, |_, err| err).await?;
+        Ok(())
+    }
+
     /// The repair of `anomaly`, one function per kind.
     async fn anomaly(&self, anomaly: &Anomaly) -> Result<RepairOutcome> {
         match anomaly {
@@ -653,11 +662,8 @@ impl Fix<'_> {
                 Err(why) => RepairOutcome::Skipped(why),
             });
         }
-        let sql = Partition::detach()
-            .table(self.ctx.parent())
-            .partition((self.ctx.config.schema_name.clone(), partition.to_owned()))
-            .build(PostgresQueryBuilder)?;
-        execute(self.txn, sql).await?;
+        self.detach((self.ctx.config.schema_name.clone(), partition.to_owned()))
+            .await?;
         Ok(repaired(format!(
             "detached {partition} (its table and rows are kept)"
         )))
@@ -683,11 +689,8 @@ impl Fix<'_> {
             return Ok(repaired(format!("recorded {partition}'s bound {bound}")));
         }
         // Detached and attached again with the logged bound (PostgreSQL checks its rows fit).
-        let sql = Partition::detach()
-            .table(self.ctx.parent())
-            .partition((log.schema_name.clone(), log.partition_name.clone()))
-            .build(PostgresQueryBuilder)?;
-        execute(self.txn, sql).await?;
+        self.detach((log.schema_name.clone(), log.partition_name.clone()))
+            .await?;
         log.is_attached = false;
         core::attach(self.service, self.txn, self.ctx, log, None, None).await?;
         Ok(repaired(format!(

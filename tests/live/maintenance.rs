@@ -97,7 +97,7 @@ async fn run_maintenance_executes_exactly_the_plan_and_reports_it() {
         ]
     );
     assert_eq!(plan.steps[0].lock, "ACCESS EXCLUSIVE on the parent");
-    assert!(plan.steps[0].sql[0].starts_with(
+    assert!(plan.steps[0].recipe.statements()[0].sql().starts_with(
         r#"CREATE TABLE "public"."event_2024-03-11_2024-03-12" PARTITION OF "public"."event""#
     ));
     assert!(
