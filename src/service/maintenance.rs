@@ -337,6 +337,24 @@ async fn not_from_latest(
     }))
 }
 
+/// The steps of one table: its largest key read for an integer range, the plan, then the facts its steps'
+/// statements depend on.
+async fn plan_one<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    ctx: &Table,
+    logs: &[partition_log::Model],
+    at: DateTime<Utc>,
+) -> Result<Vec<Step>> {
+    let max_key = match ctx.spec() {
+        Ok(TableSpec::IntRange { .. }) => core::max_key(db, ctx).await?,
+        _ => None,
+    };
+    let state = TableState { ctx, logs, max_key };
+    let mut steps = plan::plan_table(&state, at)?;
+    add_facts(db, ctx, logs, &mut steps).await?;
+    Ok(steps)
+}
+
 /// Adds to each planned step what only the catalog knows (rows waiting in DEFAULT for a new partition, where
 /// a partition to move and its indexes are), as the run will find it: the step's statements are then those
 /// the run composes.
@@ -534,31 +552,9 @@ impl PartitionService {
                 config,
                 key_type: key_type.clone(),
             };
-            let max_key = if matches!(ctx.spec(), Ok(TableSpec::IntRange { .. })) {
-                match core::max_key(db, &ctx).await {
-                    Ok(max) => max,
-                    Err(err) => {
-                        unplannable.push((table, err.to_string()));
-                        continue;
-                    }
-                }
-            } else {
-                None
-            };
             let logs = by_config.remove(&ctx.config.id).unwrap_or_default();
-            match plan::plan_table(
-                &TableState {
-                    ctx: &ctx,
-                    logs: &logs,
-                    max_key,
-                },
-                at,
-            ) {
-                Ok(mut table_steps) => {
-                    if let Err(err) = add_facts(db, &ctx, &logs, &mut table_steps).await {
-                        unplannable.push((table, err.to_string()));
-                        continue;
-                    }
+            match plan_one(db, &ctx, &logs, at).await {
+                Ok(table_steps) => {
                     let creates = table_steps
                         .iter()
                         .any(|s| matches!(s.action, StepAction::Create(_)));

@@ -11,6 +11,7 @@ mod hostile;
 mod kinds;
 mod maintenance;
 mod migration;
+mod recipes;
 mod statements;
 mod status_page;
 mod time_range;

@@ -1,3 +1,6 @@
+//! Unit tests of the recipes, compiled as `#[cfg(test)] mod tests` of the module: each change's statements
+//! for tables configured by hand, exactly as PostgreSQL receives them.
+
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::*;
