@@ -52,8 +52,20 @@ impl ServerLog {
         work: F,
     ) -> (T, Vec<String>) {
         self.marks += 1;
-        let start = format!("sopp-log-mark-{}-start", self.marks);
-        let end = format!("sopp-log-mark-{}-end", self.marks);
+        // Unique across runs too: a rerun recreates the database under the same name in the same log.
+        let run = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let start = format!(
+            "sopp-log-mark-{}-{run}-{}-start",
+            std::process::id(),
+            self.marks
+        );
+        let end = format!(
+            "sopp-log-mark-{}-{run}-{}-end",
+            std::process::id(),
+            self.marks
+        );
         exec(conn, &format!("SELECT '{start}'")).await;
         let result = work.await;
         exec(conn, &format!("SELECT '{end}'")).await;
@@ -206,7 +218,11 @@ async fn creates_run_as_planned_direct_low_lock_sub_partitioned_with_default_row
     let (service, _clock) = service(&pool, utc(2024, 3, 10, 12, 0));
     let register = |name: &'static str| service.time_range_table(name).period(Period::Day);
     let direct = register("direct").register().await.expect("direct");
-    let low_lock = register("low_lock").register().await.expect("low lock");
+    let low_lock = register("low_lock")
+        .default_partition(true)
+        .register()
+        .await
+        .expect("low lock");
     let sub = register("sub")
         .sub_partition_by_hash("id", 2)
         .attach_tablespace(TS_A)
@@ -246,6 +262,11 @@ async fn creates_run_as_planned_direct_low_lock_sub_partitioned_with_default_row
     .await;
     exec(
         &t.conn,
+        "INSERT INTO low_lock (created_at) VALUES ('2024-03-13 10:00+00')",
+    )
+    .await;
+    exec(
+        &t.conn,
         r#"INSERT INTO "order" VALUES (5, 'now'), (30, 'ahead'), (31, 'ahead')"#,
     )
     .await;
@@ -268,7 +289,15 @@ async fn creates_run_as_planned_direct_low_lock_sub_partitioned_with_default_row
         .filter(|s| s.recipe.sql().any(|sql| sql.starts_with("INSERT INTO")))
         .map(|s| s.partition.as_str())
         .collect();
-    assert_eq!(moves, ["order_30_40", "with_default_2024-03-13_2024-03-14"]);
+    assert_eq!(
+        moves,
+        [
+            "low_lock_2024-03-13_2024-03-14",
+            "order_30_40",
+            "with_default_2024-03-13_2024-03-14"
+        ]
+    );
+    // The low-lock mode: three statements, unless DEFAULT must be detached for rows to move.
     let low: Vec<_> = plan
         .steps
         .iter()
@@ -276,6 +305,8 @@ async fn creates_run_as_planned_direct_low_lock_sub_partitioned_with_default_row
         .collect();
     assert_eq!(low[0].recipe.len(), 3);
     assert_eq!(low[0].lock, "SHARE UPDATE EXCLUSIVE on the parent");
+    assert_eq!(low[2].recipe.len(), 1 + 3 + 3, "{}", low[2].recipe);
+    assert_eq!(low[2].lock, "ACCESS EXCLUSIVE on the parent");
 
     let sub_leaf = plan
         .steps
@@ -284,8 +315,6 @@ async fn creates_run_as_planned_direct_low_lock_sub_partitioned_with_default_row
         .map(|s| format!("{}_h1", s.partition))
         .expect("a sub-partitioned create");
     let report = runs_as_planned(&mut log, &pool, &service, &plan).await;
-    let moved: i64 = report.tables.iter().map(|t| t.moved_rows()).sum();
-    assert_eq!(moved, 4);
     assert_eq!(
         catalog::count(&t.conn, r#""public"."with_default_2024-03-13_2024-03-14""#).await,
         2
@@ -294,6 +323,12 @@ async fn creates_run_as_planned_direct_low_lock_sub_partitioned_with_default_row
         catalog::count(&t.conn, r#""public"."order_30_40""#).await,
         2
     );
+    assert_eq!(
+        catalog::count(&t.conn, r#""public"."low_lock_2024-03-13_2024-03-14""#).await,
+        1
+    );
+    let moved: i64 = report.tables.iter().map(|t| t.moved_rows()).sum();
+    assert_eq!(moved, 5);
     // Every index of a partition created in a tablespace is there too, sub-partitions included.
     for table in ["with_default_2024-03-13_2024-03-14", sub_leaf.as_str()] {
         assert_eq!(
