@@ -115,6 +115,17 @@ pub enum Error {
         missing: &'static str,
     },
 
+    /// A time-range table's key encoding that cannot work (it does not fit the key column, a period, or an
+    /// instant), found before any SQL runs.
+    #[error("table {table:?}: {problem}")]
+    KeyEncoding {
+        /// The table, `schema.name`.
+        table: String,
+        /// What is wrong, with its fix.
+        #[source]
+        problem: crate::encoding::EncodingError,
+    },
+
     /// A table's configuration (as given, or as stored) that cannot be used as it is.
     #[error("the configuration of table {table:?} is invalid: {problem}")]
     InvalidConfig {
@@ -346,6 +357,7 @@ impl Error {
             Error::OutOfRange { .. } => "out-of-range",
             Error::InvalidLogRow { .. } => "invalid-log-row",
             Error::InvalidConfig { .. } => "invalid-config",
+            Error::KeyEncoding { .. } => "key-encoding",
             Error::NotForThisKind { .. } => "not-for-this-kind",
             Error::ConcurrentDetachNeedsPool { .. } => "concurrent-detach-needs-pool",
             Error::CheckFailed { .. } => "check-failed",

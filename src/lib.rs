@@ -205,6 +205,7 @@
 )]
 
 pub mod calendar;
+pub mod encoding;
 pub mod entity;
 mod error;
 mod exec;
@@ -230,6 +231,7 @@ pub use error::{ConfigProblem, Error, Result, StatementError, StatementResult, s
 /// ```
 pub mod prelude {
     pub use crate::calendar::Period;
+    pub use crate::encoding::TimeEncoding;
     pub use crate::entity::partition_config::{CreationMode, RetentionAction};
     pub use crate::entity::partition_log;
     pub use crate::error::Error;

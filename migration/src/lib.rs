@@ -28,6 +28,7 @@ mod m20261124_000001_sopp_create_partition_tables;
 mod m20261124_000002_sopp_partition_kinds;
 mod m20261124_000003_sopp_maintenance;
 mod m20261201_000001_sopp_created_tablespace;
+mod m20261201_000002_sopp_key_encoding;
 
 /// The crate's migrations, in order.
 #[derive(Debug)]
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_sopp_partition_kinds::Migration),
             Box::new(m20261124_000003_sopp_maintenance::Migration),
             Box::new(m20261201_000001_sopp_created_tablespace::Migration),
+            Box::new(m20261201_000002_sopp_key_encoding::Migration),
         ]
     }
 }

@@ -5,7 +5,7 @@
 //! pg-partition plan [TABLE] [--json]            the maintenance steps and their SQL
 //! pg-partition maintain [TABLE] [--dry-run] [--yes]
 //! pg-partition reconcile [TABLE] [--repair] [--direction KIND=log|catalog|skip]...
-//! pg-partition adopt TABLE (--period day|... [--time-zone ZONE] | --step N | --list | --hash)
+//! pg-partition adopt TABLE (--period day|... [--time-zone ZONE] [--encoding E] | --step N | --list | --hash)
 //! pg-partition attach|detach TABLE PARTITION
 //! pg-partition move TABLE PARTITION --tablespace NAME
 //! pg-partition config TABLE [--set KEY=VALUE]...
@@ -158,6 +158,11 @@ struct AdoptKind {
     /// Time ranges: the IANA time zone of the period boundaries (default UTC).
     #[arg(long, requires = "period")]
     time_zone: Option<String>,
+    /// Time ranges: how the key encodes time, for a key that is not a timestamp or a date: epoch-s,
+    /// epoch-ms, epoch-us, epoch-ns, uuidv7, ulid, snowflake, snowflake:discord, snowflake:sonyflake or
+    /// snowflake:EPOCH_MS:UNIT_MS:SHIFT.
+    #[arg(long, requires = "period")]
+    encoding: Option<String>,
     /// Integer ranges: the width of one partition.
     #[arg(long)]
     step: Option<i64>,
@@ -479,7 +484,7 @@ async fn reconcile(
     Ok(u8::from(!done.is_healthy()))
 }
 
-/// `adopt TABLE (--period P [--time-zone Z] | --step N | --list | --hash)`.
+/// `adopt TABLE (--period P [--time-zone Z] [--encoding E] | --step N | --list | --hash)`.
 async fn adopt(
     service: &PartitionService,
     table: QualifiedTable,
@@ -488,6 +493,7 @@ async fn adopt(
     let AdoptKind {
         period,
         time_zone,
+        encoding,
         step,
         list,
         hash,
@@ -507,6 +513,11 @@ async fn adopt(
             let mut registration = service.time_range_table(table).period(period);
             if let Some(zone) = time_zone {
                 registration = registration.time_zone_name(zone.clone());
+            }
+            if let Some(encoding) = encoding {
+                let encoding = TimeEncoding::from_str(encoding)
+                    .map_err(|e| Failure(format!("--encoding: {e}"), 2))?;
+                registration = registration.encoding(encoding);
             }
             registration.adopt().await.map(|(_, a)| a)
         }

@@ -76,6 +76,9 @@ pub struct Model {
     pub creation_mode: CreationMode,
     /// Whether retention detaches with `DETACH .. CONCURRENTLY` (not possible while a DEFAULT partition exists).
     pub concurrent_detach: bool,
+    /// Time ranges: how the key encodes time ([`TimeEncoding`](crate::encoding::TimeEncoding)'s name, e.g.
+    /// `uuidv7`); `None`: as the key column's type says (`timestamptz`, `timestamp`, `date`).
+    pub key_encoding: Option<String>,
     /// When the table was registered.
     pub created_at: DateTimeUtc,
     /// When the configuration last changed.

@@ -716,6 +716,7 @@ pub(crate) mod fixtures {
             drop_after_seconds: None,
             creation_mode: CreationMode::Direct,
             concurrent_detach: false,
+            key_encoding: None,
         }
     }
 }

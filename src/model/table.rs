@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use sea_orm::sea_query::{Expr, ExprTrait};
 
 use crate::calendar::fit_name;
+use crate::encoding::{EncodingError, TimeEncoding};
 use crate::entity::{partition_config, partition_log};
 use crate::error::{ConfigProblem, Error, Result};
 use crate::model::{LoggedBound, TableSpec};
@@ -57,17 +58,36 @@ impl Table {
         })
     }
 
-    /// A time bound value: the instant with its offset in the configured zone, or the local wall-clock time
-    /// for a `timestamp without time zone` key.
+    /// How the key encodes time: the configured encoding, else the one the key column's type implies.
+    pub fn encoding(&self) -> Result<TimeEncoding> {
+        let problem = |problem| Error::KeyEncoding {
+            table: self.qualified(),
+            problem,
+        };
+        match &self.config.key_encoding {
+            Some(name) => name.parse().map_err(problem),
+            None => {
+                let key_type = self.key_type.as_deref().unwrap_or("an expression");
+                TimeEncoding::of_column(key_type)
+                    .ok_or_else(|| problem(EncodingError::NeedsEncoding(key_type.to_owned())))
+            }
+        }
+    }
+
+    /// A time bound value: the instant encoded as the key encodes time (with its offset in the configured
+    /// zone for a `timestamptz`, the local wall-clock time for a `timestamp`, the local date for a `date`,
+    /// ...), refused when the key column cannot hold it.
     pub fn time_bound(&self, at: DateTime<Utc>) -> Result<Expr> {
-        let local = at.with_timezone(&self.time_zone()?);
-        Ok(
-            if self.key_type.as_deref() == Some("timestamp without time zone") {
-                Expr::from(local.naive_local())
-            } else {
-                Expr::from(local.fixed_offset())
-            },
-        )
+        let encoding = self.encoding()?;
+        let problem = |problem| Error::KeyEncoding {
+            table: self.qualified(),
+            problem,
+        };
+        let value = encoding.encode(at, self.time_zone()?).map_err(problem)?;
+        if let Some(key_type) = &self.key_type {
+            encoding.check_fits(at, &value, key_type).map_err(problem)?;
+        }
+        Ok(value.into())
     }
 
     /// `key >= from AND key < to`.

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
 
+use crate::encoding::TimeEncoding;
 use crate::error::Result;
 pub(crate) use crate::model::assess::{CatalogRelation, Placement};
 
@@ -13,8 +14,8 @@ pub(crate) const LOCK_CLASS: i32 = 0x736f_7070;
 /// The partition key of the table `pg_class c`, written once for every query that needs it: joins
 /// `pg_partitioned_table p` and the key's single plain column `pg_attribute a` (no row for a key of several
 /// columns or an expression), then selects what is asked: `key_sql!(joins)`, `key_sql!(type)` (the column's
-/// type, e.g. `timestamp with time zone`) or `key_sql!(column)` (its name); NULL unless the key is one plain
-/// column.
+/// type, e.g. `timestamp with time zone`), `key_sql!(column)` (its name) or `key_sql!(collation)` (the key's
+/// collation, e.g. `C`; `default` for the database's); NULL unless the key is one plain column.
 macro_rules! key_sql {
     (joins) => {
         "LEFT JOIN pg_partitioned_table p ON p.partrelid = c.oid \
@@ -25,6 +26,10 @@ macro_rules! key_sql {
     };
     (column) => {
         "CASE WHEN p.partnatts = 1 THEN a.attname::text END"
+    };
+    (collation) => {
+        "CASE WHEN p.partnatts = 1 THEN (SELECT co.collname::text FROM pg_collation co \
+                                         WHERE co.oid = p.partcollation[0]) END"
     };
 }
 pub(crate) use key_sql;
@@ -116,6 +121,8 @@ pub(crate) struct TableInfo {
     pub key_column: Option<String>,
     /// Its type, e.g. `timestamp with time zone`.
     pub key_type: Option<String>,
+    /// The key's collation (`C`, `default`, ...), for a collatable type.
+    pub key_collation: Option<String>,
 }
 
 /// The table's partitioning, or `None` when no ordinary or partitioned table has that name.
@@ -129,6 +136,8 @@ pub(crate) async fn table_info<C: ConnectionTrait>(
         key_sql!(column),
         ", ",
         key_sql!(type),
+        ", ",
+        key_sql!(collation),
         " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace ",
         key_sql!(joins),
         "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')"
@@ -141,6 +150,7 @@ pub(crate) async fn table_info<C: ConnectionTrait>(
         key_definition: row.try_get_by_index(1)?,
         key_column: row.try_get_by_index(2)?,
         key_type: row.try_get_by_index(3)?,
+        key_collation: row.try_get_by_index(4)?,
     }))
 }
 
@@ -303,6 +313,26 @@ pub(crate) struct ManagedTable<'a> {
     pub schema: &'a str,
     pub name: &'a str,
     pub time_zone: &'a str,
+    /// How its key encodes time, when PostgreSQL cannot convert its bounds to instants itself (epoch
+    /// integers, UUIDs, ULIDs, snowflakes): their range bounds are decoded with it.
+    pub encoding: Option<TimeEncoding>,
+}
+
+impl<'a> ManagedTable<'a> {
+    /// The table a configuration row manages.
+    pub fn of(config: &'a crate::entity::partition_config::Model) -> Self {
+        let encoding = config
+            .key_encoding
+            .as_deref()
+            .and_then(|name| name.parse::<TimeEncoding>().ok())
+            .filter(|e| !e.is_temporal());
+        Self {
+            schema: &config.schema_name,
+            name: &config.table_name,
+            time_zone: &config.time_zone,
+            encoding,
+        }
+    }
 }
 
 /// The query of [`relations`]: parameters are the managed tables' schemas, names and time zones, then the
@@ -345,7 +375,8 @@ const RELATIONS_SQL: &str = concat!(
            CASE WHEN pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT' AND c.relkind IN ('r', 'p')
                 THEN (xpath('/row/e/text()', query_to_xml(
                           format('SELECT EXISTS (SELECT FROM %I.%I) AS e', ns.nspname, c.relname),
-                          false, true, '')))[1]::text = 'true' END
+                          false, true, '')))[1]::text = 'true' END,
+           r.m[1], r.m[2]
     FROM rel
     JOIN pg_class c ON c.oid = rel.oid
     JOIN pg_namespace ns ON ns.oid = c.relnamespace
@@ -364,6 +395,42 @@ const RELATIONS_SQL: &str = concat!(
                                            '^FOR VALUES WITH \(modulus (\d+), remainder (\d+)\)$') AS m) h ON true
     ORDER BY ns.nspname, c.relname"#
 );
+
+/// For a partition of a table whose key encodes time (see [`ManagedTable::encoding`]): its range bound as
+/// instants, decoded from the values PostgreSQL printed, in place of the integer range. A bound that is not
+/// an encoded boundary stays as it was (an integer range, or none), which status reports as a misfit.
+fn decode_edges(
+    rel: Option<&mut CatalogRelation>,
+    tables: &[ManagedTable<'_>],
+    (from, to): (Option<String>, Option<String>),
+) {
+    let Some(rel) = rel else { return };
+    let Some(encoding) = tables
+        .iter()
+        .find(|t| {
+            rel.parent
+                .as_ref()
+                .is_some_and(|(s, n)| s == t.schema && n == t.name)
+        })
+        .and_then(|t| t.encoding)
+    else {
+        return;
+    };
+    // Integers print bare or quoted (a bigint, a numeric), UUIDs and ULIDs quoted.
+    let decode = |edge: &str| {
+        let unquoted = edge.trim_matches('\'');
+        match unquoted.parse::<i64>() {
+            Ok(value) => encoding.decode_int(value),
+            Err(_) => encoding.decode_text(unquoted),
+        }
+    };
+    if let (Some(from), Some(to)) = (from, to)
+        && let (Some(start), Some(end)) = (decode(&from), decode(&to))
+    {
+        rel.time_range = Some((start, end));
+        rel.int_range = None;
+    }
+}
 
 /// Every partition of the given tables and every relation the log names, in one query whatever their
 /// number. The rows of each DEFAULT partition are checked with `query_to_xml`, which runs an `EXISTS`
@@ -425,6 +492,9 @@ pub(crate) async fn relations<C: ConnectionTrait>(
                 .zip(row.try_get_by_index::<Option<i32>>(16)?),
             has_rows: row.try_get_by_index(17)?,
         });
+        let edges: (Option<String>, Option<String>) =
+            (row.try_get_by_index(18)?, row.try_get_by_index(19)?);
+        decode_edges(out.last_mut(), tables, edges);
     }
     Ok(out)
 }

@@ -10,7 +10,7 @@ use sea_orm::{
 use super::Adoption;
 use super::core;
 use super::handle::{check_tablespace, typed_handle};
-use super::{PartitionService, QualifiedTable, Registering, catalog, check_single_key};
+use super::{PartitionService, QualifiedTable, Registering, SingleKey, catalog, check_single_key};
 use crate::calendar::fit_name;
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
@@ -189,7 +189,9 @@ impl ListRegistration {
             txn.commit().await?;
             return Ok((handle, adoption));
         }
-        let (column, key_type) = check_single_key(
+        let SingleKey {
+            column, key_type, ..
+        } = check_single_key(
             &txn,
             &schema,
             &table,
@@ -480,7 +482,7 @@ impl HashRegistration {
             txn.commit().await?;
             return Ok((handle, adoption));
         }
-        let (column, _) = check_single_key(
+        let SingleKey { column, .. } = check_single_key(
             &txn,
             &schema,
             &table,
@@ -675,7 +677,9 @@ impl IdRangeRegistration {
             txn.commit().await?;
             return Ok((handle, adoption));
         }
-        let (column, key_type) = check_single_key(
+        let SingleKey {
+            column, key_type, ..
+        } = check_single_key(
             &txn,
             &schema,
             &table,

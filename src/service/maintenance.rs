@@ -212,14 +212,8 @@ async fn unlogged_ranges(
     if tables.is_empty() {
         return Ok(Vec::new());
     }
-    let managed: Vec<catalog::ManagedTable<'_>> = tables
-        .iter()
-        .map(|c| catalog::ManagedTable {
-            schema: &c.schema_name,
-            name: &c.table_name,
-            time_zone: &c.time_zone,
-        })
-        .collect();
+    let managed: Vec<catalog::ManagedTable<'_>> =
+        tables.iter().map(catalog::ManagedTable::of).collect();
     let relations = catalog::relations(db, &managed, &[]).await?;
     use sea_orm::QuerySelect as _;
     let logged: std::collections::HashSet<(String, String)> = partition_log::Entity::find()

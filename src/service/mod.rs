@@ -438,7 +438,7 @@ pub(crate) async fn check_single_key<C: ConnectionTrait>(
     table: &str,
     strategy: &str,
     key_column: Option<&str>,
-) -> Result<(String, String)> {
+) -> Result<SingleKey> {
     let qualified = format!("{schema}.{table}");
     let keyword = match strategy {
         "l" => "LIST",
@@ -482,7 +482,20 @@ pub(crate) async fn check_single_key<C: ConnectionTrait>(
             "register the table with its actual key column, or leave key_column out",
         ));
     }
-    Ok((column, key_type))
+    Ok(SingleKey {
+        column,
+        key_type,
+        collation: info.key_collation,
+    })
+}
+
+/// A table's partition key of one plain column, as [`check_single_key`] found it.
+pub(crate) struct SingleKey {
+    pub column: String,
+    /// Its type, e.g. `timestamp with time zone`.
+    pub key_type: String,
+    /// The key's collation, for a collatable type.
+    pub collation: Option<String>,
 }
 
 /// The most partitions `premake` may ask for: what one maintenance run creates at most.

@@ -78,14 +78,7 @@ pub(crate) async fn status_with<C: sea_orm::ConnectionTrait>(
         .order_by_asc(partition_log::Column::Id)
         .all(db)
         .await?;
-    let managed: Vec<ManagedTable<'_>> = configs
-        .iter()
-        .map(|c| ManagedTable {
-            schema: &c.schema_name,
-            name: &c.table_name,
-            time_zone: &c.time_zone,
-        })
-        .collect();
+    let managed: Vec<ManagedTable<'_>> = configs.iter().map(ManagedTable::of).collect();
     let named: Vec<(String, String)> = logs
         .iter()
         .map(|l| (l.schema_name.clone(), l.partition_name.clone()))

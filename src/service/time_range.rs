@@ -15,6 +15,7 @@ use super::core;
 use super::handle::{check_tablespace, typed_handle};
 use super::{PartitionService, QualifiedTable, Registering};
 use crate::calendar::{Period, partition_name};
+use crate::encoding::TimeEncoding;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{ConfigProblem, Error, Result};
 use crate::model::table::Table;
@@ -113,6 +114,7 @@ pub struct TimeRangeRegistration {
     time_zone: ZoneSetting,
     default_partition: bool,
     sub_partition: Option<(String, u32)>,
+    encoding: Option<TimeEncoding>,
 }
 
 impl std::fmt::Debug for TimeRangeRegistration {
@@ -139,6 +141,7 @@ impl TimeRangeRegistration {
             time_zone: ZoneSetting::Zone(chrono_tz::UTC),
             default_partition: false,
             sub_partition: None,
+            encoding: None,
         }
     }
 
@@ -198,6 +201,27 @@ impl TimeRangeRegistration {
     /// (`{partition}_h0` .. `_h{modulus-1}`), created and recorded with it.
     pub fn sub_partition_by_hash<C: IntoIden>(mut self, column: C, modulus: u32) -> Self {
         self.sub_partition = Some((column.into_iden().to_string(), modulus));
+        self
+    }
+
+    /// How the key encodes time, for a key that is not a `timestamptz`, `timestamp` or `date` (those need
+    /// none): epoch integers, UUIDv7, ULIDs, snowflake IDs. Checked against the key column at registration;
+    /// see [`encoding`](crate::encoding).
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # async fn run(service: PartitionService) -> Result<(), Error> {
+    /// // CREATE TABLE event (id uuid PRIMARY KEY, ..) PARTITION BY RANGE (id), with ids from Uuid::now_v7().
+    /// let events = service
+    ///     .time_range_table("event")
+    ///     .period(Period::Day)
+    ///     .encoding(TimeEncoding::UuidV7)
+    ///     .register()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn encoding(mut self, encoding: TimeEncoding) -> Self {
+        self.encoding = Some(encoding);
         self
     }
 
@@ -264,8 +288,15 @@ impl TimeRangeRegistration {
             return Ok((handle, adoption));
         }
 
-        let key_column =
-            check_range_table(&txn, &schema, &table, self.key_column.as_deref()).await?;
+        let (key_column, encoding) = check_range_table(
+            &txn,
+            (&schema, &table),
+            self.key_column.as_deref(),
+            self.encoding,
+            &settings,
+            service.now(),
+        )
+        .await?;
         settings.validate(&txn).await?;
         let sub = super::validate_sub_partition(self.sub_partition.as_ref())?;
         let now = service.now();
@@ -284,6 +315,7 @@ impl TimeRangeRegistration {
             default_partition: Set(self.default_partition),
             sub_partition_column: Set(sub.as_ref().map(|(c, _)| c.clone())),
             sub_partition_modulus: Set(sub.as_ref().map(|(_, m)| *m)),
+            key_encoding: Set(encoding.map(|e| e.to_string())),
             ..Default::default()
         }
         .insert(&txn)
@@ -307,23 +339,43 @@ impl TimeRangeRegistration {
     }
 }
 
-/// Checks that the table exists and is partitioned by RANGE on one timestamp column; returns that column.
+/// Checks that the table exists and is partitioned by RANGE on one column whose values encode time: a
+/// `timestamptz`, `timestamp` or `date`, or a column the given encoding fits (and that holds the current
+/// period). Returns the column, and the encoding to record (`None`: the column's type says it).
 async fn check_range_table<C: ConnectionTrait>(
     conn: &C,
-    schema: &str,
-    table: &str,
+    (schema, table): (&str, &str),
     key_column: Option<&str>,
-) -> Result<String> {
-    let (column, key_type) = super::check_single_key(conn, schema, table, "r", key_column).await?;
-    match key_type.as_str() {
-        "timestamp with time zone" | "timestamp without time zone" => Ok(column),
-        other => Err(Error::UnsupportedKeyType {
-            table: format!("{schema}.{table}"),
-            column,
-            data_type: other.to_owned(),
-            needed: "timestamp with time zone (or timestamp without time zone)",
-        }),
-    }
+    encoding: Option<TimeEncoding>,
+    settings: &TimeRangeSettings,
+    now: DateTime<Utc>,
+) -> Result<(String, Option<TimeEncoding>)> {
+    let key = super::check_single_key(conn, schema, table, "r", key_column).await?;
+    let problem = |problem| Error::KeyEncoding {
+        table: format!("{schema}.{table}"),
+        problem,
+    };
+    let fitted = match encoding.or_else(|| TimeEncoding::of_column(&key.key_type)) {
+        Some(encoding) => encoding
+            .fit(&key.key_type, key.collation.as_deref(), settings.period)
+            .map_err(problem)?,
+        None => {
+            return Err(Error::UnsupportedKeyType {
+                table: format!("{schema}.{table}"),
+                column: key.column,
+                data_type: key.key_type,
+                needed: "timestamp with time zone, timestamp or date; or give the encoding of an integer,                          uuid or text key (.encoding(..), --encoding)",
+            });
+        }
+    };
+    // The current period must fit the column (an integer in seconds ends in January 2038).
+    let start = settings.period.start(now, settings.time_zone);
+    let value = fitted.encode(start, settings.time_zone).map_err(problem)?;
+    fitted
+        .check_fits(start, &value, &key.key_type)
+        .map_err(problem)?;
+    let recorded = (!fitted.is_temporal()).then_some(fitted);
+    Ok((key.column, recorded))
 }
 
 /// The result of [`TimeRangeTable::update_config`].

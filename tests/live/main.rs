@@ -6,6 +6,7 @@ mod support;
 
 mod cli;
 mod drift;
+mod encodings;
 mod entity;
 mod hostile;
 mod kinds;
