@@ -4,7 +4,7 @@
 //! scripts/bench            # installs postgresql-15-partman when missing (as root), then runs this in release
 //! ```
 //!
-//! `BENCH_ONLY=main|growth|online` runs one group of scenarios.
+//! `BENCH_ONLY=main|growth|online|encoding` runs one group of scenarios.
 //!
 //! Method. Every scenario runs `RUNS` times (default 5; `BENCH_RUNS` overrides). Each run of each tool uses a
 //! database of its own, created for it, so no tool pays for another's catalog. The figures are ratios of
@@ -28,6 +28,9 @@
 //!   6 alternating pairs of 0.5 s windows (alone, then with maintenance), the throughput ratio over the
 //!   writer's own time and its p99 latency. The same with no maintenance shows the machine's own noise.
 //! - retention is also run with `parallel_tables = 2` (two tables maintained at once).
+//! - encoding: the premake and the no-op run above (ours, direct), on the 50 tables keyed by a `timestamptz`
+//!   and keyed by a UUIDv7 `id` that is also the primary key, each in a database of its own, alternating
+//!   which goes first; the ratio uuidv7 / timestamptz of each run.
 
 use std::time::{Duration as StdDuration, Instant};
 
@@ -142,6 +145,54 @@ async fn make_tables(db: &DatabaseConnection) -> Res<()> {
     Ok(())
 }
 
+/// The tables of [`make_tables`], keyed by a UUIDv7 `id` that is also the primary key.
+async fn make_uuid_tables(db: &DatabaseConnection) -> Res<()> {
+    let mut sql = String::new();
+    for i in 0..TABLES {
+        let t = table(i);
+        sql.push_str(&format!(
+            "CREATE TABLE {t} (id uuid NOT NULL, payload text, PRIMARY KEY (id)) PARTITION BY RANGE (id);"
+        ));
+    }
+    db.execute_unprepared(&sql).await?;
+    Ok(())
+}
+
+/// Premake of 50 × 61 daily partitions from empty, then a no-op run, by our `run_maintenance()`, on tables
+/// keyed by a `timestamptz` or (with `uuid`) a UUIDv7: the two durations.
+async fn keyed_run(
+    server: &mut Server,
+    clock: &ManualClock,
+    uuid: bool,
+) -> Res<(StdDuration, StdDuration)> {
+    let db = server.database(if uuid { "uuid" } else { "tstz" }).await?;
+    if uuid {
+        make_uuid_tables(&db).await?;
+    } else {
+        make_tables(&db).await?;
+    }
+    server.settle().await?;
+    let encoding = uuid.then_some(TimeEncoding::UuidV7);
+    let mut service = None;
+    let premake = timed(async {
+        service = Some(ours_create_keyed(&db, clock, 60, CreationMode::Direct, encoding).await?);
+        Ok(())
+    })
+    .await?;
+    let service = service.ok_or("no service")?;
+    server.settle().await?;
+    let noop = timed(async {
+        let report = service.run_maintenance().await?;
+        if report.created() + report.detached() > 0 {
+            return Err("the no-op run did something".into());
+        }
+        Ok(())
+    })
+    .await?;
+    server.drop(db).await?;
+    Ok((premake, noop))
+}
+
 fn midnight(day: DateTime<Utc>) -> DateTime<Utc> {
     Period::Day.start(day, chrono_tz::UTC)
 }
@@ -193,13 +244,24 @@ async fn ours_create(
     premake: u32,
     mode: CreationMode,
 ) -> Res<PartitionService> {
+    ours_create_keyed(db, clock, premake, mode, None).await
+}
+
+/// [`ours_create`] for tables whose key encodes time (`None`: a `timestamptz`).
+async fn ours_create_keyed(
+    db: &DatabaseConnection,
+    clock: &ManualClock,
+    premake: u32,
+    mode: CreationMode,
+    encoding: Option<TimeEncoding>,
+) -> Res<PartitionService> {
     let service = PartitionService::new(db.clone()).with_clock(clock.clone());
     for i in 0..TABLES {
-        let t = service
-            .time_range_table(table(i))
-            .period(Period::Day)
-            .register()
-            .await?;
+        let mut registration = service.time_range_table(table(i)).period(Period::Day);
+        if let Some(encoding) = encoding {
+            registration = registration.encoding(encoding);
+        }
+        let t = registration.register().await?;
         t.update_maintenance(|m| {
             m.premake = premake;
             m.creation_mode = mode;
@@ -644,9 +706,47 @@ async fn main() -> Res<()> {
         server.drop(db).await?;
     }
 
+    // --- keys that encode time: UUIDv7 against timestamptz, alternating which goes first ----------------
+    let (mut uuid_premake, mut uuid_noop) = (vec![], vec![]);
+    for run in 0..if wants("encoding") { runs } else { 0 } {
+        eprintln!("encoding run {}/{runs}", run + 1);
+        let clock = ManualClock::new(today + Duration::hours(1));
+        let (tstz, uuid) = if run % 2 == 0 {
+            let tstz = keyed_run(&mut server, &clock, false).await?;
+            (tstz, keyed_run(&mut server, &clock, true).await?)
+        } else {
+            let uuid = keyed_run(&mut server, &clock, true).await?;
+            (keyed_run(&mut server, &clock, false).await?, uuid)
+        };
+        eprintln!(
+            "  timestamptz: premake {:.0} ms, no-op {:.1} ms; uuidv7: premake {:.0} ms, no-op {:.1} ms",
+            ms(tstz.0),
+            ms(tstz.1),
+            ms(uuid.0),
+            ms(uuid.1)
+        );
+        uuid_premake.push(uuid.0.as_secs_f64() / tstz.0.as_secs_f64());
+        uuid_noop.push(uuid.1.as_secs_f64() / tstz.1.as_secs_f64());
+    }
+
     println!(
         "\nBenchmarks: {runs} runs, ratios min / median / max (PostgreSQL 15, this machine)\n"
     );
+    if wants("encoding") {
+        println!("| keys that encode time | min | median | max | target |");
+        println!("|---|---|---|---|---|");
+        summary(
+            "premake 50 × 61: uuidv7 / timestamptz",
+            &mut uuid_premake,
+            "≤ 1.1×",
+        );
+        summary(
+            "no-op maintenance, 3 050 partitions: uuidv7 / timestamptz",
+            &mut uuid_noop,
+            "≤ 1.1×",
+        );
+        println!();
+    }
     if wants("main") {
         println!("| scenario | min | median | max | target |");
         println!("|---|---|---|---|---|");

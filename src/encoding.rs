@@ -31,6 +31,24 @@
 //! assert_eq!("epoch-ms".parse::<TimeEncoding>()?.encode(at, chrono_tz::UTC)?, KeyValue::Int(1_710_028_800_000));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! In a migration, the first partitions of such a table by hand:
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use sea_orm::sea_query::PostgresQueryBuilder;
+//! use sea_orm_pg_partitioning::prelude::*;
+//!
+//! let (start, end) = (Utc.with_ymd_and_hms(2024, 3, 10, 0, 0, 0).unwrap(), Utc.with_ymd_and_hms(2024, 3, 11, 0, 0, 0).unwrap());
+//! let encode = |at| TimeEncoding::UuidV7.encode(at, chrono_tz::UTC);
+//! let sql = Partition::create()
+//!     .table("event_2024-03-10_2024-03-11")
+//!     .partition_of("event")
+//!     .bound(PartitionBound::range([encode(start)?], [encode(end)?]))
+//!     .build(PostgresQueryBuilder)?;
+//! assert!(sql.ends_with("FROM (CAST('018e25a8-c000-0000-0000-000000000000' AS uuid)) TO (CAST('018e2acf-1c00-0000-0000-000000000000' AS uuid))"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 use std::str::FromStr;
@@ -327,18 +345,25 @@ impl TimeEncoding {
                 return Err(wrong("a bigint column", "store snowflake IDs as bigint"));
             }
         };
+        fitted.check_period(period)?;
+        Ok(fitted)
+    }
+
+    /// Refuses a period whose partitions are narrower than what the key can tell apart (hourly partitions
+    /// of a `date` key).
+    pub fn check_period(self, period: Period) -> Result<()> {
         let shortest = match period {
             Period::Hour => Duration::hours(1),
             _ => Duration::days(1),
         };
-        if fitted.resolution() > shortest {
+        if self.resolution() > shortest {
             return Err(EncodingError::PeriodBelowResolution {
-                encoding: fitted.to_string(),
-                resolution: human(fitted.resolution()),
+                encoding: self.to_string(),
+                resolution: human(self.resolution()),
                 period,
             });
         }
-        Ok(fitted)
+        Ok(())
     }
 
     /// The smallest difference between two instants the key can tell apart.

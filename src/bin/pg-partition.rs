@@ -1219,9 +1219,18 @@ fn print_partitions(t: &TableStatus) {
         .iter()
         .map(|p| {
             let cat = p.catalog.as_ref();
+            let mut bound = p.bound().map(|b| b.to_string()).unwrap_or_default();
+            // A key that encodes time: the values behind the instants too.
+            if t.config.key_encoding.is_some()
+                && let Some(key) = cat
+                    .and_then(|c| c.key_bound.as_deref())
+                    .and_then(|k| k.strip_prefix("FOR VALUES "))
+            {
+                bound = format!("{bound} = {key}");
+            }
             [
                 p.name.clone(),
-                p.bound().map(|b| b.to_string()).unwrap_or_default(),
+                bound,
                 format!(
                     "{}{}",
                     p.state(),

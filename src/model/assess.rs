@@ -310,6 +310,7 @@ impl Findings<'_> {
             parent: rel.parent.as_ref().map(|(s, n)| format!("{s}.{n}")),
             detach_pending: rel.detach_pending,
             bound: catalog_bound(rel),
+            key_bound: rel.bound.clone(),
             tablespace: rel.tablespace.clone(),
             indexes,
             estimated_rows: rel.estimated_rows,

@@ -30,6 +30,9 @@ pub struct CatalogPartition {
     pub detach_pending: bool,
     /// Its bound while attached.
     pub bound: Option<CatalogBound>,
+    /// Its bound as PostgreSQL prints it (`FOR VALUES FROM (..) TO (..)`): for a key that encodes time, the
+    /// encoded values behind [`bound`](Self::bound)'s instants.
+    pub key_bound: Option<String>,
     /// Its tablespace.
     pub tablespace: String,
     /// Each of its indexes with its tablespace, by name.

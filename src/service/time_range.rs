@@ -582,6 +582,12 @@ impl TimeRangeTable {
             });
         }
         after.validate(&txn).await?;
+        ctx.encoding()?
+            .check_period(after.period)
+            .map_err(|problem| Error::KeyEncoding {
+                table: ctx.qualified(),
+                problem,
+            })?;
         let mut active = ctx.config.clone().into_active_model();
         active.period = Set(Some(after.period));
         active.interval = Set(after.interval_column());

@@ -19,6 +19,7 @@ fn day(name: &str, start: DateTime<Utc>, attached: bool, size: i64) -> Partition
         name: name.into(),
         log: Some(range_log(1, name, start, end, attached)),
         catalog: Some(CatalogPartition {
+            key_bound: None,
             attached,
             parent: attached.then(|| "public.event".to_owned()),
             detach_pending: false,
@@ -206,6 +207,7 @@ fn list_and_hash_tables_are_cells_with_default_last() {
         name: name.into(),
         log: None,
         catalog: Some(CatalogPartition {
+            key_bound: None,
             attached: true,
             parent: Some("public.event".into()),
             detach_pending: false,
