@@ -80,7 +80,7 @@ pub struct Step {
     pub log_id: Option<i64>,
     /// The bound, for reading (`[2024-01-01 00:00:00 UTC, 2024-02-01 00:00:00 UTC)`).
     pub bounds: String,
-    /// The statements the step runs, in order: see [`recipe`](crate::model::recipe). Composed from what the
+    /// The statements the step runs, in order: see [`model::recipe`](crate::model::recipe). Composed from what the
     /// catalog said when the plan was made (whether DEFAULT holds rows for a new partition, where a partition
     /// and its indexes are); the run composes them again under the table's lock with the same function, so
     /// they differ only if the catalog changed in between. One exception: moving a partition that this same

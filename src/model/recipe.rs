@@ -6,13 +6,13 @@
 //! statements that run; a live test compares them with what the server logged.
 //!
 //! The changes:
-//! - [`create`]: a partition, directly (`CREATE TABLE .. PARTITION OF`) or in the low-lock mode (a standalone
+//! - `create`: a partition, directly (`CREATE TABLE .. PARTITION OF`) or in the low-lock mode (a standalone
 //!   table with a `CHECK` proving its bound, `ATTACH`, the check dropped), with its hash sub-partitions, in
 //!   its tablespace with every index, and with the rows of DEFAULT that belong in it moved into it;
-//! - [`attach`]: a detached partition back, with the rows of DEFAULT that belong in it;
-//! - [`detach`]: plain, `CONCURRENTLY` or `FINALIZE`;
-//! - [`relocate`]: a table (or each sub-partition) and every index of it to a tablespace;
-//! - [`drop`]: a partition with its rows.
+//! - `attach`: a detached partition back, with the rows of DEFAULT that belong in it;
+//! - `detach`: plain, `CONCURRENTLY` or `FINALIZE`;
+//! - `relocate`: a table (or each sub-partition) and every index of it to a tablespace;
+//! - `drop`: a partition with its rows.
 
 use std::fmt;
 
