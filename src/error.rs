@@ -278,7 +278,8 @@ pub enum Error {
     /// The crate's own tables are not in the database (its migrations have not run).
     #[error(
         "the crate's tables (sopp_partition_config, sopp_partition_log) are not in this database's search path \
-         ({search_path}): run the migrations of sea-orm-pg-partitioning-migration first"
+         ({search_path}): run their migrations first (migrations::up, your Migrator with \
+         sea-orm-pg-partitioning-migration, or pg-partition migrate up)"
     )]
     NotInstalled {
         /// The connection's `search_path`, where they were looked for.

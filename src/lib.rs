@@ -211,6 +211,8 @@ mod error;
 mod exec;
 #[cfg(feature = "migration")]
 mod migration;
+#[cfg(feature = "migration")]
+pub mod migrations;
 pub mod model;
 pub mod schema;
 pub mod service;

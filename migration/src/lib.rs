@@ -20,29 +20,5 @@
 //! clash with yours. The crate also re-exports the `SchemaManager` extension, so a migration crate needs one
 //! dependency for both.
 
-use sea_orm_migration::prelude::*;
-
+pub use sea_orm_pg_partitioning::migrations::Migrator;
 pub use sea_orm_pg_partitioning::prelude::PartitionSchemaManagerExt;
-
-mod m20261124_000001_sopp_create_partition_tables;
-mod m20261124_000002_sopp_partition_kinds;
-mod m20261124_000003_sopp_maintenance;
-mod m20261201_000001_sopp_created_tablespace;
-mod m20261201_000002_sopp_key_encoding;
-
-/// The crate's migrations, in order.
-#[derive(Debug)]
-pub struct Migrator;
-
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
-            Box::new(m20261124_000001_sopp_create_partition_tables::Migration),
-            Box::new(m20261124_000002_sopp_partition_kinds::Migration),
-            Box::new(m20261124_000003_sopp_maintenance::Migration),
-            Box::new(m20261201_000001_sopp_created_tablespace::Migration),
-            Box::new(m20261201_000002_sopp_key_encoding::Migration),
-        ]
-    }
-}

@@ -10,6 +10,7 @@
 //! pg-partition move TABLE PARTITION --tablespace NAME
 //! pg-partition config TABLE [--set KEY=VALUE]...
 //! pg-partition unregister TABLE [--drop-detached] [--yes]
+//! pg-partition migrate up|down [--steps N|--all] [--yes]|status   the crate's own tables
 //! ```
 //!
 //! The database comes from `--database-url` or `DATABASE_URL`. Exit codes: 0 healthy or done; 1 anomalies
@@ -137,6 +138,12 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// The crate's own tables (sopp_partition_config, sopp_partition_log): create them, bring them up to
+    /// date, roll them back, or show their migrations. Recorded in seaql_migrations beside yours.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
     /// Moves a partition and all its indexes to a tablespace.
     Move {
         /// The managed table.
@@ -147,6 +154,28 @@ enum Command {
         #[arg(long)]
         tablespace: String,
     },
+}
+
+/// What `migrate` does.
+#[derive(Subcommand)]
+enum MigrateAction {
+    /// Applies the crate's pending migrations (on a fresh database: creates its tables).
+    Up,
+    /// Rolls back the crate's newest applied migration (or --steps N, or --all: drops its tables and
+    /// everything they record; the partitions themselves stay).
+    Down {
+        /// How many to roll back.
+        #[arg(long, default_value_t = 1, conflicts_with = "all")]
+        steps: usize,
+        /// All of them.
+        #[arg(long)]
+        all: bool,
+        /// Do not ask before dropping the crate's tables.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Each of the crate's migrations, applied or pending; exit 1 when one is pending.
+    Status,
 }
 
 /// How a table to adopt is partitioned.
@@ -255,6 +284,10 @@ fn one_line(message: &str) -> String {
 }
 
 async fn run(cli: Cli) -> Result<u8, Failure> {
+    if let Command::Migrate { action } = &cli.command {
+        let db = connect_db(&cli).await?;
+        return migrate(&db, action).await;
+    }
     let service = connect(&cli).await?;
     let table = |name: &str| qualified(cli.schema.as_deref(), name);
     match &cli.command {
@@ -295,6 +328,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             reconcile(&service, name, *repair, directions, cli.json).await
         }
         Command::Adopt { table: name, kind } => adopt(&service, table(name), kind).await,
+        // Handled above, before the check that the crate's tables exist.
+        Command::Migrate { action } => migrate(service.connection(), action).await,
         Command::Attach {
             table: name,
             partition,
@@ -331,7 +366,8 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The service over the database of `--database-url` or `DATABASE_URL`, after checking that the crate's
 /// tables are there (every command reads them). No message ever shows the URL's password.
-async fn connect(cli: &Cli) -> Result<PartitionService, Failure> {
+/// The database, connected: at most 5 s, and never a password in a message.
+async fn connect_db(cli: &Cli) -> Result<sea_orm::DatabaseConnection, Failure> {
     let url = cli.database_url.clone().ok_or_else(|| {
         Failure(
             "no database: pass --database-url or set DATABASE_URL".to_owned(),
@@ -370,6 +406,12 @@ async fn connect(cli: &Cli) -> Result<PartitionService, Failure> {
             2,
         )
     })?;
+    Ok(db)
+}
+
+/// The service on the database, after checking the crate's tables are there.
+async fn connect(cli: &Cli) -> Result<PartitionService, Failure> {
+    let db = connect_db(cli).await?;
     let service = PartitionService::new(db);
     service.check_installed().await.map_err(db_error)?;
     Ok(service)
@@ -482,6 +524,54 @@ async fn reconcile(
     .map_err(db_error)?;
     print_reconciliation(&done, json);
     Ok(u8::from(!done.is_healthy()))
+}
+
+/// `migrate up|down|status`: the crate's own tables, through the library's `migrations`.
+async fn migrate(db: &sea_orm::DatabaseConnection, action: &MigrateAction) -> Result<u8, Failure> {
+    use sea_orm_pg_partitioning::migrations;
+    let failed = |e: sea_orm::DbErr| Failure(format!("migrate: {}", one_line(&e.to_string())), 2);
+    match action {
+        MigrateAction::Up => {
+            let done = migrations::up(db).await.map_err(failed)?;
+            for name in &done {
+                out!("applied {name}");
+            }
+            out!(
+                "{} migration(s) applied; the crate's tables are up to date",
+                done.len()
+            );
+            Ok(0)
+        }
+        MigrateAction::Down { steps, all, yes } => {
+            let status = migrations::status(db).await.map_err(failed)?;
+            let applied = status.iter().filter(|(_, a)| *a).count();
+            let count = if *all {
+                applied
+            } else {
+                Ord::min(*steps, applied)
+            };
+            let drops_tables = count > 0 && count == applied;
+            if drops_tables && !*yes {
+                confirm(&format!(
+                    "Rolling back all {count} of the crate's migrations drops sopp_partition_config and \
+                     sopp_partition_log with every configuration and log row (the partitions stay). Continue?"
+                ))?;
+            }
+            let done = migrations::down(db, Some(count)).await.map_err(failed)?;
+            for name in &done {
+                out!("rolled back {name}");
+            }
+            out!("{} migration(s) rolled back", done.len());
+            Ok(0)
+        }
+        MigrateAction::Status => {
+            let status = migrations::status(db).await.map_err(failed)?;
+            for (name, applied) in &status {
+                out!("{:<8} {name}", if *applied { "applied" } else { "pending" });
+            }
+            Ok(u8::from(status.iter().any(|(_, applied)| !applied)))
+        }
+    }
 }
 
 /// `adopt TABLE (--period P [--time-zone Z] [--encoding E] | --step N | --list | --hash)`.
@@ -863,6 +953,10 @@ fn db_error(err: Error) -> Failure {
         Error::NotRegistered { table } => format!(
             "table {table:?} is not registered: adopt it (pg-partition adopt {table} --period P | --step N | \
              --list | --hash), or register it from your service"
+        ),
+        Error::NotInstalled { search_path } => format!(
+            "the crate's tables (sopp_partition_config, sopp_partition_log) are not in this database's search \
+             path ({search_path}): create them with pg-partition migrate up"
         ),
         Error::NotPartitioned { table, expected } => format!(
             "table {table:?} is not partitioned: create it with PARTITION BY {expected} (or convert it), then \

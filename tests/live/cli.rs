@@ -278,7 +278,11 @@ async fn usage_and_connection_errors_exit_2_with_one_line() {
     .await;
     let out = cli(Some(bare.url.as_str()), &["status"]).await;
     assert_code(&out, 2);
-    assert!(stderr(&out).contains("migrations"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("create them with pg-partition migrate up"),
+        "{}",
+        stderr(&out)
+    );
     assert!(
         stderr(&out).contains(r#"search path ("$user", public)"#),
         "{}",
@@ -491,5 +495,103 @@ async fn config_shows_and_changes_settings() {
         assert_code(&out, 2);
         assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
     }
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn migrate_creates_updates_and_rolls_back_the_crates_tables_beside_the_users_migrations() {
+    let t = crate::support::TestDb::new(test_name!(
+        "migrate_creates_updates_and_rolls_back_the_crates_tables_beside_the_users_migrations"
+    ))
+    .await;
+    let url = Some(t.url.as_str());
+    use sea_orm_migration::MigratorTrait as _;
+    let names: Vec<String> = sea_orm_pg_partitioning::migrations::Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    // A fresh database: every command but migrate says how to create the tables.
+    let out = cli(url, &["status"]).await;
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("pg-partition migrate up"),
+        "{}",
+        stderr(&out)
+    );
+    // The application's own migrations share seaql_migrations (one applied before ours).
+    exec(
+        &t.conn,
+        "CREATE TABLE seaql_migrations (version varchar PRIMARY KEY, applied_at bigint NOT NULL); \
+         INSERT INTO seaql_migrations VALUES ('m20250101_000001_create_event', 1735689600); \
+         CREATE TABLE event (id bigint)",
+    )
+    .await;
+    let out = cli(url, &["migrate", "status"]).await;
+    assert_code(&out, 1);
+    assert_eq!(
+        stdout(&out).matches("pending").count(),
+        names.len(),
+        "{}",
+        stdout(&out)
+    );
+    let out = cli(url, &["migrate", "up"]).await;
+    assert_code(&out, 0);
+    for name in &names {
+        assert!(
+            stdout(&out).contains(&format!("applied {name}")),
+            "{}",
+            stdout(&out)
+        );
+    }
+    assert_code(&cli(url, &["status"]).await, 0);
+    assert_code(&cli(url, &["migrate", "status"]).await, 0);
+    assert!(stdout(&cli(url, &["migrate", "up"]).await).contains("0 migration(s) applied"));
+
+    // down rolls back the crate's newest migration, never the application's.
+    let out = cli(url, &["migrate", "down"]).await;
+    assert_code(&out, 0);
+    let last = names.last().expect("migrations");
+    assert!(
+        stdout(&out).contains(&format!("rolled back {last}")),
+        "{}",
+        stdout(&out)
+    );
+    let versions = crate::support::strings(
+        &t.conn,
+        "SELECT version::text FROM seaql_migrations ORDER BY version",
+        vec![],
+    )
+    .await;
+    assert!(versions.contains(&"m20250101_000001_create_event".to_owned()));
+    assert!(!versions.contains(last));
+    assert_eq!(versions.len(), names.len(), "{versions:?}");
+    // Rolling back everything drops the tables: off a terminal, only with --yes.
+    let out = cli(url, &["migrate", "down", "--all"]).await;
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    assert!(catalog::exists(&t.conn, "public", "sopp_partition_config").await);
+    let out = cli(url, &["migrate", "down", "--all", "--yes"]).await;
+    assert_code(&out, 0);
+    assert!(!catalog::exists(&t.conn, "public", "sopp_partition_config").await);
+    let versions = crate::support::strings(
+        &t.conn,
+        "SELECT version::text FROM seaql_migrations",
+        vec![],
+    )
+    .await;
+    assert_eq!(versions, ["m20250101_000001_create_event"]);
+    assert!(
+        catalog::exists(&t.conn, "public", "event").await,
+        "the application's table stays"
+    );
+    // The library's functions see what the command did, and the reverse.
+    let status = sea_orm_pg_partitioning::migrations::status(&t.conn)
+        .await
+        .expect("status");
+    assert!(status.iter().all(|(_, applied)| !applied));
+    sea_orm_pg_partitioning::migrations::up(&t.conn)
+        .await
+        .expect("up");
+    assert_code(&cli(url, &["migrate", "status"]).await, 0);
     t.finish().await;
 }
