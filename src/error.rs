@@ -275,6 +275,16 @@ pub enum Error {
         source: Box<DbErr>,
     },
 
+    /// The server is older than PostgreSQL 14.
+    #[error(
+        "PostgreSQL {version} is not supported: the crate needs 14 or later (DETACH .. CONCURRENTLY and its \
+         pending state); it is tested on 14 to 18"
+    )]
+    UnsupportedServer {
+        /// The server's `server_version`.
+        version: String,
+    },
+
     /// The crate's own tables are not in the database (its migrations have not run).
     #[error(
         "the crate's tables (sopp_partition_config, sopp_partition_log) are not in this database's search path \
@@ -372,6 +382,7 @@ impl Error {
             Error::ConcurrentDetachInTransaction { .. } => "concurrent-detach-in-transaction",
             Error::RowsOutsideBound { .. } => "rows-outside-bound",
             Error::NotInstalled { .. } => "not-installed",
+            Error::UnsupportedServer { .. } => "unsupported-server",
             Error::Hook { .. } => "hook",
             Error::RepairFailed { .. } => "repair-failed",
             Error::Statement(err) => err.code(),

@@ -91,15 +91,24 @@ pub(crate) async fn current_schema<C: ConnectionTrait>(conn: &C) -> Result<Strin
 pub(crate) async fn tables_found<C: ConnectionTrait>(
     conn: &C,
     tables: &[&str],
-) -> Result<(bool, String)> {
+) -> Result<(bool, String, i32, String)> {
     let names: Vec<String> = tables.iter().map(|t| (*t).to_owned()).collect();
     let row = query_one(
         conn,
-        "SELECT bool_and(to_regclass(quote_ident(t)) IS NOT NULL), current_setting('search_path') \
+        "SELECT bool_and(to_regclass(quote_ident(t)) IS NOT NULL), current_setting('search_path'), \
+                current_setting('server_version_num')::int, current_setting('server_version') \
          FROM unnest($1::text[]) t",
         vec![names.into()],
     )
     .await?;
+    let version_num = row
+        .as_ref()
+        .and_then(|r| r.try_get_by_index::<Option<i32>>(2).ok().flatten())
+        .unwrap_or(0);
+    let version = row
+        .as_ref()
+        .and_then(|r| r.try_get_by_index::<Option<String>>(3).ok().flatten())
+        .unwrap_or_default();
     let found = row
         .as_ref()
         .and_then(|r| r.try_get_by_index::<Option<bool>>(0).ok().flatten())
@@ -107,7 +116,7 @@ pub(crate) async fn tables_found<C: ConnectionTrait>(
     let search_path = row
         .and_then(|r| r.try_get_by_index::<Option<String>>(1).ok().flatten())
         .unwrap_or_default();
-    Ok((found, search_path))
+    Ok((found, search_path, version_num, version))
 }
 
 /// What registration needs to know about a table.

@@ -260,7 +260,8 @@ impl PartitionService {
         IdRangeRegistration::new(self.clone(), table.into())
     }
 
-    /// Checks that the crate's tables exist where this connection looks for them (its `search_path`):
+    /// Checks that the server is PostgreSQL 14 or later ([`Error::UnsupportedServer`] otherwise) and that the
+    /// crate's tables exist where this connection looks for them (its `search_path`):
     /// [`Error::NotInstalled`] when the migrations have not run there.
     ///
     /// ```no_run
@@ -280,8 +281,11 @@ impl PartitionService {
         )
         .await?;
         match found {
-            (true, _) => Ok(()),
-            (false, search_path) => Err(Error::NotInstalled { search_path }),
+            (_, _, num, version) if num < MIN_SERVER_VERSION_NUM => {
+                Err(Error::UnsupportedServer { version })
+            }
+            (true, ..) => Ok(()),
+            (false, search_path, ..) => Err(Error::NotInstalled { search_path }),
         }
     }
 
@@ -497,6 +501,10 @@ pub(crate) struct SingleKey {
     /// The key's collation, for a collatable type.
     pub collation: Option<String>,
 }
+
+/// The oldest PostgreSQL the crate works with, as `server_version_num`: 14 (`DETACH .. CONCURRENTLY` and
+/// its pending state in `pg_inherits`). Tested on 14 to 18.
+pub const MIN_SERVER_VERSION_NUM: i32 = 140_000;
 
 /// The most partitions `premake` may ask for: what one maintenance run creates at most.
 pub const MAX_PREMAKE: u32 = MAX_CREATES_PER_RUN as u32;

@@ -563,6 +563,14 @@ async fn adopt_takes_over_a_table_made_by_pg_partman() {
         vec![],
     )
     .await;
+    // Only scripts/postgres-version, whose servers ship no pg_partman, lets this test stop here.
+    if available.is_empty() && std::env::var_os("SOPP_TEST_WITHOUT_PARTMAN").is_some() {
+        eprintln!(
+            "pg_partman is not available on this server (SOPP_TEST_WITHOUT_PARTMAN): not adopting"
+        );
+        t.finish().await;
+        return;
+    }
     assert_eq!(
         available,
         ["pg_partman"],

@@ -553,3 +553,52 @@ async fn misaligned_and_undecodable_bounds_are_left_alone_at_adoption() {
     assert_eq!(unlogged, 2, "{:#?}", status.anomalies);
     t.finish().await;
 }
+
+/// PostgreSQL 18 generates UUIDv7 itself: its `uuidv7()` values land in the partition of the day they were
+/// made (run on 18 by CI's `scripts/postgres-version 18`; older servers have no `uuidv7()`).
+#[tokio::test]
+async fn postgres_18_uuidv7_values_land_in_todays_partition() {
+    let t = setup(test_name!(
+        "postgres_18_uuidv7_values_land_in_todays_partition"
+    ))
+    .await;
+    let db = &t.conn;
+    let version: i32 = strings(db, "SELECT current_setting('server_version_num')", vec![])
+        .await
+        .pop()
+        .and_then(|v| v.parse().ok())
+        .expect("a version");
+    if version < 180_000 {
+        eprintln!("PostgreSQL {version} has no uuidv7(): run with scripts/postgres-version 18");
+        t.finish().await;
+        return;
+    }
+    exec(
+        db,
+        "CREATE TABLE event (id uuid NOT NULL DEFAULT uuidv7(), note text, PRIMARY KEY (id)) \
+         PARTITION BY RANGE (id)",
+    )
+    .await;
+    let service = PartitionService::new(db.clone());
+    let events = service
+        .time_range_table("event")
+        .period(Period::Day)
+        .encoding(TimeEncoding::UuidV7)
+        .register()
+        .await
+        .expect("register");
+    exec(
+        db,
+        "INSERT INTO event (note) SELECT 'row' FROM generate_series(1, 100)",
+    )
+    .await;
+    let today = events.latest().await.expect("latest").expect("a partition");
+    let holders = strings(
+        db,
+        "SELECT DISTINCT tableoid::regclass::text FROM event",
+        vec![],
+    )
+    .await;
+    assert_eq!(holders, [format!("\"{}\"", today.partition_name)]);
+    t.finish().await;
+}
