@@ -7,8 +7,9 @@
 //! SERVICE_ADMIN_ADDR=127.0.0.1:8080 scripts/with-postgres cargo run --example service
 //! ```
 //!
-//! The status page is at `http://ADDRESS/status` (the address is printed at start; by default a free port of
-//! 127.0.0.1). Works in a schema of its own, `example_service`, which it drops and recreates at start.
+//! The admin endpoint (its address is printed at start; by default a free port of 127.0.0.1) serves the status
+//! page at `/status`, the background task's health at `/health` (503 once a run failed) and the crate's
+//! metrics in Prometheus' text format at `/metrics`. Works in a schema of its own, `example_service`, which it drops and recreates at start.
 
 use std::time::Duration;
 
@@ -32,11 +33,33 @@ async fn status_page(
     }
 }
 
+/// `GET /health`: the background maintenance task's health; 503 after a failed run.
+async fn health(
+    axum::extract::State(health): axum::extract::State<
+        sea_orm_pg_partitioning::service::HealthWatch,
+    >,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let h = health.get();
+    let code = if h.consecutive_failures == 0 {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = format!(
+        "runs {}\nlast_success_at {:?}\nconsecutive_failures {}\nlast_error {:?}\n",
+        h.runs, h.last_success_at, h.consecutive_failures, h.last_error
+    );
+    (code, body).into_response()
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("DATABASE_URL").map_err(
         |_| "DATABASE_URL is not set: run `scripts/with-postgres cargo run --example service`",
     )?;
+    // The crate publishes its metrics through the `metrics` facade: here to Prometheus, at /metrics.
+    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
     let setup = Database::connect(url.as_str()).await?;
     setup
         .execute_unprepared(
@@ -83,10 +106,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let admin_addr =
         std::env::var("SERVICE_ADMIN_ADDR").unwrap_or_else(|_| "127.0.0.1:0".to_owned());
     let listener = tokio::net::TcpListener::bind(&admin_addr).await?;
-    println!("status page at http://{}/status", listener.local_addr()?);
+    let at = listener.local_addr()?;
+    println!("status page at http://{at}/status, health at /health, metrics at /metrics");
     let admin = axum::Router::new()
         .route("/status", axum::routing::get(status_page))
-        .with_state(service.clone());
+        .with_state(service.clone())
+        .route("/health", axum::routing::get(health))
+        .with_state(maintenance.health_watch())
+        .route(
+            "/metrics",
+            axum::routing::get(move || std::future::ready(prometheus.render())),
+        );
     let admin = tokio::spawn(async move { axum::serve(listener, admin).await });
 
     let run_for = std::env::var("SERVICE_RUN_FOR")

@@ -1128,37 +1128,12 @@ impl PartitionService {
     /// ```
     pub fn spawn_maintenance(&self, every: StdDuration) -> MaintenanceTask {
         let (stop_tx, stop_rx) = watch::channel(false);
+        let (health_tx, health_rx) = watch::channel(MaintenanceHealth::default());
         let service = self.clone();
         let handle = tokio::spawn(async move {
             let mut stop = stop_rx;
-            let mut failures: u32 = 0;
             loop {
-                let pause = match service.plan().await {
-                    Ok(plan) => {
-                        let report = service.run_plan_until(&plan, Some(&stop)).await;
-                        for (table, error) in report.errors() {
-                            tracing::warn!(%table, %error, "maintenance of a table failed");
-                        }
-                        for (table, reason) in &report.unplannable {
-                            tracing::warn!(%table, %reason, "a table could not be planned");
-                        }
-                        tracing::info!(
-                            created = report.created(),
-                            detached = report.detached(),
-                            dropped = report.dropped(),
-                            ms = report.duration.as_millis() as u64,
-                            "maintenance run"
-                        );
-                        failures = 0;
-                        scale(every, jitter_factor())
-                    }
-                    Err(error) => {
-                        failures = failures.saturating_add(1);
-                        let pause = backoff(StdDuration::from_secs(1), failures - 1).min(every);
-                        tracing::warn!(%error, retry_in_ms = pause.as_millis() as u64, "maintenance run failed");
-                        pause
-                    }
-                };
+                let pause = service.background_run(&stop, &health_tx, every).await;
                 if *stop.borrow() {
                     break;
                 }
@@ -1174,7 +1149,111 @@ impl PartitionService {
         });
         MaintenanceTask {
             stop: stop_tx,
+            health: health_rx,
             handle,
+        }
+    }
+
+    /// One run of the background task: plans, runs, logs, publishes metrics and the task's health; returns
+    /// how long to wait before the next (backing off after a run that could not plan).
+    async fn background_run(
+        &self,
+        stop: &watch::Receiver<bool>,
+        health: &watch::Sender<MaintenanceHealth>,
+        every: StdDuration,
+    ) -> StdDuration {
+        let at = self.now();
+        match self.plan().await {
+            Ok(plan) => {
+                let report = self.run_plan_until(&plan, Some(stop)).await;
+                for (table, error) in report.errors() {
+                    tracing::warn!(%table, %error, "maintenance of a table failed");
+                }
+                for (table, reason) in &report.unplannable {
+                    tracing::warn!(%table, %reason, "a table could not be planned");
+                }
+                tracing::info!(
+                    created = report.created(),
+                    detached = report.detached(),
+                    dropped = report.dropped(),
+                    ms = report.duration.as_millis() as u64,
+                    "maintenance run"
+                );
+                super::metrics::record_run(&report);
+                match self.status().await {
+                    Ok(status) => super::metrics::record_status(&status, self.now()),
+                    Err(error) => tracing::warn!(%error, "status after the maintenance run failed"),
+                }
+                let failure = report
+                    .errors()
+                    .next()
+                    .map(|(table, error)| format!("{table}: {error}"));
+                let failure = failure.or_else(|| {
+                    report
+                        .unplannable
+                        .first()
+                        .map(|(table, reason)| format!("{table}: {reason}"))
+                });
+                health.send_modify(|h| h.record(at, failure, Some(std::sync::Arc::new(report))));
+                scale(every, jitter_factor())
+            }
+            Err(error) => {
+                super::metrics::record_failed_run();
+                let failures = health.borrow().consecutive_failures;
+                let pause = backoff(StdDuration::from_secs(1), failures).min(every);
+                tracing::warn!(%error, retry_in_ms = pause.as_millis() as u64, "maintenance run failed");
+                health.send_modify(|h| h.record(at, Some(error.to_string()), None));
+                pause
+            }
+        }
+    }
+}
+
+/// How the background maintenance task is doing: [`MaintenanceTask::health`].
+#[derive(Debug, Clone, Default)]
+pub struct MaintenanceHealth {
+    /// Runs so far.
+    pub runs: u64,
+    /// When the last run started.
+    pub last_run_at: Option<DateTime<Utc>>,
+    /// When the last run that did everything it planned (every table, nothing unplannable) started.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// The last failure: a run that could not plan, a table whose steps failed, a table that could not be
+    /// planned (`schema.table: why`).
+    pub last_error: Option<String>,
+    /// When that run started.
+    pub last_error_at: Option<DateTime<Utc>>,
+    /// Runs in a row that failed (0 after a success).
+    pub consecutive_failures: u32,
+    /// The last run's report (`None` before the first, or when the last run could not plan).
+    pub last_report: Option<std::sync::Arc<Report>>,
+}
+
+impl MaintenanceHealth {
+    /// Whether the last run succeeded (`false` before the first).
+    pub fn is_healthy(&self) -> bool {
+        self.runs > 0 && self.consecutive_failures == 0
+    }
+
+    fn record(
+        &mut self,
+        at: DateTime<Utc>,
+        failure: Option<String>,
+        report: Option<std::sync::Arc<Report>>,
+    ) {
+        self.runs += 1;
+        self.last_run_at = Some(at);
+        self.last_report = report;
+        match failure {
+            Some(error) => {
+                self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+                self.last_error = Some(error);
+                self.last_error_at = Some(at);
+            }
+            None => {
+                self.consecutive_failures = 0;
+                self.last_success_at = Some(at);
+            }
         }
     }
 }
@@ -1200,6 +1279,7 @@ async fn reread(txn: &DatabaseTransaction, step: &Step) -> Result<Option<partiti
 #[derive(Debug)]
 pub struct MaintenanceTask {
     stop: watch::Sender<bool>,
+    health: watch::Receiver<MaintenanceHealth>,
     handle: JoinHandle<()>,
 }
 
@@ -1216,6 +1296,38 @@ impl MaintenanceTask {
     /// Whether the task has ended.
     pub fn is_finished(&self) -> bool {
         self.handle.is_finished()
+    }
+
+    /// How the task is doing: runs, the last success and the last error, failures in a row, the last report.
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # fn run(task: sea_orm_pg_partitioning::service::MaintenanceTask) {
+    /// let health = task.health();
+    /// if !health.is_healthy() {
+    ///     eprintln!("maintenance: {} failure(s) in a row, last: {:?}", health.consecutive_failures, health.last_error);
+    /// }
+    /// # }
+    /// ```
+    pub fn health(&self) -> MaintenanceHealth {
+        self.health.borrow().clone()
+    }
+
+    /// A handle on the task's health that can be cloned into a health endpoint, while the task itself stays
+    /// with whoever shuts it down.
+    pub fn health_watch(&self) -> HealthWatch {
+        HealthWatch(self.health.clone())
+    }
+}
+
+/// The health of a [`MaintenanceTask`], readable from anywhere: [`MaintenanceTask::health_watch`].
+#[derive(Debug, Clone)]
+pub struct HealthWatch(watch::Receiver<MaintenanceHealth>);
+
+impl HealthWatch {
+    /// The task's health now (as [`MaintenanceTask::health`]).
+    pub fn get(&self) -> MaintenanceHealth {
+        self.0.borrow().clone()
     }
 }
 

@@ -13,6 +13,7 @@ pub(crate) mod handle;
 mod hook;
 mod kinds;
 mod maintenance;
+pub mod metrics;
 mod reconcile;
 mod status;
 mod time_range;
@@ -38,7 +39,8 @@ pub use kinds::{
     HashRegistration, HashTable, IdRangeRegistration, IdRangeTable, ListRegistration, ListTable,
 };
 pub use maintenance::{
-    MaintenanceOptions, MaintenanceTask, Report, StepOutcome, StepReport, TableReport,
+    HealthWatch, MaintenanceHealth, MaintenanceOptions, MaintenanceTask, Report, StepOutcome,
+    StepReport, TableReport,
 };
 pub use reconcile::{
     Adoption, Direction, ReconcileMode, Reconciliation, Repair, RepairOutcome, RepairPolicy,

@@ -819,3 +819,63 @@ async fn shutdown_interrupts_a_paced_pause() {
     );
     t.finish().await;
 }
+
+#[tokio::test]
+async fn the_background_task_reports_its_health_and_its_failures() {
+    let t = setup(test_name!(
+        "the_background_task_reports_its_health_and_its_failures"
+    ))
+    .await;
+    let db = &t.conn;
+    event_table(db, "event", "timestamptz").await;
+    event_table(db, "doomed", "timestamptz").await;
+    let (service, _clock) = service(db, utc(2024, 1, 1, 0, 0));
+    for table in ["event", "doomed"] {
+        service
+            .time_range_table(table)
+            .period(Period::Day)
+            .register()
+            .await
+            .expect("register")
+            .update_maintenance(|m| m.premake = 2)
+            .await
+            .expect("settings");
+    }
+    let task = service.spawn_maintenance(StdDuration::from_millis(200));
+    assert!(!task.health().is_healthy(), "no run yet");
+    let first = wait_for(&task, "a first run", |h| h.runs >= 1).await;
+    assert!(first.is_healthy(), "{first:#?}");
+    assert!(first.last_success_at.is_some());
+    let report = first.last_report.as_ref().expect("its report");
+    assert_eq!(report.created(), 4, "two tables, two partitions each");
+
+    // A managed table dropped by hand: every run now fails on it, and says so.
+    exec(db, "DROP TABLE doomed").await;
+    let failing = wait_for(&task, "two failures in a row", |h| {
+        h.consecutive_failures >= 2
+    })
+    .await;
+    assert!(!failing.is_healthy());
+    let error = failing.last_error.as_deref().expect("the error");
+    assert!(error.contains("public.doomed"), "{error}");
+    assert!(failing.last_error_at.is_some() && failing.last_success_at == first.last_success_at);
+    task.shutdown().await;
+    t.finish().await;
+}
+
+/// The task's health once `done` holds (at most 20 s).
+async fn wait_for(
+    task: &sea_orm_pg_partitioning::service::MaintenanceTask,
+    what: &str,
+    done: impl Fn(&sea_orm_pg_partitioning::service::MaintenanceHealth) -> bool,
+) -> sea_orm_pg_partitioning::service::MaintenanceHealth {
+    let deadline = Instant::now() + StdDuration::from_secs(20);
+    loop {
+        let health = task.health();
+        if done(&health) {
+            return health;
+        }
+        assert!(Instant::now() < deadline, "{what}: {health:#?}");
+        tokio::time::sleep(StdDuration::from_millis(25)).await;
+    }
+}
