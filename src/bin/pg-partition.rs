@@ -47,6 +47,16 @@ struct Cli {
     /// The schema of TABLE (by default TABLE may be `schema.name`, else the current schema).
     #[arg(long, global = true)]
     schema: Option<String>,
+    /// The schema of the crate's own tables (sopp_partition_config, sopp_partition_log), when they are not
+    /// in the connection's search path: looked in after it (your tables are found as before); `migrate`
+    /// creates them there.
+    #[arg(
+        long,
+        env = "PG_PARTITION_CRATE_SCHEMA",
+        global = true,
+        value_name = "SCHEMA"
+    )]
+    crate_schema: Option<String>,
     /// Print JSON instead of text (status, plan, reconcile, maintain).
     #[arg(long, global = true)]
     json: bool,
@@ -395,6 +405,10 @@ async fn connect_db(cli: &Cli) -> Result<sea_orm::DatabaseConnection, Failure> {
         .max_connections(4)
         .connect_timeout(CONNECT_TIMEOUT)
         .acquire_timeout(CONNECT_TIMEOUT);
+    if let Some(schema) = &cli.crate_schema {
+        let first = matches!(cli.command, Command::Migrate { .. });
+        options.set_schema_search_path(search_path_with(schema, first)?);
+    }
     let db = Database::connect(options).await.map_err(|err| {
         Failure(
             format!(
@@ -407,6 +421,27 @@ async fn connect_db(cli: &Cli) -> Result<sea_orm::DatabaseConnection, Failure> {
         )
     })?;
     Ok(db)
+}
+
+/// A `search_path` with `schema` beside where PostgreSQL looks by default: after it, or `first` (where new
+/// tables go); the name quoted by sea-query, so any name is exactly that schema.
+fn search_path_with(schema: &str, first: bool) -> Result<String, Failure> {
+    use sea_orm::sea_query::{Alias, IntoIden, QuotedBuilder};
+    if schema.is_empty() || schema.contains('\0') || schema.len() > 63 {
+        return Err(Failure(
+            format!("--crate-schema {schema:?}: give a schema name of 1 to 63 bytes, without NUL"),
+            2,
+        ));
+    }
+    let mut quoted = String::new();
+    sea_orm::sea_query::PostgresQueryBuilder
+        .prepare_iden(&Alias::new(schema).into_iden(), &mut quoted);
+    // A leading quote tells sea-orm to use the list as written.
+    Ok(if first {
+        format!("{quoted}, \"$user\", public")
+    } else {
+        format!("\"$user\", public, {quoted}")
+    })
 }
 
 /// The service on the database, after checking the crate's tables are there.
@@ -956,7 +991,8 @@ fn db_error(err: Error) -> Failure {
         ),
         Error::NotInstalled { search_path } => format!(
             "the crate's tables (sopp_partition_config, sopp_partition_log) are not in this database's search \
-             path ({search_path}): create them with pg-partition migrate up"
+             path ({search_path}): create them with pg-partition migrate up, or name their schema with \
+             --crate-schema SCHEMA (or PG_PARTITION_CRATE_SCHEMA)"
         ),
         Error::NotPartitioned { table, expected } => format!(
             "table {table:?} is not partitioned: create it with PARTITION BY {expected} (or convert it), then \

@@ -595,3 +595,53 @@ async fn migrate_creates_updates_and_rolls_back_the_crates_tables_beside_the_use
     assert_code(&cli(url, &["migrate", "status"]).await, 0);
     t.finish().await;
 }
+
+#[tokio::test]
+async fn the_crates_tables_in_another_schema_are_found_with_crate_schema() {
+    let t = crate::support::TestDb::new(test_name!(
+        "the_crates_tables_in_another_schema_are_found_with_crate_schema"
+    ))
+    .await;
+    let url = Some(t.url.as_str());
+    // A hostile name is exactly that schema.
+    let schema = r#"app "ops"; --"#;
+    exec(
+        &t.conn,
+        r#"CREATE SCHEMA "app ""ops""; --"; CREATE TABLE ev (id bigint NOT NULL, created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at)"#,
+    )
+    .await;
+    // The crate's tables go to that schema: the command creates them there.
+    let out = cli(url, &["--crate-schema", schema, "migrate", "up"]).await;
+    assert_code(&out, 0);
+    assert!(catalog::exists(&t.conn, schema, "sopp_partition_config").await);
+    assert!(!catalog::exists(&t.conn, "public", "sopp_partition_config").await);
+    let out = cli(url, &["status"]).await;
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("--crate-schema SCHEMA"),
+        "{}",
+        stderr(&out)
+    );
+    let out = cli(
+        url,
+        &["--crate-schema", schema, "adopt", "ev", "--period", "day"],
+    )
+    .await;
+    assert_code(&out, 0);
+    assert_code(
+        &cli(url, &["--crate-schema", schema, "status", "ev"]).await,
+        1,
+    );
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_pg-partition"));
+    command
+        .args(["plan", "ev"])
+        .env("DATABASE_URL", &t.url)
+        .env("PG_PARTITION_CRATE_SCHEMA", schema);
+    let out = command.output().await.expect("runs pg-partition");
+    assert_code(&out, 0);
+    assert!(stdout(&out).contains("create"), "{}", stdout(&out));
+    let out = cli(url, &["--crate-schema", "", "status"]).await;
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("--crate-schema"), "{}", stderr(&out));
+    t.finish().await;
+}
