@@ -994,6 +994,10 @@ fn db_error(err: Error) -> Failure {
              path ({search_path}): create them with pg-partition migrate up, or name their schema with \
              --crate-schema SCHEMA (or PG_PARTITION_CRATE_SCHEMA)"
         ),
+        Error::InvalidConfig { table, problem } => format!(
+            "the configuration of table {table:?} is invalid: {}",
+            config_fix(table, problem)
+        ),
         Error::NotPartitioned { table, expected } => format!(
             "table {table:?} is not partitioned: create it with PARTITION BY {expected} (or convert it), then \
              adopt it"
@@ -1001,6 +1005,34 @@ fn db_error(err: Error) -> Failure {
         _ => err.to_string(),
     };
     Failure(message, 2)
+}
+
+/// A configuration problem with its fix in this command's words (`config TABLE --set ..`).
+fn config_fix(table: &str, problem: &sea_orm_pg_partitioning::ConfigProblem) -> String {
+    use sea_orm_pg_partitioning::ConfigProblem as P;
+    let set = |setting: &str| format!("pg-partition config {table} --set {setting}");
+    match problem {
+        P::UnknownTimeZone(zone) => format!(
+            "its time zone {zone:?} is not an IANA time zone name: set one with {}",
+            set("time_zone=Europe/Berlin")
+        ),
+        P::NoPeriod => format!(
+            "a time-range table needs a period: set one with {}",
+            set("period=day")
+        ),
+        P::NonPositiveInterval(n) => format!(
+            "its retention interval {n} is not a positive number: set one with {}, or {} to never detach",
+            set("interval=N"),
+            set("interval=none")
+        ),
+        P::DropWithoutGrace => format!(
+            "retention drop needs drop_after, how long a partition stays detached before it is dropped: {}, or {}",
+            set("drop_after=30d"),
+            set("retention=detach")
+        ),
+        P::NegativeDropAfter => format!("drop_after is negative: {}", set("drop_after=30d")),
+        other => other.to_string(),
+    }
 }
 
 async fn plan(service: &PartitionService, table: Option<QualifiedTable>) -> Result<Plan, Failure> {

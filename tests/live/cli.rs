@@ -495,6 +495,20 @@ async fn config_shows_and_changes_settings() {
         assert_code(&out, 2);
         assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
     }
+    // A stored configuration broken by hand: the fix in the command's words, not the library's.
+    exec(
+        &t.conn,
+        "UPDATE sopp_partition_config SET time_zone = 'Mars/Base' WHERE table_name = 'ev'",
+    )
+    .await;
+    let out = cli(Some(url), &["config", "ev", "--set", "interval=3"]).await;
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("pg-partition config public.ev --set time_zone=Europe/Berlin")
+            && !stderr(&out).contains("update_config"),
+        "{}",
+        stderr(&out)
+    );
     t.finish().await;
 }
 
