@@ -163,6 +163,25 @@ pub(crate) async fn table_info<C: ConnectionTrait>(
     }))
 }
 
+/// The name of the table's DEFAULT partition, if it has one (in the table's schema).
+pub(crate) async fn default_partition<C: ConnectionTrait>(
+    conn: &C,
+    schema: &str,
+    table: &str,
+) -> Result<Option<String>> {
+    const SQL: &str = "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+                       JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace \
+                       JOIN pg_namespace cn ON cn.oid = c.relnamespace \
+                       WHERE n.nspname = $1 AND p.relname = $2 AND cn.nspname = $1 \
+                         AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'";
+    Ok(
+        match query_one(conn, SQL, vec![schema.into(), table.into()]).await? {
+            Some(row) => Some(row.try_get_by_index(0)?),
+            None => None,
+        },
+    )
+}
+
 /// Whether a relation (of any kind) of that name exists in the schema.
 pub(crate) async fn relation_exists<C: ConnectionTrait>(
     conn: &C,

@@ -227,8 +227,13 @@ impl ListRegistration {
         }
         if self.common.default_partition {
             let ctx = core::load(&txn, config).await?;
-            core::create_default(&service, &txn, &ctx, self.common.attach_tablespace.clone())
-                .await?;
+            super::reconcile::register_default(
+                &service,
+                &txn,
+                &ctx,
+                self.common.attach_tablespace.clone(),
+            )
+            .await?;
         }
         txn.commit().await?;
         Ok((handle, None))
@@ -718,8 +723,13 @@ impl IdRangeRegistration {
             return Ok((handle, Some(adoption)));
         }
         if self.common.default_partition {
-            core::create_default(&service, &txn, &ctx, self.common.attach_tablespace.clone())
-                .await?;
+            super::reconcile::register_default(
+                &service,
+                &txn,
+                &ctx,
+                self.common.attach_tablespace.clone(),
+            )
+            .await?;
         }
         txn.commit().await?;
         handle.create_partition().await?;

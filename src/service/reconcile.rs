@@ -16,7 +16,7 @@ use sea_orm::{
 
 use super::core;
 use super::status::status_with;
-use super::{PartitionService, QualifiedTable, execute};
+use super::{PartitionService, QualifiedTable, catalog, execute};
 use crate::calendar::partition_name;
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
@@ -882,6 +882,32 @@ async fn insert_adopted(
     log.created_at = Set(now);
     log.detached_at = Set(None);
     Ok(log.insert(txn).await?)
+}
+
+/// At a registration that asks for a DEFAULT partition: the table's DEFAULT partition, logged when it has one
+/// already (made in a migration, say; moved with its indexes to `tablespace` when one is given, as a new one
+/// would be created there), else created.
+pub(crate) async fn register_default(
+    service: &PartitionService,
+    txn: &DatabaseTransaction,
+    ctx: &Table,
+    tablespace: Option<String>,
+) -> Result<partition_log::Model> {
+    let existing =
+        catalog::default_partition(txn, &ctx.config.schema_name, &ctx.config.table_name).await?;
+    let Some(name) = existing else {
+        return core::create_default(service, txn, ctx, tablespace).await;
+    };
+    let mut log = insert_adopted(txn, ctx, &name, LoggedBound::Default, service.now()).await?;
+    if let Some(tablespace) = tablespace {
+        core::place_partition(txn, &log, &tablespace).await?;
+        let mut active = log.into_active_model();
+        active.tablespace = Set(Some(tablespace));
+        log = active.update(txn).await?;
+    }
+    let mut logs = vec![log];
+    core::record_placement(txn, &mut logs).await?;
+    Ok(logs.swap_remove(0))
 }
 
 /// For a registration, under its lock: when `adopt`, the table's unlogged partitions adopted (see

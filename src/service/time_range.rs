@@ -329,7 +329,13 @@ impl TimeRangeRegistration {
             return Ok((handle, Some(adoption)));
         }
         if self.default_partition {
-            core::create_default(&service, &txn, &ctx, settings.attach_tablespace.clone()).await?;
+            super::reconcile::register_default(
+                &service,
+                &txn,
+                &ctx,
+                settings.attach_tablespace.clone(),
+            )
+            .await?;
         }
         let start = settings.period.start(now, settings.time_zone);
         handle.create_one(&txn, &ctx, &settings, start).await?;

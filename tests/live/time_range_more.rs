@@ -764,3 +764,57 @@ async fn unregistering_keeps_or_drops_what_it_says() {
     assert!(service.configs().await.expect("configs").is_empty());
     t.finish().await;
 }
+
+#[tokio::test]
+async fn registration_logs_a_default_partition_made_in_a_migration() {
+    let t = setup(test_name!(
+        "registration_logs_a_default_partition_made_in_a_migration"
+    ))
+    .await;
+    let db = &t.conn;
+    event_table(db, "event", "timestamptz").await;
+    exec(
+        db,
+        "CREATE TABLE event_default PARTITION OF event DEFAULT; \
+         INSERT INTO event (created_at, payload) VALUES ('2024-03-10 08:00+00', 'early'); \
+         CREATE TABLE region (code text) PARTITION BY LIST (code); \
+         CREATE TABLE region_other PARTITION OF region DEFAULT",
+    )
+    .await;
+    let (service, _clock) = service(db, utc(2024, 3, 10, 12, 0));
+    service
+        .time_range_table("event")
+        .period(Period::Day)
+        .default_partition(true)
+        .attach_tablespace(crate::support::TS_A)
+        .register()
+        .await
+        .expect("register beside the DEFAULT the migration made");
+    service
+        .list_table("region")
+        .default_partition(true)
+        .register()
+        .await
+        .expect("a list table too");
+    // Logged as it is named, moved with its indexes to the attach tablespace: after the first maintenance
+    // run (premake), healthy, with no repair pass.
+    assert!(service.run_maintenance().await.expect("maintenance").is_ok());
+    let status = service.status().await.expect("status");
+    assert!(
+        status.is_healthy(),
+        "{:#?}",
+        status.anomalies().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        catalog::tablespace(db, "public", "event_default")
+            .await
+            .as_deref(),
+        Some(crate::support::TS_A)
+    );
+    for (index, tablespace) in catalog::index_tablespaces(db, "public", "event_default").await {
+        assert_eq!(tablespace.as_deref(), Some(crate::support::TS_A), "{index}");
+    }
+    // The row that was in DEFAULT moved into the day's partition the registration created.
+    assert_eq!(catalog::count(db, "\"public\".\"event_default\"").await, 0);
+    t.finish().await;
+}
