@@ -136,3 +136,58 @@ async fn entity_with_primary_key_including_the_partition_key() {
     )
     .await;
 }
+
+/// Entity-first schemas: SeaORM's `sync` creates plain tables, so a partitioned one is created from the entity
+/// first; `sync` then finds it and leaves it partitioned, and registration works.
+#[tokio::test]
+async fn schema_sync_leaves_a_table_created_partitioned_from_the_entity() {
+    let t = TestDb::new(test_name!(
+        "schema_sync_leaves_a_table_created_partitioned_from_the_entity"
+    ))
+    .await;
+    let db = &t.conn;
+    sea_orm_pg_partitioning::migrations::up(db)
+        .await
+        .expect("crate migrations");
+    // Without the partitioned create, sync makes a plain table and registration says so.
+    db.get_schema_builder()
+        .register(event::Entity)
+        .sync(db)
+        .await
+        .expect("sync");
+    let service = PartitionService::new(db.clone());
+    let err = service
+        .time_range(event::Entity)
+        .period(Period::Month)
+        .register()
+        .await
+        .expect_err("a plain table");
+    assert!(matches!(err, Error::NotPartitioned { .. }), "{err}");
+    exec(db, "DROP TABLE event").await;
+    // Created partitioned from the entity, then synced: still partitioned, and registered.
+    let sql = Schema::new(DbBackend::Postgres)
+        .create_table_from_entity(event::Entity)
+        .partitioned_by(PartitionKey::range([event::Column::CreatedAt]))
+        .primary_key_policy(PrimaryKeyPolicy::IncludeKey)
+        .build(PostgresQueryBuilder)
+        .expect("builds");
+    exec(db, &sql).await;
+    db.get_schema_builder()
+        .register(event::Entity)
+        .sync(db)
+        .await
+        .expect("sync finds the table");
+    assert_eq!(
+        catalog::partition_key(db, "public", "event")
+            .await
+            .as_deref(),
+        Some("RANGE (created_at)")
+    );
+    service
+        .time_range(event::Entity)
+        .period(Period::Month)
+        .register()
+        .await
+        .expect("register");
+    t.finish().await;
+}

@@ -798,7 +798,13 @@ async fn registration_logs_a_default_partition_made_in_a_migration() {
         .expect("a list table too");
     // Logged as it is named, moved with its indexes to the attach tablespace: after the first maintenance
     // run (premake), healthy, with no repair pass.
-    assert!(service.run_maintenance().await.expect("maintenance").is_ok());
+    assert!(
+        service
+            .run_maintenance()
+            .await
+            .expect("maintenance")
+            .is_ok()
+    );
     let status = service.status().await.expect("status");
     assert!(
         status.is_healthy(),
