@@ -48,6 +48,37 @@ impl MigratorTrait for Migrator {
     }
 }
 
+/// Your migrations with the crate's, ordered by name: `mYYYYMMDD_HHMMSS_..`, so by when each was written, which
+/// is the order they are applied in. sea-orm-migration rolls back in list order, so this order keeps `down`
+/// rolling back what was applied last, whatever the dates of yours against the crate's.
+///
+/// ```
+/// use sea_orm_migration::prelude::*;
+///
+/// pub struct Migrator;
+///
+/// #[async_trait::async_trait]
+/// impl MigratorTrait for Migrator {
+///     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+///         sea_orm_pg_partitioning::migrations::merge(Self::own())
+///     }
+/// }
+///
+/// impl Migrator {
+///     /// Yours: `sea-orm-cli migrate generate` keeps this list.
+///     fn own() -> Vec<Box<dyn MigrationTrait>> {
+///         vec![]
+///     }
+/// }
+/// assert!(Migrator::migrations().len() >= 5);
+/// ```
+pub fn merge(own: Vec<Box<dyn MigrationTrait>>) -> Vec<Box<dyn MigrationTrait>> {
+    let mut all = Migrator::migrations();
+    all.extend(own);
+    all.sort_by(|a, b| a.name().cmp(b.name()));
+    all
+}
+
 /// The names of the crate's migrations recorded as applied in `seaql_migrations` (the table is created when
 /// missing, as sea-orm-migration does).
 async fn applied(db: &DatabaseConnection) -> Result<HashSet<String>, DbErr> {

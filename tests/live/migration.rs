@@ -272,3 +272,118 @@ async fn refused_concurrent_detaches_say_why_and_what_to_do() {
     assert_eq!(catalog::partitions(db, "public", "event").await.len(), 0);
     t.finish().await;
 }
+
+/// An application's migration of its own, by name.
+struct AppMigration {
+    name: &'static str,
+    up: &'static str,
+    down: &'static str,
+}
+
+impl MigrationName for AppMigration {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AppMigration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.get_connection().execute_unprepared(self.up).await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(self.down)
+            .await?;
+        Ok(())
+    }
+}
+
+fn create_app() -> Box<dyn MigrationTrait> {
+    Box::new(AppMigration {
+        name: "m20250101_000001_create_app",
+        up: "CREATE TABLE app (id bigint)",
+        down: "DROP TABLE app",
+    })
+}
+
+fn add_note() -> Box<dyn MigrationTrait> {
+    Box::new(AppMigration {
+        name: "m20270101_000001_add_note",
+        up: "ALTER TABLE app ADD COLUMN note text",
+        down: "ALTER TABLE app DROP COLUMN note",
+    })
+}
+
+/// The application before it used the crate.
+struct Before;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Before {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![create_app()]
+    }
+}
+
+/// The application with the crate, as the README writes it.
+struct Mixed;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Mixed {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        sea_orm_pg_partitioning_migration::merge(vec![create_app(), add_note()])
+    }
+}
+
+async fn has_column(db: &sea_orm::DatabaseConnection, table: &str, column: &str) -> bool {
+    !crate::support::strings(
+        db,
+        "SELECT column_name::text FROM information_schema.columns WHERE table_name = $1 AND column_name = $2",
+        vec![table.into(), column.into()],
+    )
+    .await
+    .is_empty()
+}
+
+#[tokio::test]
+async fn a_mixed_migrator_rolls_back_what_was_applied_last_and_survives_fresh_and_refresh() {
+    let t = TestDb::new(test_name!(
+        "a_mixed_migrator_rolls_back_what_was_applied_last_and_survives_fresh_and_refresh"
+    ))
+    .await;
+    let db = &t.conn;
+    // The application's first migration ran long before the crate came (its date is older than ours).
+    Before::up(db, None).await.expect("before");
+    Mixed::up(db, None).await.expect("up");
+    assert!(has_column(db, "app", "note").await);
+    assert!(catalog::exists(db, "public", "sopp_partition_config").await);
+    assert!(has_column(db, "sopp_partition_config", "key_encoding").await);
+
+    // down goes back in the order things were applied: the application's newest, then the crate's newest.
+    Mixed::down(db, Some(1)).await.expect("down 1");
+    assert!(!has_column(db, "app", "note").await);
+    assert!(has_column(db, "sopp_partition_config", "key_encoding").await);
+    Mixed::down(db, Some(1)).await.expect("down 2");
+    assert!(!has_column(db, "sopp_partition_config", "key_encoding").await);
+    assert!(
+        catalog::exists(db, "public", "app").await,
+        "the application's table stays"
+    );
+
+    Mixed::up(db, None).await.expect("up again");
+    Mixed::refresh(db).await.expect("refresh");
+    assert!(has_column(db, "app", "note").await);
+    assert!(has_column(db, "sopp_partition_config", "key_encoding").await);
+    Mixed::fresh(db).await.expect("fresh");
+    assert!(has_column(db, "app", "note").await);
+    assert!(catalog::exists(db, "public", "sopp_partition_log").await);
+    // What the crate's own functions see agrees.
+    let status = sea_orm_pg_partitioning::migrations::status(db)
+        .await
+        .expect("status");
+    assert!(status.iter().all(|(_, applied)| *applied), "{status:?}");
+    t.finish().await;
+}
