@@ -653,7 +653,8 @@ impl IdRangeRegistration {
         Ok((table, adoption.unwrap_or_default()))
     }
 
-    async fn register_or_adopt(self, adopt: bool) -> Result<(IdRangeTable, Option<Adoption>)> {
+    /// Refuses settings out of their ranges, before anything is read.
+    fn check_settings(&self) -> Result<()> {
         if self.keep == Some(0) {
             return Err(Error::ZeroInterval);
         }
@@ -666,7 +667,11 @@ impl IdRangeRegistration {
             self.step,
             (1, i64::MAX),
             "the width of one partition",
-        )?;
+        )
+    }
+
+    async fn register_or_adopt(self, adopt: bool) -> Result<(IdRangeTable, Option<Adoption>)> {
+        self.check_settings()?;
         let service = self.service.clone();
         let Registering {
             txn,

@@ -258,21 +258,26 @@ impl TimeRangeRegistration {
         Ok((table, adoption.unwrap_or_default()))
     }
 
-    async fn register_or_adopt(self, adopt: bool) -> Result<(TimeRangeTable, Option<Adoption>)> {
-        let service = self.service.clone();
+    /// The settings asked for, with the time zone resolved.
+    fn settings(&self) -> Result<TimeRangeSettings> {
         let time_zone = match &self.time_zone {
             ZoneSetting::Zone(zone) => *zone,
             ZoneSetting::Name(name) => {
                 Tz::from_str(name).map_err(|_| Error::InvalidTimeZone { name: name.clone() })?
             }
         };
-        let settings = TimeRangeSettings {
+        Ok(TimeRangeSettings {
             period: self.period,
             interval: self.interval,
             attach_tablespace: self.attach_tablespace.clone(),
             detach_tablespace: self.detach_tablespace.clone(),
             time_zone,
-        };
+        })
+    }
+
+    async fn register_or_adopt(self, adopt: bool) -> Result<(TimeRangeTable, Option<Adoption>)> {
+        let service = self.service.clone();
+        let settings = self.settings()?;
         let Registering {
             txn,
             schema,
