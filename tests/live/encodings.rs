@@ -23,6 +23,8 @@ struct Case {
 }
 
 const TWITTER_EPOCH_MS: i64 = 1_288_834_974_657;
+const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
+const SONYFLAKE_EPOCH_MS: i64 = 1_409_529_600_000;
 const CROCKFORD: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 fn crockford_ms(ms: i64) -> String {
@@ -52,7 +54,11 @@ impl Case {
                 format!("'{}'", uuid_of(ms, "0000-0000-000000000000"))
             }
             Some("ulid") => format!("'{}{}'", crockford_ms(ms), "0".repeat(16)),
+            Some("epoch-us") => at.timestamp_micros().to_string(),
+            Some("epoch-ns") => at.timestamp_nanos_opt().expect("ns").to_string(),
             Some("snowflake") => ((ms - TWITTER_EPOCH_MS) << 22).to_string(),
+            Some("snowflake:discord") => ((ms - DISCORD_EPOCH_MS) << 22).to_string(),
+            Some("snowflake:sonyflake") => (((ms - SONYFLAKE_EPOCH_MS) / 10) << 24).to_string(),
             Some(other) => panic!("no case for {other}"),
         }
     }
@@ -71,8 +77,16 @@ impl Case {
                 format!("'{}'", uuid_of(ms, "ffff-ffff-ffffffffffff"))
             }
             Some("ulid") => format!("'{}{}'", crockford_ms(ms), "Z".repeat(16)),
+            Some("epoch-us") => (end.timestamp_micros() - 1).to_string(),
+            Some("epoch-ns") => (end.timestamp_nanos_opt().expect("ns") - 1).to_string(),
             Some("snowflake") => {
                 (((end.timestamp_millis() - TWITTER_EPOCH_MS) << 22) - 1).to_string()
+            }
+            Some("snowflake:discord") => {
+                (((end.timestamp_millis() - DISCORD_EPOCH_MS) << 22) - 1).to_string()
+            }
+            Some("snowflake:sonyflake") => {
+                ((((end.timestamp_millis() - SONYFLAKE_EPOCH_MS) / 10) << 24) - 1).to_string()
             }
             Some(other) => panic!("no case for {other}"),
         }
@@ -388,6 +402,58 @@ async fn twitter_snowflakes() {
         Case {
             column: "bigint",
             encoding: Some("snowflake"),
+            sub: false,
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn epoch_microseconds_in_bigint() {
+    round_trip(
+        test_name!("epoch_microseconds_in_bigint"),
+        Case {
+            column: "bigint",
+            encoding: Some("epoch-us"),
+            sub: false,
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn epoch_nanoseconds_in_bigint() {
+    round_trip(
+        test_name!("epoch_nanoseconds_in_bigint"),
+        Case {
+            column: "bigint",
+            encoding: Some("epoch-ns"),
+            sub: false,
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn discord_snowflakes() {
+    round_trip(
+        test_name!("discord_snowflakes"),
+        Case {
+            column: "bigint",
+            encoding: Some("snowflake:discord"),
+            sub: false,
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sonyflakes() {
+    round_trip(
+        test_name!("sonyflakes"),
+        Case {
+            column: "bigint",
+            encoding: Some("snowflake:sonyflake"),
             sub: false,
         },
     )
