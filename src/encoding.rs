@@ -32,23 +32,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! In a migration, the first partitions of such a table by hand:
-//!
-//! ```
-//! use chrono::{TimeZone, Utc};
-//! use sea_orm::sea_query::PostgresQueryBuilder;
-//! use sea_orm_pg_partitioning::prelude::*;
-//!
-//! let (start, end) = (Utc.with_ymd_and_hms(2024, 3, 10, 0, 0, 0).unwrap(), Utc.with_ymd_and_hms(2024, 3, 11, 0, 0, 0).unwrap());
-//! let encode = |at| TimeEncoding::UuidV7.encode(at, chrono_tz::UTC);
-//! let sql = Partition::create()
-//!     .table("event_2024-03-10_2024-03-11")
-//!     .partition_of("event")
-//!     .bound(PartitionBound::range([encode(start)?], [encode(end)?]))
-//!     .build(PostgresQueryBuilder)?;
-//! assert!(sql.ends_with("FROM (CAST('018e25a8-c000-0000-0000-000000000000' AS uuid)) TO (CAST('018e2acf-1c00-0000-0000-000000000000' AS uuid))"));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! In a migration, the documentation of the statement layer's `RangeValue` shows the first partitions of such a
+//! table written by hand.
 
 use std::fmt;
 use std::str::FromStr;
@@ -191,77 +176,7 @@ impl From<KeyValue> for Expr {
     }
 }
 
-/// An encoding that cannot work, found before any SQL exists; each says what to do.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum EncodingError {
-    /// The name is not one of the encodings.
-    #[error(
-        "{0:?} is not a key encoding: use date, timestamp, timestamptz, epoch-s, epoch-ms, epoch-us, epoch-ns, \
-         uuidv7, ulid, snowflake (Twitter's), snowflake:discord, snowflake:sonyflake or \
-         snowflake:EPOCH_MS:UNIT_MS:SHIFT"
-    )]
-    Unknown(String),
-    /// A snowflake layout without its epoch, or with a unit or shift that cannot be.
-    #[error(
-        "{0:?} is not a snowflake layout: write snowflake:EPOCH_MS:UNIT_MS:SHIFT with the epoch in milliseconds \
-         since 1970, a unit that divides 15 minutes (and the epoch), and a shift below 63 (e.g. \
-         snowflake:1288834974657:1:22)"
-    )]
-    BadSnowflake(String),
-    /// The encoding does not fit the key column's type.
-    #[error("a {encoding} key needs {needs}, but the key column is {column_type}: {fix}")]
-    WrongColumnType {
-        /// The encoding.
-        encoding: String,
-        /// What it needs.
-        needs: &'static str,
-        /// The key column's type.
-        column_type: String,
-        /// What to do.
-        fix: &'static str,
-    },
-    /// The key column's type does not encode time by itself.
-    #[error(
-        "the key column is {0}, which does not say how it encodes time: give the encoding (epoch-s, epoch-ms, \
-         epoch-us, epoch-ns, uuidv7, ulid, snowflake, ...)"
-    )]
-    NeedsEncoding(String),
-    /// A ULID text key whose collation does not sort bytewise.
-    #[error(
-        "a ulid text key must sort bytewise, but its collation is {0:?}: declare the column (or the partition \
-         key) with COLLATE \"C\""
-    )]
-    NotBytewise(String),
-    /// Partitions narrower than what the key can tell apart.
-    #[error(
-        "a {encoding} key cannot tell apart instants closer than {resolution}: choose a period of at least that \
-         ({period} is shorter)"
-    )]
-    PeriodBelowResolution {
-        /// The encoding.
-        encoding: String,
-        /// Its resolution, for reading.
-        resolution: String,
-        /// The period.
-        period: Period,
-    },
-    /// An instant the key column cannot hold.
-    #[error(
-        "{at} does not fit a {encoding} key in a {column_type} column (it holds {range}): use a wider column \
-         type or a coarser unit"
-    )]
-    OutOfRange {
-        /// The instant.
-        at: DateTime<Utc>,
-        /// The encoding.
-        encoding: String,
-        /// The column type.
-        column_type: String,
-        /// The instants it can hold, for reading.
-        range: String,
-    },
-}
+pub use crate::error::EncodingError;
 
 type Result<T> = std::result::Result<T, EncodingError>;
 
@@ -360,7 +275,7 @@ impl TimeEncoding {
             return Err(EncodingError::PeriodBelowResolution {
                 encoding: self.to_string(),
                 resolution: human(self.resolution()),
-                period,
+                period: period.to_string(),
             });
         }
         Ok(())

@@ -123,7 +123,7 @@ pub enum Error {
         table: String,
         /// What is wrong, with its fix.
         #[source]
-        problem: crate::encoding::EncodingError,
+        problem: EncodingError,
     },
 
     /// A table's configuration (as given, or as stored) that cannot be used as it is.
@@ -490,6 +490,79 @@ pub enum ConfigProblem {
         "the next partition's bounds overflow a bigint: the key has reached the end of its range"
     )]
     BoundsOverflow,
+}
+
+/// A time-range key encoding ([`TimeEncoding`](crate::encoding::TimeEncoding)) that cannot work, found before
+/// any SQL exists; each says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodingError {
+    /// The name is not one of the encodings.
+    #[error(
+        "{0:?} is not a key encoding: use date, timestamp, timestamptz, epoch-s, epoch-ms, epoch-us, epoch-ns, \
+         uuidv7, ulid, snowflake (Twitter's), snowflake:discord, snowflake:sonyflake or \
+         snowflake:EPOCH_MS:UNIT_MS:SHIFT"
+    )]
+    Unknown(String),
+    /// A snowflake layout without its epoch, or with a unit or shift that cannot be.
+    #[error(
+        "{0:?} is not a snowflake layout: write snowflake:EPOCH_MS:UNIT_MS:SHIFT with the epoch in milliseconds \
+         since 1970, a unit that divides 15 minutes (and the epoch), and a shift below 63 (e.g. \
+         snowflake:1288834974657:1:22)"
+    )]
+    BadSnowflake(String),
+    /// The encoding does not fit the key column's type.
+    #[error("a {encoding} key needs {needs}, but the key column is {column_type}: {fix}")]
+    WrongColumnType {
+        /// The encoding.
+        encoding: String,
+        /// What it needs.
+        needs: &'static str,
+        /// The key column's type.
+        column_type: String,
+        /// What to do.
+        fix: &'static str,
+    },
+    /// The key column's type does not encode time by itself.
+    #[error(
+        "the key column is {0}, which does not say how it encodes time: give the encoding (epoch-s, epoch-ms, \
+         epoch-us, epoch-ns, uuidv7, ulid, snowflake, ...)"
+    )]
+    NeedsEncoding(String),
+    /// A ULID text key whose collation does not sort bytewise.
+    #[error(
+        "a ulid text key must sort bytewise, but its collation is {0:?}: declare the column (or the partition \
+         key) with COLLATE \"C\""
+    )]
+    NotBytewise(String),
+    /// Partitions narrower than what the key can tell apart.
+    #[error(
+        "a {encoding} key cannot tell apart instants closer than {resolution}: choose a period of at least that \
+         ({period} is shorter)"
+    )]
+    PeriodBelowResolution {
+        /// The encoding.
+        encoding: String,
+        /// Its resolution, for reading.
+        resolution: String,
+        /// The period (`hour`, ...).
+        period: String,
+    },
+    /// An instant the key column cannot hold.
+    #[error(
+        "{at} does not fit a {encoding} key in a {column_type} column (it holds {range}): use a wider column \
+         type or a coarser unit"
+    )]
+    OutOfRange {
+        /// The instant.
+        at: chrono::DateTime<chrono::Utc>,
+        /// The encoding.
+        encoding: String,
+        /// The column type.
+        column_type: String,
+        /// The instants it can hold, for reading.
+        range: String,
+    },
 }
 
 /// A statement of the [`schema`](crate::schema) extension that could not be built, found before any SQL

@@ -218,7 +218,9 @@ pub mod schema;
 pub mod service;
 pub mod status_page;
 
-pub use error::{ConfigProblem, Error, Result, StatementError, StatementResult, sqlstate};
+pub use error::{
+    ConfigProblem, EncodingError, Error, Result, StatementError, StatementResult, sqlstate,
+};
 
 /// What a migration or a service needs, in one import; names that other crates' preludes use too (`Result`,
 /// `Status`, `Report`, `Step`) are left out, as is what only reports and tests name (find those in

@@ -15,12 +15,7 @@ use crate::model::status::{
 use crate::model::table::Table;
 use crate::model::{CatalogBound, Edge};
 
-/// A table or index and the tablespace it is in (the database default by its name, e.g. `pg_default`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Placement {
-    pub name: String,
-    pub tablespace: String,
-}
+pub(crate) use crate::model::recipe::Placement;
 
 /// One relation as the catalog sees it, for status: a
 /// partition of a managed table, or a table the log names (attached or not).

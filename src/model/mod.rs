@@ -5,12 +5,14 @@
 //! - [`spec`]: what kind of table it is, with that kind's settings;
 //! - [`plan`]: what maintenance must do now;
 //! - [`recipe`]: the statements of each change, composed in one place;
+//! - [`report`]: what a maintenance run did;
 //! - [`status`]: what status reports, and the pure assessment behind it.
 
 pub(crate) mod assess;
 pub mod bound;
 pub mod plan;
 pub mod recipe;
+pub mod report;
 pub mod spec;
 pub mod status;
 

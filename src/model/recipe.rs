@@ -21,7 +21,6 @@ use sea_orm::sea_query::{Expr, PostgresQueryBuilder, Query};
 use crate::entity::partition_config::CreationMode;
 use crate::entity::partition_log::{self, PartitionKind};
 use crate::error::{Error, Result};
-use crate::model::assess::Placement;
 use crate::model::table::{NewPartition, Table};
 use crate::schema::{
     DetachMode, Partition, PartitionBound, PartitionDetachStatement, PartitionKey, check_name,
@@ -142,6 +141,13 @@ impl fmt::Display for Recipe {
 pub(crate) struct DefaultRows {
     pub partition: (String, String),
     pub columns: Vec<String>,
+}
+
+/// A table or index and the tablespace it is in (the database default by its name, e.g. `pg_default`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Placement {
+    pub name: String,
+    pub tablespace: String,
 }
 
 /// A table and its indexes where the catalog says they are: what a move starts from.

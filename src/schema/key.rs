@@ -245,6 +245,25 @@ impl PartitionKey {
 }
 
 /// One side of a range bound: a value, or `MINVALUE` / `MAXVALUE`.
+///
+/// A key that encodes time takes its bounds from [`TimeEncoding`](crate::encoding::TimeEncoding), e.g. the
+/// first partitions of a table keyed by a UUIDv7, in a migration:
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use sea_orm::sea_query::PostgresQueryBuilder;
+/// use sea_orm_pg_partitioning::prelude::*;
+///
+/// let (start, end) = (Utc.with_ymd_and_hms(2024, 3, 10, 0, 0, 0).unwrap(), Utc.with_ymd_and_hms(2024, 3, 11, 0, 0, 0).unwrap());
+/// let encode = |at| TimeEncoding::UuidV7.encode(at, chrono_tz::UTC);
+/// let sql = Partition::create()
+///     .table("event_2024-03-10_2024-03-11")
+///     .partition_of("event")
+///     .bound(PartitionBound::range([encode(start)?], [encode(end)?]))
+///     .build(PostgresQueryBuilder)?;
+/// assert!(sql.ends_with("FROM (CAST('018e25a8-c000-0000-0000-000000000000' AS uuid)) TO (CAST('018e2acf-1c00-0000-0000-000000000000' AS uuid))"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub enum RangeValue {
     /// `MINVALUE`: below every value of the column.

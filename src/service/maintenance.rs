@@ -28,10 +28,9 @@ use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result, sqlstate};
 use crate::exec;
 use crate::model::TableSpec;
-use crate::model::plan::{
-    self, BlockedStep, Plan, Step, StepAction, StepFacts, StepRange, TableState,
-};
+use crate::model::plan::{self, Plan, Step, StepAction, StepFacts, StepRange, TableState};
 use crate::model::recipe;
+use crate::model::report::{Report, StepOutcome, StepReport, TableReport};
 use crate::model::table::{NewPartition, Table};
 use crate::schema::DetachMode;
 
@@ -78,127 +77,6 @@ impl Default for MaintenanceOptions {
             parallel_tables: 1,
             duty_cycle: 1.0,
         }
-    }
-}
-
-/// How a step ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StepOutcome {
-    /// Done by this run.
-    Done {
-        /// Rows moved out of the DEFAULT partition into a created partition.
-        moved_rows: Option<i64>,
-    },
-    /// Not needed any more when its turn came (e.g. another replica did it first).
-    Skipped(String),
-}
-
-/// One executed step.
-#[derive(Debug, Clone)]
-pub struct StepReport {
-    /// The step as planned.
-    pub step: Step,
-    /// How it ended.
-    pub outcome: StepOutcome,
-    /// How long it took, lock waits and retries included.
-    pub duration: StdDuration,
-    /// How many times it hit `lock_timeout` and was retried.
-    pub retries: u32,
-}
-
-/// What maintenance did to one table.
-#[derive(Debug)]
-pub struct TableReport {
-    /// The table, `schema.name`.
-    pub table: String,
-    /// Its steps, in order.
-    pub steps: Vec<StepReport>,
-    /// The error that stopped this table's maintenance; the other tables went on.
-    pub error: Option<Error>,
-    /// Time spent on this table.
-    pub duration: StdDuration,
-}
-
-impl TableReport {
-    fn count(&self, action: fn(&StepAction) -> bool) -> usize {
-        self.steps
-            .iter()
-            .filter(|s| action(&s.step.action) && matches!(s.outcome, StepOutcome::Done { .. }))
-            .count()
-    }
-
-    /// Partitions this run created.
-    pub fn created(&self) -> usize {
-        self.count(|a| matches!(a, StepAction::Create(_)))
-    }
-
-    /// Partitions this run detached (interrupted detaches it finished included).
-    pub fn detached(&self) -> usize {
-        self.count(|a| matches!(a, StepAction::Detach | StepAction::FinishDetach))
-    }
-
-    /// Partitions this run dropped.
-    pub fn dropped(&self) -> usize {
-        self.count(|a| matches!(a, StepAction::Drop))
-    }
-
-    /// Rows this run moved out of the DEFAULT partition.
-    pub fn moved_rows(&self) -> i64 {
-        self.steps
-            .iter()
-            .filter_map(|s| match s.outcome {
-                StepOutcome::Done { moved_rows } => moved_rows,
-                StepOutcome::Skipped(_) => None,
-            })
-            .sum()
-    }
-}
-
-/// What a maintenance run did, table by table.
-#[derive(Debug)]
-pub struct Report {
-    /// The instant the run planned for.
-    pub at: DateTime<Utc>,
-    /// Every table that had steps or errors.
-    pub tables: Vec<TableReport>,
-    /// Tables that could not be planned, with the reason.
-    pub unplannable: Vec<(String, String)>,
-    /// Creates the plan left out because a partition the log does not know is in their way.
-    pub blocked: Vec<BlockedStep>,
-    /// The whole run's duration.
-    pub duration: StdDuration,
-    /// Whether the run stopped early because it was asked to (see [`MaintenanceTask::shutdown`]).
-    pub interrupted: bool,
-}
-
-impl Report {
-    /// Whether every table was maintained without error, and nothing was left out as blocked.
-    pub fn is_ok(&self) -> bool {
-        self.unplannable.is_empty()
-            && self.blocked.is_empty()
-            && self.tables.iter().all(|t| t.error.is_none())
-    }
-
-    /// The tables that failed, with their errors.
-    pub fn errors(&self) -> impl Iterator<Item = (&str, &Error)> {
-        self.tables
-            .iter()
-            .filter_map(|t| t.error.as_ref().map(|e| (t.table.as_str(), e)))
-    }
-
-    /// Partitions created, over all tables.
-    pub fn created(&self) -> usize {
-        self.tables.iter().map(TableReport::created).sum()
-    }
-
-    /// Partitions detached, over all tables.
-    pub fn detached(&self) -> usize {
-        self.tables.iter().map(TableReport::detached).sum()
-    }
-
-    /// Partitions dropped, over all tables.
-    pub fn dropped(&self) -> usize {
-        self.tables.iter().map(TableReport::dropped).sum()
     }
 }
 

@@ -15,8 +15,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::maintenance::{Report, StepOutcome};
 use crate::model::Edge;
+use crate::model::report::{Report, StepOutcome};
 use crate::model::status::{PartitionState, Status};
 
 /// A finished run and what it did.
@@ -88,8 +88,8 @@ mod tests {
     use crate::model::plan::fixtures::config;
     use crate::model::plan::{Step, StepAction};
     use crate::model::recipe::Recipe;
+    use crate::model::report::{StepReport, TableReport};
     use crate::model::status::TableStatus;
-    use crate::service::maintenance::{StepReport, TableReport};
 
     fn step(action: StepAction, outcome: StepOutcome, retries: u32) -> StepReport {
         StepReport {

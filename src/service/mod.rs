@@ -27,6 +27,7 @@ use sea_orm::{
 };
 
 pub use crate::model::plan::{BlockedStep, MAX_CREATES_PER_RUN, Plan, Step, StepAction, StepRange};
+pub use crate::model::report::{Report, StepOutcome, StepReport, TableReport};
 pub use crate::model::status::{
     Anomaly, AnomalyKind, CatalogPartition, IndexPlacement, PartitionState, PartitionStatus,
     Status, TableStatus,
@@ -38,10 +39,7 @@ pub use hook::{HookError, PartitionEvent, PartitionEventKind, PartitionHook};
 pub use kinds::{
     HashRegistration, HashTable, IdRangeRegistration, IdRangeTable, ListRegistration, ListTable,
 };
-pub use maintenance::{
-    HealthWatch, MaintenanceHealth, MaintenanceOptions, MaintenanceTask, Report, StepOutcome,
-    StepReport, TableReport,
-};
+pub use maintenance::{HealthWatch, MaintenanceHealth, MaintenanceOptions, MaintenanceTask};
 pub use reconcile::{
     Adoption, Direction, ReconcileMode, Reconciliation, Repair, RepairOutcome, RepairPolicy,
 };
