@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::ActiveEnum as _;
 
 use crate::calendar::{Period, partition_name};
-use crate::entity::partition_config::{CreationMode, RetentionAction};
+use crate::entity::partition_config::RetentionAction;
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::Result;
@@ -587,9 +587,8 @@ pub(crate) fn compose(
     Ok(match action {
         StepAction::Create(range) => match planned_partition(ctx, range)? {
             Some(new) => {
-                let low_lock = config.creation_mode == CreationMode::Attach
-                    && new.sub_partition.is_none()
-                    && facts.default_rows.is_none();
+                // Detaching DEFAULT to move its rows takes the parent's ACCESS EXCLUSIVE lock anyway.
+                let low_lock = recipe::is_low_lock(ctx, &new) && facts.default_rows.is_none();
                 let recipe = recipe::create(ctx, &new, facts.default_rows.as_ref())?;
                 (
                     recipe,
@@ -888,7 +887,7 @@ mod tests {
     #[test]
     fn low_lock_mode_plans_like_check_attach() {
         let mut c = config(Some(Period::Day), None);
-        c.creation_mode = CreationMode::Attach;
+        c.creation_mode = crate::entity::partition_config::CreationMode::Attach;
         c.premake = Some(0);
         let ctx = ctx(c);
         let state = TableState {

@@ -181,9 +181,7 @@ pub(crate) fn create(
             .build(PostgresQueryBuilder)?;
         recipe.push(StatementKind::Ddl, &new.name, set);
     }
-    let low_lock = table.config.creation_mode == CreationMode::Attach
-        && new.sub_partition.is_none()
-        && new.condition.is_some();
+    let low_lock = is_low_lock(table, new);
     match &new.condition {
         Some(check) if low_lock => create_low_lock(&mut recipe, table, new, check.clone())?,
         _ => create_direct(&mut recipe, table, new)?,
@@ -201,6 +199,15 @@ pub(crate) fn create(
         }
         None => Ok(recipe),
     }
+}
+
+/// Whether `new` is created in the low-lock mode (`LIKE` + `CHECK` + `ATTACH`): configured so, a range or list
+/// partition (with rows to prove), and not sub-partitioned (a partitioned table cannot be attached with its
+/// proof).
+pub(crate) fn is_low_lock(table: &Table, new: &NewPartition) -> bool {
+    table.config.creation_mode == CreationMode::Attach
+        && new.sub_partition.is_none()
+        && new.condition.is_some()
 }
 
 /// `CREATE TABLE .. PARTITION OF`, then the sub-partitions.
