@@ -33,7 +33,7 @@ async fn status_page(
     }
 }
 
-/// `GET /health`: the background maintenance task's health; 503 after a failed run.
+/// `GET /health`: the background maintenance task's health as JSON; 503 after a failed run.
 async fn health(
     axum::extract::State(health): axum::extract::State<
         sea_orm_pg_partitioning::service::HealthWatch,
@@ -46,11 +46,9 @@ async fn health(
     } else {
         axum::http::StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = format!(
-        "runs {}\nlast_success_at {:?}\nconsecutive_failures {}\nlast_error {:?}\n",
-        h.runs, h.last_success_at, h.consecutive_failures, h.last_error
-    );
-    (code, body).into_response()
+    // `MaintenanceHealth` is `serde::Serialize` with the crate's `serde` feature: runs, last success, last
+    // error, failures in a row, and the last run's report.
+    (code, axum::Json(h)).into_response()
 }
 
 #[tokio::main]

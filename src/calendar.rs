@@ -16,6 +16,11 @@ use sea_orm::{DeriveActiveEnum, EnumIter};
 use crate::schema::MAX_IDENTIFIER_BYTES;
 
 /// The length of one time-range partition.
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "lowercase")
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum Period {

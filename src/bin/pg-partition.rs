@@ -26,12 +26,12 @@ use clap::{Parser, Subcommand};
 use sea_orm::{ConnectOptions, Database};
 use sea_orm_pg_partitioning::prelude::*;
 use sea_orm_pg_partitioning::service::{
-    Anomaly, AnomalyKind, Direction, KeepPartitions, PartitionState, Plan, QualifiedTable,
-    ReconcileMode, Reconciliation, RepairOutcome, RepairPolicy, Report, Status, StepAction,
-    StepOutcome, StepReport, TableStatus,
+    Anomaly, AnomalyKind, BlockedStep, Direction, KeepPartitions, PartitionState, Plan,
+    QualifiedTable, ReconcileMode, Reconciliation, RepairOutcome, RepairPolicy, Report, Status,
+    StepAction, StepOutcome, StepReport, TableReport, TableStatus,
 };
+
 use sea_orm_pg_partitioning::status_page::human_size;
-use serde_json::{Value, json};
 
 #[derive(Parser)]
 #[command(
@@ -529,7 +529,7 @@ async fn status(
     if page_to_stdout {
         out_raw!("{}", status.to_html());
     } else if json {
-        out!("{:#}", status_json(&status));
+        print_json(&status);
     } else {
         print_status(&status, one_table);
     }
@@ -1139,7 +1139,9 @@ async fn maintain(service: &PartitionService, plan: &Plan, json: bool) -> Result
             unplannable: Vec::new(),
             blocked: Vec::new(),
         };
-        tally.record(&service.run_plan(&one).await, bar.as_ref(), json);
+        let report = service.run_plan(&one).await;
+        tally.record(&report, bar.as_ref(), json);
+        tally.reports.push(report);
         if let Some(bar) = &bar {
             bar.inc(steps.len() as u64);
         }
@@ -1157,14 +1159,23 @@ async fn maintain(service: &PartitionService, plan: &Plan, json: bool) -> Result
         ran,
         skipped,
         failed,
-        done,
+        reports,
     } = tally;
     let not_run = plan.steps.len().saturating_sub(ran + skipped);
     if json {
-        out!(
-            "{:#}",
-            json!({ "steps": done, "done": ran, "skipped": skipped, "not_run": not_run, "failed_tables": failed, "blocked": plan.blocked.len() })
-        );
+        print_json(&Maintained {
+            done: ran,
+            skipped,
+            not_run,
+            failed_tables: failed,
+            tables: reports.iter().flat_map(|r| &r.tables).collect(),
+            unplannable: plan
+                .unplannable
+                .iter()
+                .map(|(table, reason)| NotPlanned { table, reason })
+                .collect(),
+            blocked: &plan.blocked,
+        });
     } else {
         out!(
             "{ran} step(s) done, {skipped} skipped, {not_run} not run; {failed} table(s) failed, {} create(s) blocked",
@@ -1176,13 +1187,32 @@ async fn maintain(service: &PartitionService, plan: &Plan, json: bool) -> Result
     ))
 }
 
-/// What `maintain` did so far: steps done and skipped, tables failed, and each as JSON.
+/// What `maintain` did so far: steps done and skipped, tables failed, and the reports.
 #[derive(Default)]
 struct Tally {
     ran: usize,
     skipped: usize,
     failed: usize,
-    done: Vec<Value>,
+    reports: Vec<Report>,
+}
+
+/// `maintain --json`: the counts, then each table's report as the library serializes it.
+#[derive(serde::Serialize)]
+struct Maintained<'a> {
+    done: usize,
+    skipped: usize,
+    not_run: usize,
+    failed_tables: usize,
+    tables: Vec<&'a TableReport>,
+    unplannable: Vec<NotPlanned<'a>>,
+    blocked: &'a [BlockedStep],
+}
+
+/// A table the plan could not plan, and why.
+#[derive(serde::Serialize)]
+struct NotPlanned<'a> {
+    table: &'a str,
+    reason: &'a str,
 }
 
 impl Tally {
@@ -1200,16 +1230,6 @@ impl Tally {
                     None if !json => out!("{line}"),
                     None => {}
                 }
-                self.done.push(json!({
-                    "table": step.step.table,
-                    "action": step.step.action.as_str(),
-                    "partition": step.step.partition,
-                    "outcome": match &step.outcome {
-                        StepOutcome::Done { .. } => "done".to_owned(),
-                        StepOutcome::Skipped(why) => format!("skipped: {why}"),
-                    },
-                    "ms": step.duration.as_millis() as u64,
-                }));
             }
             if let Some(err) = &table.error {
                 self.failed += 1;
@@ -1218,8 +1238,6 @@ impl Tally {
                     Some(bar) => bar.println(&line),
                     None => eprintln!("{line}"),
                 }
-                self.done
-                    .push(json!({"table": table.table, "error": err.to_string()}));
             }
         }
     }
@@ -1244,35 +1262,7 @@ fn step_line(step: &StepReport) -> String {
 
 fn print_plan(plan: &Plan, json: bool) {
     if json {
-        let steps: Vec<Value> = plan
-            .steps
-            .iter()
-            .map(|s| {
-                json!({
-                    "table": s.table,
-                    "action": s.action.as_str(),
-                    "partition": s.partition,
-                    "bounds": s.bounds,
-                    "reason": s.reason,
-                    "lock": s.lock,
-                    "sql": s.recipe.sql().collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        let unplannable: Vec<Value> = plan
-            .unplannable
-            .iter()
-            .map(|(t, r)| json!({"table": t, "reason": r}))
-            .collect();
-        let blocked: Vec<Value> = plan
-            .blocked
-            .iter()
-            .map(|b| json!({"table": b.table, "partition": b.partition, "bounds": b.bounds, "blocked_by": b.blocked_by}))
-            .collect();
-        out!(
-            "{:#}",
-            json!({"at": plan.at.to_rfc3339(), "steps": steps, "unplannable": unplannable, "blocked": blocked})
-        );
+        print_json(plan);
         return;
     }
     if plan.is_empty() {
@@ -1453,90 +1443,18 @@ fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
     }
 }
 
-fn anomaly_json(table: &str, anomaly: &Anomaly) -> Value {
-    json!({
-        "table": table,
-        "kind": anomaly.kind().as_str(),
-        "partition": anomaly.partition(),
-        "message": anomaly.to_string(),
-    })
-}
-
-fn status_json(status: &Status) -> Value {
-    let tables: Vec<Value> = status
-        .tables
-        .iter()
-        .map(|t| {
-            let partitions: Vec<Value> = t
-                .partitions
-                .iter()
-                .map(|p| {
-                    let cat = p.catalog.as_ref();
-                    json!({
-                        "schema": p.schema,
-                        "name": p.name,
-                        "state": p.state().as_str(),
-                        "logged": p.log.is_some(),
-                        "bound": p.bound().map(|b| b.to_string()).unwrap_or_default(),
-                        "tablespace": cat.map(|c| c.tablespace.clone()),
-                        "indexes": cat.map(|c| c.indexes.iter().map(|i| json!({"name": i.name, "tablespace": i.tablespace})).collect::<Vec<_>>()),
-                        "estimated_rows": cat.and_then(|c| c.estimated_rows),
-                        "size_bytes": cat.map(|c| c.size_bytes),
-                    })
-                })
-                .collect();
-            json!({
-                "table": t.table,
-                "partitioning": t.partitioning(),
-                "exists": t.exists,
-                "horizon": t.horizon.map(|h| h.to_string()),
-                "wanted_horizon": t.wanted_horizon.map(|h| h.to_string()),
-                "retention_threshold": t.retention_threshold.map(|h| h.to_string()),
-                "default_has_rows": t.default_has_rows,
-                "partitions": partitions,
-                "anomalies": t.anomalies.iter().map(|a| anomaly_json(&t.table, a)).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    json!({
-        "at": status.at.to_rfc3339(),
-        "healthy": status.is_healthy(),
-        "tables": tables,
-    })
+/// Prints `value` as indented JSON: the library's own `serde::Serialize` shapes (see
+/// `sea_orm_pg_partitioning::model::serialize`).
+fn print_json<T: serde::Serialize>(value: &T) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => out!("{text}"),
+        Err(err) => eprintln!("cannot write JSON: {err}"),
+    }
 }
 
 fn print_reconciliation(done: &Reconciliation, json: bool) {
     if json {
-        let repairs: Vec<Value> = done
-            .repairs
-            .iter()
-            .map(|r| {
-                let (outcome, detail) = match &r.outcome {
-                    RepairOutcome::Repaired(what) => ("repaired", what.clone()),
-                    RepairOutcome::Skipped(why) => ("skipped", why.clone()),
-                    RepairOutcome::Failed(err) => ("failed", err.to_string()),
-                };
-                let mut value = anomaly_json(&r.table, &r.anomaly);
-                value["direction"] = json!(r.direction.as_str());
-                value["outcome"] = json!(outcome);
-                value["detail"] = json!(detail);
-                value
-            })
-            .collect();
-        let found: Vec<Value> = done
-            .before
-            .anomalies()
-            .map(|(t, a)| anomaly_json(t, a))
-            .collect();
-        let remaining: Vec<Value> = done
-            .after
-            .anomalies()
-            .map(|(t, a)| anomaly_json(t, a))
-            .collect();
-        out!(
-            "{:#}",
-            json!({"found": found, "repairs": repairs, "remaining": remaining, "healthy": done.is_healthy()})
-        );
+        print_json(done);
         return;
     }
     let width = done

@@ -6,6 +6,11 @@ use crate::calendar::Period;
 use crate::schema::PartitionStrategy;
 
 /// What maintenance does with partitions past retention.
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "lowercase")
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
 pub enum RetentionAction {
@@ -18,6 +23,11 @@ pub enum RetentionAction {
 }
 
 /// How maintenance creates partitions.
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "lowercase")
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
 pub enum CreationMode {
@@ -32,6 +42,7 @@ pub enum CreationMode {
 }
 
 /// The configuration of one managed partitioned table.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sopp_partition_config")]
 pub struct Model {

@@ -3,6 +3,11 @@
 use sea_orm::entity::prelude::*;
 
 /// What kind of partition a log row records.
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "lowercase")
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
 pub enum PartitionKind {
@@ -21,6 +26,7 @@ pub enum PartitionKind {
 }
 
 /// The record of one partition.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sopp_partition_log")]
 pub struct Model {

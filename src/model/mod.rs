@@ -13,6 +13,8 @@ pub mod bound;
 pub mod plan;
 pub mod recipe;
 pub mod report;
+#[cfg(feature = "serde")]
+pub mod serialize;
 pub mod spec;
 pub mod status;
 

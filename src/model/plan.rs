@@ -11,13 +11,18 @@ use crate::entity::{partition_config, partition_log};
 use crate::error::Result;
 use crate::model::recipe::{self, DefaultRows, Placed, Recipe};
 use crate::model::table::{NewPartition, Table};
-use crate::model::{Edge, TableSpec};
+use crate::model::{Edge, LoggedBound, TableSpec};
 use crate::schema::DetachMode;
 
 /// At most this many partitions are planned for one table in one run (a safety net after a very long outage).
 pub const MAX_CREATES_PER_RUN: usize = 1000;
 
 /// The range of a partition a plan creates.
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(tag = "kind", rename_all = "lowercase")
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StepRange {
     /// `[start, end)` of a time-range table.
@@ -62,6 +67,7 @@ impl StepAction {
 }
 
 /// One unit of maintenance work on one partition.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     /// The table's configuration id.
@@ -80,6 +86,9 @@ pub struct Step {
     pub log_id: Option<i64>,
     /// The bound, for reading (`[2024-01-01 00:00:00 UTC, 2024-02-01 00:00:00 UTC)`).
     pub bounds: String,
+    /// The bound as data: the new range of a create, the logged bound of a step on an existing partition
+    /// (`None` when its log row cannot say, or a step on an unlogged partition).
+    pub bound: Option<LoggedBound>,
     /// The statements the step runs, in order: see [`model::recipe`](crate::model::recipe). Composed from what the
     /// catalog said when the plan was made (whether DEFAULT holds rows for a new partition, where a partition
     /// and its indexes are); the run composes them again under the table's lock with the same function, so
@@ -93,6 +102,7 @@ pub struct Step {
 }
 
 /// What maintenance would do now, table by table.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// The instant the plan was made for.
@@ -100,6 +110,10 @@ pub struct Plan {
     /// The steps, grouped by table (in the order of [`PartitionService::configs`](crate::service::PartitionService::configs)).
     pub steps: Vec<Step>,
     /// Tables that could not be planned, with the reason (they get no steps).
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::model::serialize::table_reasons")
+    )]
     pub unplannable: Vec<(String, String)>,
     /// Creates left out because a partition the log does not know (made by hand, or left alone at adoption)
     /// covers part of their range: they could only fail.
@@ -107,6 +121,7 @@ pub struct Plan {
 }
 
 /// A partition the plan would create, left out because another partition is in its way.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockedStep {
     /// The table, `schema.name`.
@@ -115,6 +130,8 @@ pub struct BlockedStep {
     pub partition: String,
     /// Its range, for reading.
     pub bounds: String,
+    /// Its range as data.
+    pub bound: Option<LoggedBound>,
     /// The partition whose range overlaps it, attached but not in the log.
     pub blocked_by: String,
 }
@@ -163,6 +180,7 @@ pub(crate) fn block_overlaps(
                 table: step.table,
                 partition: step.partition,
                 bounds: step.bounds,
+                bound: step.bound,
                 blocked_by: name.clone(),
             }),
             None => kept.push(step),
@@ -434,16 +452,16 @@ fn detach_planned(
     expired: impl Fn(StepRange) -> bool,
     reason: &str,
 ) -> Result<()> {
-    let created: Vec<(String, String)> = steps
+    let created: Vec<(String, String, Option<LoggedBound>)> = steps
         .iter()
         .filter_map(|s| match s.action {
             StepAction::Create(range) if expired(range) => {
-                Some((s.partition.clone(), s.bounds.clone()))
+                Some((s.partition.clone(), s.bounds.clone(), s.bound.clone()))
             }
             _ => None,
         })
         .collect();
-    for (partition, bounds) in created {
+    for (partition, bounds, bound) in created {
         let mut detach = step(
             ctx,
             StepAction::Detach,
@@ -452,6 +470,7 @@ fn detach_planned(
             format!("{reason}; created by this run"),
         )?;
         detach.bounds = bounds;
+        detach.bound = bound;
         steps.push(detach);
     }
     Ok(())
@@ -548,6 +567,11 @@ fn step(
             (None, StepAction::Create(range)) => describe_range(range),
             (None, _) => String::new(),
         },
+        bound: match (log, action) {
+            (Some(log), _) => log.bound().ok(),
+            (None, StepAction::Create(range)) => Some(range.into()),
+            (None, _) => None,
+        },
         partition,
         log_id: log.map(|l| l.id),
         recipe,
@@ -622,6 +646,15 @@ pub(crate) fn compose(
 }
 
 /// A planned range, for reading.
+impl From<StepRange> for LoggedBound {
+    fn from(range: StepRange) -> Self {
+        match range {
+            StepRange::Time { start, end } => LoggedBound::Time { start, end },
+            StepRange::Int { start, end } => LoggedBound::Int { start, end },
+        }
+    }
+}
+
 fn describe_range(range: StepRange) -> String {
     match range {
         StepRange::Time { start, end } => format!("[{}, {})", Edge::Time(start), Edge::Time(end)),

@@ -31,6 +31,11 @@ use crate::schema::{
 pub(crate) const BOUND_CHECK: &str = "sopp_bound";
 
 /// How the executor runs a statement of a recipe.
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "kebab-case")
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatementKind {
     /// DDL or a setting, inside the change's transaction.
@@ -44,6 +49,7 @@ pub enum StatementKind {
 }
 
 /// One statement of a [`Recipe`].
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecipeStatement {
     kind: StatementKind,
@@ -79,6 +85,7 @@ impl RecipeStatement {
 /// }
 /// show(&Recipe::default());
 /// ```
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Recipe {
     statements: Vec<RecipeStatement>,

@@ -21,28 +21,48 @@ pub enum StepOutcome {
 }
 
 /// One executed step.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone)]
 pub struct StepReport {
     /// The step as planned.
     pub step: Step,
     /// How it ended.
     pub outcome: StepOutcome,
-    /// How long it took, lock waits and retries included.
+    /// How long it took, lock waits and retries included (`duration_secs` in JSON).
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "duration_secs",
+            serialize_with = "crate::model::serialize::seconds"
+        )
+    )]
     pub duration: StdDuration,
     /// How many times it hit `lock_timeout` and was retried.
     pub retries: u32,
 }
 
 /// What maintenance did to one table.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug)]
 pub struct TableReport {
     /// The table, `schema.name`.
     pub table: String,
     /// Its steps, in order.
     pub steps: Vec<StepReport>,
-    /// The error that stopped this table's maintenance; the other tables went on.
+    /// The error that stopped this table's maintenance; the other tables went on (its message in JSON).
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::model::serialize::error_opt")
+    )]
     pub error: Option<Error>,
-    /// Time spent on this table.
+    /// Time spent on this table (`duration_secs` in JSON).
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "duration_secs",
+            serialize_with = "crate::model::serialize::seconds"
+        )
+    )]
     pub duration: StdDuration,
 }
 
@@ -82,6 +102,7 @@ impl TableReport {
 }
 
 /// What a maintenance run did, table by table.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug)]
 pub struct Report {
     /// The instant the run planned for.
@@ -89,10 +110,21 @@ pub struct Report {
     /// Every table that had steps or errors.
     pub tables: Vec<TableReport>,
     /// Tables that could not be planned, with the reason.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::model::serialize::table_reasons")
+    )]
     pub unplannable: Vec<(String, String)>,
     /// Creates the plan left out because a partition the log does not know is in their way.
     pub blocked: Vec<BlockedStep>,
-    /// The whole run's duration.
+    /// The whole run's duration (`duration_secs` in JSON).
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "duration_secs",
+            serialize_with = "crate::model::serialize::seconds"
+        )
+    )]
     pub duration: StdDuration,
     /// Whether the run stopped early because it was asked to (see [`MaintenanceTask::shutdown`](crate::service::MaintenanceTask::shutdown)).
     pub interrupted: bool,

@@ -11,6 +11,7 @@ use crate::entity::{partition_config, partition_log};
 use crate::model::{CatalogBound, Edge, TableSpec};
 
 /// A table or index and the tablespace it is in.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexPlacement {
     /// The index's name.
@@ -20,6 +21,7 @@ pub struct IndexPlacement {
 }
 
 /// What the catalog says of one partition's table.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogPartition {
     /// Whether it is attached to the managed table (for a sub-partition: to its partition).
@@ -57,6 +59,11 @@ pub struct PartitionStatus {
 }
 
 /// Where a partition stands, from the catalog (the log only when the catalog has no table of that name).
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "lowercase")
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PartitionState {
     /// A partition of its parent.
@@ -129,6 +136,11 @@ impl PartitionStatus {
 }
 
 /// What kind of disagreement an [`Anomaly`] is.
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "kebab-case")
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AnomalyKind {
     /// The managed table itself is gone.
@@ -214,6 +226,11 @@ impl fmt::Display for AnomalyKind {
 }
 
 /// One disagreement between the catalog, the log and the configuration of a managed table.
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(tag = "kind", rename_all = "kebab-case")
+)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Anomaly {
     /// The managed table is gone (dropped or renamed).

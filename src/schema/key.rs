@@ -7,6 +7,11 @@ use super::ident::check_iden;
 use crate::error::{StatementError as Error, StatementResult as Result};
 
 /// How rows are distributed among partitions.
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "lowercase")
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
 pub enum PartitionStrategy {
@@ -426,6 +431,7 @@ fn check_value(expr: &Expr) -> Result<()> {
 /// assert_eq!(json.to_string(), r#"["A","",7,true,null]"#);
 /// assert_eq!(ListValue::from_json(&json), Some(values));
 /// ```
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(untagged))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ListValue {
     /// `NULL`.

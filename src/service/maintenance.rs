@@ -1088,6 +1088,7 @@ impl PartitionService {
 }
 
 /// How the background maintenance task is doing: [`MaintenanceTask::health`].
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, Default)]
 pub struct MaintenanceHealth {
     /// Runs so far.

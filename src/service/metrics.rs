@@ -102,6 +102,7 @@ mod tests {
                 partition: "event_p".into(),
                 log_id: None,
                 bounds: String::new(),
+                bound: None,
                 recipe: Recipe::default(),
                 lock: "",
                 reason: String::new(),

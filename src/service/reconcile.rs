@@ -30,14 +30,18 @@ use crate::model::{CatalogBound, Edge, LoggedBound, TableSpec};
 use crate::schema::{DetachMode, ListValue};
 
 /// Which side a repair changes.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
     /// Make the log follow the catalog: record what was done by hand, change nothing in the database's
     /// tables.
+    #[cfg_attr(feature = "serde", serde(rename = "log"))]
     LogFollowsCatalog,
     /// Make the catalog follow the log and the configuration: attach, detach, move, create partitions.
+    #[cfg_attr(feature = "serde", serde(rename = "catalog"))]
     CatalogFollowsLog,
     /// Leave it as it is (it is still reported).
+    #[cfg_attr(feature = "serde", serde(rename = "skip"))]
     Skip,
 }
 
@@ -154,6 +158,14 @@ pub enum ReconcileMode {
 }
 
 /// How one repair ended.
+///
+/// In JSON (feature `serde`): `{"outcome": "repaired", "detail": "what was done"}`, likewise `skipped` with
+/// why and `failed` with the error's message.
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(tag = "outcome", content = "detail", rename_all = "lowercase")
+)]
 #[derive(Debug)]
 pub enum RepairOutcome {
     /// Repaired; what was done.
@@ -162,15 +174,26 @@ pub enum RepairOutcome {
     /// when its turn came); why.
     Skipped(String),
     /// Attempted and rolled back; nothing changed.
-    Failed(Error),
+    Failed(
+        #[cfg_attr(
+            feature = "serde",
+            serde(serialize_with = "crate::model::serialize::error")
+        )]
+        Error,
+    ),
 }
 
 /// One anomaly and what reconcile did about it.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug)]
 pub struct Repair {
     /// The table, `schema.name`.
     pub table: String,
     /// The anomaly, as found before any repair.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::model::serialize::anomaly")
+    )]
     pub anomaly: Anomaly,
     /// The direction applied.
     pub direction: Direction,
@@ -179,6 +202,7 @@ pub struct Repair {
 }
 
 /// The result of [`PartitionService::reconcile`].
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug)]
 pub struct Reconciliation {
     /// The status before.
@@ -204,11 +228,16 @@ impl Reconciliation {
 }
 
 /// What [`adopt`](crate::service::TimeRangeRegistration::adopt) took over.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, Default)]
 pub struct Adoption {
     /// The log rows written for partitions that fit the configuration.
     pub adopted: Vec<partition_log::Model>,
     /// Partitions that do not fit (misaligned, another kind of bound): reported, not changed, not logged.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::model::serialize::anomalies")
+    )]
     pub misfits: Vec<Anomaly>,
 }
 

@@ -79,6 +79,24 @@ async fn status_plan_maintain_and_reconcile_from_the_command_line() {
     assert_code(&out, 0);
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(plan["steps"].as_array().expect("steps").len(), 3);
+    for step in plan["steps"].as_array().expect("steps") {
+        // The bound as data, not one string: `{"kind": "range", "start": instant, "end": instant}`.
+        assert_eq!(step["action"], "create", "{step:#}");
+        assert_eq!(step["bound"]["kind"], "range", "{step:#}");
+        let instant = |v: &serde_json::Value| {
+            chrono::DateTime::parse_from_rfc3339(v.as_str().expect("an RFC 3339 string"))
+                .expect("an instant")
+        };
+        assert!(instant(&step["bound"]["start"]) < instant(&step["bound"]["end"]));
+        let first = &step["recipe"]["statements"][0];
+        assert_eq!(first["kind"], "ddl");
+        assert!(
+            first["sql"]
+                .as_str()
+                .expect("sql")
+                .starts_with("CREATE TABLE")
+        );
+    }
     let out = cli(Some(url), &["maintain", "--dry-run"]).await;
     assert_code(&out, 0);
     assert!(stdout(&out).contains("CREATE TABLE"));
@@ -143,6 +161,30 @@ async fn status_plan_maintain_and_reconcile_from_the_command_line() {
     let out = cli(Some(url), &["reconcile"]).await;
     assert_code(&out, 1);
     assert!(stdout(&out).contains("detached-by-hand"));
+    let out = cli(Some(url), &["--json", "reconcile"]).await;
+    assert_code(&out, 1);
+    let found: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let anomaly = &found["before"]["tables"][0]["anomalies"][0];
+    assert_eq!(anomaly["kind"], "detached-by-hand", "{found:#}");
+    assert_eq!(anomaly["partition"], newest.partition_name.as_str());
+    assert!(
+        anomaly["message"]
+            .as_str()
+            .expect("message")
+            .contains("detached by hand")
+    );
+    assert_eq!(found["after"]["healthy"], false);
+    let detached = found["before"]["tables"][0]["partitions"]
+        .as_array()
+        .expect("partitions")
+        .iter()
+        .find(|p| p["name"] == newest.partition_name.as_str())
+        .expect("the detached partition is listed");
+    assert_eq!(detached["state"], "detached");
+    assert_eq!(
+        detached["bound"]["kind"], "range",
+        "its logged bound: {detached:#}"
+    );
     assert_eq!(
         catalog::partitions(db, "public", "ev").await.len(),
         before + 2
@@ -195,6 +237,23 @@ async fn status_plan_maintain_and_reconcile_from_the_command_line() {
             .as_deref(),
         Some(crate::support::TS_A)
     );
+
+    // maintain --json: the counts and each step's report.
+    let out = cli(Some(url), &["config", "ev", "--set", "premake=6"]).await;
+    assert_code(&out, 0);
+    let out = cli(Some(url), &["--json", "maintain"]).await;
+    assert_code(&out, 0);
+    let done: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let steps = done["tables"][0]["steps"].as_array().expect("steps");
+    assert!(!steps.is_empty(), "{done:#}");
+    assert_eq!(done["done"], steps.len(), "{done:#}");
+    assert_eq!(done["failed_tables"], 0);
+    for step in steps {
+        assert_eq!(step["outcome"]["outcome"], "done", "{step:#}");
+        assert_eq!(step["step"]["action"], "create");
+        assert!(step["duration_secs"].as_f64().expect("seconds") >= 0.0);
+    }
+    assert!(done["tables"][0]["error"].is_null());
     t.finish().await;
 }
 
