@@ -334,6 +334,47 @@ pub enum Error {
     /// The database returned an error.
     #[error(transparent)]
     Db(#[from] DbErr),
+
+    /// The table cannot be converted as asked: every problem, each with its fix. Nothing was changed.
+    #[error("table {table:?} cannot be converted: {}", problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
+    CannotConvert {
+        /// The table, `schema.name`.
+        table: String,
+        /// What stops it.
+        problems: Vec<crate::model::convert::ConversionProblem>,
+    },
+
+    /// A conversion of the table is already under way (perhaps interrupted).
+    #[error(
+        "a conversion of {table:?} is under way ({phase}): resume it (resume_conversion, `pg-partition convert \
+         TABLE --resume`), or roll it back (rollback_conversion, `--rollback`)"
+    )]
+    ConversionUnderWay {
+        /// The table, `schema.name`.
+        table: String,
+        /// Where it is.
+        phase: String,
+    },
+
+    /// No conversion of the table to resume or roll back.
+    #[error(
+        "no conversion of {table:?} is under way: start one (service.convert(..).run(), `pg-partition convert TABLE ..`)"
+    )]
+    NoConversion {
+        /// The table, `schema.name`.
+        table: String,
+    },
+
+    /// A rollback asked for after the swap: the partitioned table already has the table's name and the
+    /// application's writes.
+    #[error(
+        "the conversion of {table:?} is past its point of no return (the partitioned table took its name and its \
+         writes): it can only be finished (resume it)"
+    )]
+    PastPointOfNoReturn {
+        /// The table, `schema.name`.
+        table: String,
+    },
 }
 
 impl Error {
@@ -387,6 +428,10 @@ impl Error {
             Error::RepairFailed { .. } => "repair-failed",
             Error::Statement(err) => err.code(),
             Error::Db(_) => "database",
+            Error::CannotConvert { .. } => "cannot-convert",
+            Error::ConversionUnderWay { .. } => "conversion-under-way",
+            Error::NoConversion { .. } => "no-conversion",
+            Error::PastPointOfNoReturn { .. } => "past-point-of-no-return",
         }
     }
 }

@@ -29,6 +29,7 @@ mod m20261124_000002_sopp_partition_kinds;
 mod m20261124_000003_sopp_maintenance;
 mod m20261201_000001_sopp_created_tablespace;
 mod m20261201_000002_sopp_key_encoding;
+mod m20261201_000003_sopp_conversion;
 
 /// The crate's migrations, in order: a sea-orm-migration `Migrator` of its own, or a list to merge into
 /// yours (`Migrator::migrations()`).
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_sopp_maintenance::Migration),
             Box::new(m20261201_000001_sopp_created_tablespace::Migration),
             Box::new(m20261201_000002_sopp_key_encoding::Migration),
+            Box::new(m20261201_000003_sopp_conversion::Migration),
         ]
     }
 }

@@ -2,6 +2,7 @@
 //! database. The service reads the catalog and the log, hands them to the model, and runs what it returns.
 //!
 //! - [`bound`]: a partition's bound, as the log records it and as the catalog prints it;
+//! - [`convert`]: converting a plain table into a partitioned one online;
 //! - [`spec`]: what kind of table it is, with that kind's settings;
 //! - [`plan`]: what maintenance must do now;
 //! - [`recipe`]: the statements of each change, composed in one place;
@@ -10,6 +11,7 @@
 
 pub(crate) mod assess;
 pub mod bound;
+pub mod convert;
 pub mod plan;
 pub mod recipe;
 pub mod report;

@@ -329,13 +329,13 @@ impl TableReport {
     }
 }
 
-fn is_lock_timeout(err: &Error) -> bool {
+pub(super) fn is_lock_timeout(err: &Error) -> bool {
     matches!(err, Error::Db(db) if sqlstate(db).as_deref() == Some(sqlstate::LOCK_NOT_AVAILABLE))
 }
 
 /// A pause of `base × 2^attempt`, ± 25 % jitter derived from the clock (no randomness crate needed).
 /// The pause after work that took `busy`, so that work takes `duty_cycle` of the time.
-fn pace(busy: StdDuration, duty_cycle: f64) -> StdDuration {
+pub(super) fn pace(busy: StdDuration, duty_cycle: f64) -> StdDuration {
     if !(duty_cycle > 0.0 && duty_cycle < 1.0) {
         return StdDuration::ZERO;
     }
@@ -364,7 +364,7 @@ fn scale(d: StdDuration, factor: f64) -> StdDuration {
     StdDuration::try_from_secs_f64(d.as_secs_f64() * factor).unwrap_or(StdDuration::MAX)
 }
 
-fn backoff(base: StdDuration, attempt: u32) -> StdDuration {
+pub(super) fn backoff(base: StdDuration, attempt: u32) -> StdDuration {
     let factor = 2u32.saturating_pow(attempt.min(10));
     let pause = base.saturating_mul(factor);
     let nanos = u64::from(Utc::now().timestamp_subsec_nanos());

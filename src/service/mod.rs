@@ -8,6 +8,7 @@
 
 mod catalog;
 mod clock;
+mod convert;
 mod core;
 pub(crate) mod handle;
 mod hook;
@@ -26,6 +27,10 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
+pub use crate::model::convert::{
+    Carried, ConversionKind, ConversionPlan, ConversionProblem, MAX_CONVERSION_PARTITIONS,
+    PlannedPartition,
+};
 pub use crate::model::plan::{BlockedStep, MAX_CREATES_PER_RUN, Plan, Step, StepAction, StepRange};
 pub use crate::model::report::{Report, StepOutcome, StepReport, TableReport};
 pub use crate::model::status::{
@@ -34,6 +39,10 @@ pub use crate::model::status::{
 };
 pub use crate::model::{CatalogBound, Edge};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use convert::{
+    ConversionBuilder, ConversionPhase, ConversionProgress, ConversionReport, DEFAULT_BATCH_BLOCKS,
+    ProgressFn,
+};
 pub use handle::{DefaultRows, KeepPartitions, MaintenanceSettings, TableHandle, Unregistered};
 pub use hook::{HookError, PartitionEvent, PartitionEventKind, PartitionHook};
 pub use kinds::{
