@@ -154,6 +154,10 @@ enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// Converts a plain table into a partitioned one while the application keeps using it (copy, catch
+    /// up, swap under a short lock), then registers it; --resume finishes an interrupted one, --rollback
+    /// undoes it before the swap.
+    Convert(convert::ConvertArgs),
     /// Moves a partition and all its indexes to a tablespace.
     Move {
         /// The managed table.
@@ -259,6 +263,9 @@ macro_rules! out_raw {
     };
 }
 
+#[path = "pg-partition/convert.rs"]
+mod convert;
+
 /// A failure: its message, and the exit code.
 struct Failure(String, u8);
 
@@ -338,6 +345,9 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             reconcile(&service, name, *repair, directions, cli.json).await
         }
         Command::Adopt { table: name, kind } => adopt(&service, table(name), kind).await,
+        Command::Convert(args) => {
+            convert::convert(&service, table(&args.table), args, cli.json).await
+        }
         // Handled above, before the check that the crate's tables exist.
         Command::Migrate { action } => migrate(service.connection(), action).await,
         Command::Attach {

@@ -86,7 +86,9 @@ BEGIN
 END
 $sopp$"#;
 
-/// `sopp_conversion_change`: the recorded identities, by conversion and in order.
+/// `sopp_conversion_change`: the recorded identities, by conversion and in order. No foreign key to the state
+/// row: every captured write would lock that one row (`FOR KEY SHARE`), so the application's writers would
+/// queue on each other and on the conversion's batches.
 async fn create_change_table(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     manager
         .create_table(
@@ -108,15 +110,6 @@ async fn create_change_table(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                     ColumnDef::new(SoppConversionChange::Ident)
                         .json_binary()
                         .not_null(),
-                )
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(
-                            SoppConversionChange::Table,
-                            SoppConversionChange::ConversionId,
-                        )
-                        .to(SoppConversion::Table, SoppConversion::Id)
-                        .on_delete(ForeignKeyAction::Cascade),
                 )
                 .to_owned(),
         )

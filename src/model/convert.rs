@@ -331,6 +331,7 @@ impl fmt::Display for ConversionProblem {
 }
 
 /// How one object of the table is carried over to the partitioned table.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Carried {
     /// What it is: `column`, `index`, `primary key`, `foreign key`, `trigger`, ...
@@ -342,6 +343,7 @@ pub struct Carried {
 }
 
 /// A partition the conversion creates.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedPartition {
     /// Its name, as the converted table's own partitions are named.
@@ -353,6 +355,7 @@ pub struct PlannedPartition {
 /// What converting a table would do: the partitions, what is carried over and how, and what stops it.
 /// [`PartitionService::convert`](crate::service::PartitionService::convert) makes it;
 /// [`is_possible`](Self::is_possible) says whether the conversion can start.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversionPlan {
     /// The table, `schema.name`.

@@ -259,5 +259,40 @@ impl Serialize for Status {
     }
 }
 
+/// `{"kind": "time-range", "period": "month", "time_zone": "UTC", "encoding": null}` or
+/// `{"kind": "int-range", "step": 1000}`.
+impl Serialize for crate::model::convert::ConversionKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use crate::model::convert::ConversionKind;
+        let mut map = serializer.serialize_map(None)?;
+        match self {
+            ConversionKind::TimeRange {
+                period,
+                time_zone,
+                encoding,
+            } => {
+                map.serialize_entry("kind", "time-range")?;
+                map.serialize_entry("period", period.as_str())?;
+                map.serialize_entry("time_zone", time_zone.name())?;
+                map.serialize_entry("encoding", &encoding.map(|e| e.to_string()))?;
+            }
+            ConversionKind::IntRange { step } => {
+                map.serialize_entry("kind", "int-range")?;
+                map.serialize_entry("step", step)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// `{"message": ".."}`: what stops the conversion, with its fix.
+impl Serialize for crate::model::convert::ConversionProblem {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry("message", &self.to_string())?;
+        map.end()
+    }
+}
+
 #[cfg(test)]
 mod tests;

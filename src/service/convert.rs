@@ -476,12 +476,10 @@ impl ConversionBuilder {
         let txn = self.service.connection().begin().await?;
         set_lock_timeout(&txn, self.service.maintenance_options().lock_timeout).await?;
         // A rolled-back or finished conversion of a table of this name leaves its row: replaced.
-        use sea_orm::{ColumnTrait, QueryFilter};
-        conversion::Entity::delete_many()
-            .filter(conversion::Column::SchemaName.eq(schema))
-            .filter(conversion::Column::TableName.eq(table))
-            .exec(&txn)
-            .await?;
+        if let Some(old) = find_state(&txn, schema, table).await? {
+            forget_changes(&txn, old.id).await?;
+            conversion::Entity::delete_by_id(old.id).exec(&txn).await?;
+        }
         let now = self.service.now();
         let mut json = sql::settings::to_json(settings, &self.registration);
         json["indexes_built"] = false.into();
@@ -785,8 +783,9 @@ impl Runner {
             .begin_with_config(isolation, None)
             .await?;
         use sea_orm::QuerySelect as _;
+        // NO KEY UPDATE: batches of two runners take turns, and nothing else waits for them.
         self.state = conversion::Entity::find_by_id(self.state.id)
-            .lock_exclusive()
+            .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
             .one(&txn)
             .await?
             .ok_or_else(|| Error::NoConversion {
@@ -1050,6 +1049,17 @@ impl Runner {
     }
 }
 
+/// Deletes every change recorded for `conversion`.
+async fn forget_changes<C: ConnectionTrait>(conn: &C, conversion: i32) -> Result<()> {
+    conn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "DELETE FROM sopp_conversion_change WHERE conversion_id = $1",
+        [conversion.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// How many changes are recorded for `conversion`, counting up to `up_to`.
 async fn count_changes(txn: &DatabaseTransaction, conversion: i32, up_to: i64) -> Result<i64> {
     let row = txn
@@ -1235,12 +1245,7 @@ impl Runner {
 
     /// Marks the conversion over and forgets its recorded changes.
     async fn end(&mut self, txn: &DatabaseTransaction, phase: ConversionPhase) -> Result<()> {
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "DELETE FROM sopp_conversion_change WHERE conversion_id = $1",
-            [self.state.id.into()],
-        ))
-        .await?;
+        forget_changes(txn, self.state.id).await?;
         let now = self.service.now();
         let mut active: conversion::ActiveModel = self.state.clone().into();
         active.phase = Set(phase.as_str().to_owned());

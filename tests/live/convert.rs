@@ -343,3 +343,222 @@ async fn what_stops_a_conversion_is_reported_before_anything_changes() {
     assert!(service.conversion("event").await.expect("state").is_none());
     t.finish().await;
 }
+
+/// `pg-partition ARGS` against the test's database.
+async fn cli(t: &TestDb, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_pg-partition"))
+        .args(args)
+        .env("DATABASE_URL", &t.url)
+        .output()
+        .await
+        .expect("runs pg-partition")
+}
+
+/// When to kill a conversion.
+enum Kill {
+    /// After this long.
+    After(std::time::Duration),
+    /// Once this query (on the state row) returns a row.
+    When(&'static str),
+}
+
+impl Kill {
+    async fn wait(&self, t: &TestDb) {
+        match self {
+            Kill::After(after) => tokio::time::sleep(*after).await,
+            Kill::When(condition) => {
+                while strings(&t.conn, condition, vec![]).await.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+            }
+        }
+    }
+}
+
+/// `pg-partition ARGS`, killed with SIGKILL at `kill`, unless it ended first: the phase it was killed in,
+/// or `None` when it ended by itself (then it must have succeeded).
+async fn killed_after(t: &TestDb, args: &[&str], kill: Kill) -> Option<String> {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_pg-partition"))
+        .args(args)
+        .env("DATABASE_URL", &t.url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("runs pg-partition");
+    tokio::select! {
+        status = child.wait() => {
+            let status = status.expect("waits");
+            if !status.success() {
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    use tokio::io::AsyncReadExt;
+                    let _ = e.read_to_string(&mut err).await;
+                }
+                panic!("{args:?} failed: {err}");
+            }
+            None
+        }
+        () = kill.wait(t) => {
+            let phase = strings(&t.conn, "SELECT phase FROM sopp_conversion", vec![]).await;
+            child.start_kill().expect("SIGKILL");
+            let _ = child.wait().await;
+            Some(phase.into_iter().next().unwrap_or_else(|| "before prepare".to_owned()))
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_conversion_killed_again_and_again_is_resumed_and_loses_nothing() {
+    let t = setup(test_name!(
+        "a_conversion_killed_again_and_again_is_resumed_and_loses_nothing"
+    ))
+    .await;
+    let db = &t.conn;
+    plain_events(db, 30_000).await;
+    let traffic = Arc::new(Traffic::default());
+    let tasks = start_traffic(&t, traffic.clone());
+    let start = [
+        "convert",
+        "event",
+        "--key",
+        "created_at",
+        "--yes",
+        "--batch-blocks",
+        "2",
+    ];
+    let resume = ["convert", "event", "--resume"];
+    let mut killed = Vec::new();
+    let mut finished = false;
+    for round in 0..30_u64 {
+        // Killed before its state row was written, a conversion has not started: it is started again.
+        let started = !strings(db, "SELECT phase FROM sopp_conversion", vec![])
+            .await
+            .is_empty();
+        let args: &[&str] = if started { &resume } else { &start };
+        // Kills spread over the run: early in a batch, late, during the swap and the finish.
+        let after = std::time::Duration::from_millis(120 + (round * 37) % 260);
+        match killed_after(&t, args, Kill::After(after)).await {
+            // Killed after it had finished, while it printed its report.
+            Some(phase) if phase == "finished" => {
+                finished = true;
+                break;
+            }
+            Some(phase) => killed.push(phase),
+            None => {
+                finished = true;
+                break;
+            }
+        }
+    }
+    assert!(finished, "never finished; killed in {killed:?}");
+    stop_traffic(&traffic, tasks).await;
+    println!("killed in {killed:?}");
+    assert!(killed.len() >= 3, "killed in {killed:?}");
+    assert!(killed.iter().any(|p| p == "copying"), "{killed:?}");
+    assert_eq!(checksum(db, "event").await, checksum(db, "ledger").await);
+    let status = PartitionService::new(db.clone())
+        .status_of("event")
+        .await
+        .expect("status");
+    assert!(status.is_healthy(), "{:?}", status.anomalies);
+    // Done is done: a second conversion is refused, and there is nothing to resume.
+    let again = cli(&t, &start).await;
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already partitioned"));
+    let nothing = cli(&t, &resume).await;
+    assert_eq!(nothing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&nothing.stderr).contains("no conversion"),
+        "{nothing:?}"
+    );
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_conversion_rolled_back_before_the_swap_leaves_the_table_as_it_was() {
+    let t = setup(test_name!(
+        "a_conversion_rolled_back_before_the_swap_leaves_the_table_as_it_was"
+    ))
+    .await;
+    let db = &t.conn;
+    plain_events(db, 20_000).await;
+    let before = strings(db, "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'event'::regclass ORDER BY 1", vec![]).await;
+    let traffic = Arc::new(Traffic::default());
+    let tasks = start_traffic(&t, traffic.clone());
+    let start = [
+        "convert",
+        "event",
+        "--key",
+        "created_at",
+        "--yes",
+        "--batch-blocks",
+        "1",
+    ];
+    let copying =
+        "SELECT phase FROM sopp_conversion WHERE phase = 'copying' AND copied_blocks > 10";
+    let phase = killed_after(&t, &start, Kill::When(copying)).await;
+    assert_eq!(phase.as_deref(), Some("copying"));
+    let err = PartitionService::new(db.clone())
+        .convert("event")
+        .key("created_at")
+        .run()
+        .await
+        .expect_err("one is under way");
+    assert!(matches!(err, Error::ConversionUnderWay { .. }), "{err}");
+    let out = cli(&t, &["convert", "event", "--rollback"]).await;
+    if !out.status.success() {
+        let who = strings(db, "SELECT a.pid || ' ' || a.state || ' ' || coalesce(a.query, '') || ' ' || l.mode || ' ' || l.granted FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.relation = 'event'::regclass", vec![]).await;
+        panic!("{out:?} {who:#?}");
+    }
+    stop_traffic(&traffic, tasks).await;
+    assert_eq!(checksum(db, "event").await, checksum(db, "ledger").await);
+    assert_eq!(catalog::partition_key(db, "public", "event").await, None);
+    assert!(!catalog::exists(db, "public", "event_sopp_new").await);
+    let triggers = strings(
+        db,
+        "SELECT tgname::text FROM pg_trigger WHERE tgrelid = 'event'::regclass",
+        vec![],
+    )
+    .await;
+    assert!(triggers.is_empty(), "{triggers:?}");
+    let after = strings(db, "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'event'::regclass ORDER BY 1", vec![]).await;
+    assert_eq!(before, after);
+    let left = strings(
+        db,
+        "SELECT count(*)::text FROM sopp_conversion_change",
+        vec![],
+    )
+    .await;
+    assert_eq!(left, ["0"]);
+    // It can be converted afterwards, and after the swap there is no rolling back.
+    let out = cli(
+        &t,
+        &[
+            "convert",
+            "event",
+            "--key",
+            "created_at",
+            "--yes",
+            "--keep-old",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("the old table is kept as event_sopp_old")
+    );
+    assert_eq!(
+        checksum(db, "event").await,
+        checksum(db, "event_sopp_old").await
+    );
+    let service = PartitionService::new(db.clone());
+    let state = service
+        .conversion("event")
+        .await
+        .expect("state")
+        .expect("kept");
+    assert_eq!(state.phase, "finished");
+    assert!(state.swap_lock_ms.is_some());
+    t.finish().await;
+}
