@@ -825,7 +825,7 @@ impl Runner {
             .unwrap_or("")
             .to_owned();
         let utc = sql::reads_utc(&self.settings, &key_type);
-        let stats = source::key_stats(db, (&schema, &table), &self.settings.key, utc, None).await?;
+        let stats = source::key_stats(db, (&schema, &table), &self.settings.key, utc).await?;
         let planned = match self.settings.kind {
             ConversionKind::TimeRange {
                 period,

@@ -278,7 +278,7 @@ async fn what_stops_a_conversion_is_reported_before_anything_changes() {
         "INSERT INTO ledger VALUES (0, now(), 'x'); CREATE VIEW recent AS SELECT * FROM event",
     )
     .await;
-    exec(db, "CREATE TABLE nokey (a int, ts timestamptz)").await;
+    exec(db, "CREATE TABLE nokey (a int, ts timestamptz); CREATE TABLE line (event_id bigint REFERENCES event (id))").await;
     let service = PartitionService::new(db.clone());
     let err = service
         .convert("event")
@@ -338,6 +338,89 @@ async fn what_stops_a_conversion_is_reported_before_anything_changes() {
             .any(|p| matches!(p, ConversionProblem::KeyType { .. })),
         "{plan}"
     );
+    let plan = service
+        .convert("recent")
+        .key("created_at")
+        .plan()
+        .await
+        .expect("plan");
+    assert_eq!(
+        plan.problems,
+        [ConversionProblem::NotATable { what: "a view" }]
+    );
+    exec(db, "CREATE TABLE ledger_child () INHERITS (ledger)").await;
+    let plan = service
+        .convert("ledger")
+        .key("created_at")
+        .plan()
+        .await
+        .expect("plan");
+    assert!(plan.problems.iter().any(|p| matches!(p, ConversionProblem::Inheritance { tables } if tables == &["public.ledger_child"])), "{plan}");
+    exec(db, "INSERT INTO event (created_at) VALUES ('infinity')").await;
+    let plan = service
+        .convert("nokey")
+        .key("ts")
+        .plan()
+        .await
+        .expect("plan");
+    assert!(plan.problems.contains(&ConversionProblem::NoRowIdentity));
+    exec(db, "DROP VIEW recent; DROP TABLE line").await;
+    let plan = service
+        .convert("event")
+        .key("created_at")
+        .plan()
+        .await
+        .expect("plan");
+    assert_eq!(
+        plan.problems,
+        [ConversionProblem::KeyValue {
+            value: "infinity".into()
+        }],
+        "{plan}"
+    );
+    exec(db, "DELETE FROM event WHERE created_at = 'infinity'; ALTER TABLE event ALTER created_at DROP NOT NULL; \
+              UPDATE event SET created_at = NULL WHERE id <= 3").await;
+    let plan = service
+        .convert("event")
+        .key("created_at")
+        .plan()
+        .await
+        .expect("plan");
+    assert_eq!(
+        plan.problems,
+        [ConversionProblem::NullKeys { count: 3 }],
+        "{plan}"
+    );
+    let plan = service
+        .convert("event")
+        .key("created_at")
+        .default_partition(true)
+        .plan()
+        .await
+        .expect("plan");
+    assert!(plan.is_possible(), "a DEFAULT partition takes them: {plan}");
+    // A table another session keeps locked: the prepare gives up after its retries, and nothing changed.
+    let holder = t.connect(1).await;
+    let holding = holder.begin().await.expect("begin");
+    holding
+        .execute_unprepared("LOCK TABLE event IN SHARE MODE")
+        .await
+        .expect("lock");
+    let impatient =
+        PartitionService::new(db.clone()).with_maintenance_options(MaintenanceOptions {
+            lock_timeout: std::time::Duration::from_millis(50),
+            retries: 1,
+            ..MaintenanceOptions::default()
+        });
+    let err = impatient
+        .convert("event")
+        .key("created_at")
+        .default_partition(true)
+        .run()
+        .await
+        .expect_err("locked");
+    assert_eq!(err.sqlstate().as_deref(), Some("55P03"), "{err}");
+    holding.rollback().await.expect("rollback");
     // Nothing changed.
     assert!(!catalog::exists(db, "public", "event_sopp_new").await);
     assert!(service.conversion("event").await.expect("state").is_none());
@@ -401,6 +484,10 @@ async fn killed_after(t: &TestDb, args: &[&str], kill: Kill) -> Option<String> {
         }
         () = kill.wait(t) => {
             let phase = strings(&t.conn, "SELECT phase FROM sopp_conversion", vec![]).await;
+            if std::env::var("SOPP_DEBUG_KILL").is_ok() {
+                let waits = strings(&t.conn, "SELECT pid || ' ' || coalesce(wait_event_type, '-') || ' ' || coalesce(wait_event, '-') || ' ' || coalesce(state, '-') || ' ' || left(coalesce(query, ''), 60) || ' ' || coalesce((now() - xact_start)::text, '-') FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", vec![]).await;
+                println!("{phase:?} {waits:#?}");
+            }
             child.start_kill().expect("SIGKILL");
             let _ = child.wait().await;
             Some(phase.into_iter().next().unwrap_or_else(|| "before prepare".to_owned()))
@@ -429,33 +516,50 @@ async fn a_conversion_killed_again_and_again_is_resumed_and_loses_nothing() {
     ];
     let resume = ["convert", "event", "--resume"];
     let mut killed = Vec::new();
-    let mut finished = false;
-    for round in 0..30_u64 {
-        // Killed before its state row was written, a conversion has not started: it is started again.
-        let started = !strings(db, "SELECT phase FROM sopp_conversion", vec![])
+    // Kills at points of every phase: early (the plan, or the prepare transaction), twice in the copy, in the
+    // catch-up, after the swap. A process that gets past its point before it is seen there finishes, or is
+    // killed at a later one.
+    let points = [
+        Kill::After(std::time::Duration::from_millis(30)),
+        Kill::When(
+            "SELECT phase FROM sopp_conversion WHERE phase = 'copying' AND copied_blocks > 20",
+        ),
+        Kill::When(
+            "SELECT phase FROM sopp_conversion WHERE phase = 'copying' AND copied_blocks > 100",
+        ),
+        Kill::When("SELECT phase FROM sopp_conversion WHERE phase = 'catching-up'"),
+        Kill::When("SELECT phase FROM sopp_conversion WHERE phase = 'swapped'"),
+    ];
+    let phase = || async {
+        strings(db, "SELECT phase FROM sopp_conversion", vec![])
             .await
-            .is_empty();
-        let args: &[&str] = if started { &resume } else { &start };
-        // Kills spread over the run: early in a batch, late, during the swap and the finish.
-        let after = std::time::Duration::from_millis(120 + (round * 37) % 260);
-        match killed_after(&t, args, Kill::After(after)).await {
-            // Killed after it had finished, while it printed its report.
-            Some(phase) if phase == "finished" => {
-                finished = true;
-                break;
-            }
-            Some(phase) => killed.push(phase),
-            None => {
-                finished = true;
-                break;
-            }
+            .pop()
+    };
+    for point in points {
+        let args: &[&str] = match phase().await.as_deref() {
+            Some("finished") => break,
+            Some(_) => &resume,
+            // Killed before its state row was written, a conversion has not started: it starts again.
+            None => &start,
+        };
+        if let Some(phase) = killed_after(&t, args, point).await {
+            killed.push(phase);
         }
     }
+    let finished = match phase().await.as_deref() {
+        Some("finished") => true,
+        Some(_) => cli(&t, &resume).await.status.success(),
+        None => cli(&t, &start).await.status.success(),
+    };
     assert!(finished, "never finished; killed in {killed:?}");
     stop_traffic(&traffic, tasks).await;
     println!("killed in {killed:?}");
     assert!(killed.len() >= 3, "killed in {killed:?}");
-    assert!(killed.iter().any(|p| p == "copying"), "{killed:?}");
+    assert_eq!(
+        killed.iter().filter(|p| *p == "copying").count(),
+        2,
+        "{killed:?}"
+    );
     assert_eq!(checksum(db, "event").await, checksum(db, "ledger").await);
     let status = PartitionService::new(db.clone())
         .status_of("event")
@@ -560,5 +664,351 @@ async fn a_conversion_rolled_back_before_the_swap_leaves_the_table_as_it_was() {
         .expect("kept");
     assert_eq!(state.phase, "finished");
     assert!(state.swap_lock_ms.is_some());
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn every_object_is_carried_over() {
+    let t = setup(test_name!("every_object_is_carried_over")).await;
+    let db = &t.conn;
+    let role = format!("{}_r", &t.name[..t.name.len().min(50)]);
+    let owner = format!("{}_o", &t.name[..t.name.len().min(50)]);
+    for r in [&role, &owner] {
+        exec(
+            db,
+            &format!(r#"DROP ROLE IF EXISTS "{r}"; CREATE ROLE "{r}""#),
+        )
+        .await;
+    }
+    exec(
+        db,
+        &format!(
+            r#"CREATE TABLE users (id int PRIMARY KEY);
+            INSERT INTO users SELECT generate_series(1, 50);
+            CREATE TABLE audit (event_id bigint, at timestamptz);
+            CREATE FUNCTION audit_event() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN INSERT INTO audit VALUES (NEW.id, NEW.created_at); RETURN NULL; END $$;
+            CREATE TABLE event (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                created_at timestamptz NOT NULL,
+                user_id int NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                code text NOT NULL,
+                payload text);
+            CREATE UNIQUE INDEX event_code ON event (code);
+            CREATE INDEX event_lower ON event (lower(payload));
+            COMMENT ON COLUMN event.payload IS 'what happened';
+            INSERT INTO event (created_at, user_id, code, payload)
+                SELECT timestamptz '2026-06-01' + g * interval '1 hour', 1 + g % 50, 'c' || g, 'P' || g
+                FROM generate_series(1, 3000) g;
+            CREATE TRIGGER event_audit AFTER INSERT ON event FOR EACH ROW EXECUTE FUNCTION audit_event();
+            GRANT SELECT, INSERT ON event TO "{role}";
+            ALTER TABLE event OWNER TO "{owner}";"#
+        ),
+    )
+    .await;
+    let service = PartitionService::new(db.clone());
+    let plan = service
+        .convert("event")
+        .key("created_at")
+        .plan()
+        .await
+        .expect("plan");
+    assert!(plan.is_possible(), "{plan}");
+    let before = checksum_of(db, "event").await;
+    let report = service
+        .convert("event")
+        .key("created_at")
+        .period(Period::Day)
+        .run()
+        .await
+        .expect("converted");
+    assert!(report.partitions > 100, "{report:?}");
+    assert_eq!(checksum_of(db, "event").await, before);
+    // The copy fired no trigger; the new table's does.
+    assert_eq!(
+        strings(db, "SELECT count(*)::text FROM audit", vec![]).await,
+        ["0"]
+    );
+    let id = strings(
+        db,
+        "INSERT INTO event (created_at, user_id, code) VALUES (now(), 1, 'new') RETURNING id::text",
+        vec![],
+    )
+    .await;
+    assert_eq!(id, ["3001"], "the identity goes on");
+    assert_eq!(
+        strings(db, "SELECT count(*)::text FROM audit", vec![]).await,
+        ["1"]
+    );
+    crate::support::exec_err(
+        db,
+        "INSERT INTO event (id, created_at, user_id, code) VALUES (1, now(), 1, 'x')",
+    )
+    .await;
+    // The foreign key: enforced, on every partition, cascading.
+    crate::support::exec_err(
+        db,
+        "INSERT INTO event (created_at, user_id, code) VALUES (now(), 999, 'y')",
+    )
+    .await;
+    exec(db, "DELETE FROM users WHERE id = 2").await;
+    assert_eq!(
+        strings(
+            db,
+            "SELECT count(*)::text FROM event WHERE user_id = 2",
+            vec![]
+        )
+        .await,
+        ["0"]
+    );
+    let fk = strings(
+        db,
+        "SELECT conname::text || ' ' || convalidated FROM pg_constraint WHERE conrelid = 'event'::regclass AND contype = 'f'",
+        vec![],
+    )
+    .await;
+    assert_eq!(fk, ["event_user_id_fkey true"]);
+    // Unique on (code, created_at), the expression index, the column comment, owner and grants.
+    let indexes = strings(
+        db,
+        "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'event'::regclass ORDER BY 1",
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        indexes,
+        [
+            "CREATE INDEX event_lower ON ONLY public.event USING btree (lower(payload))",
+            "CREATE UNIQUE INDEX event_code ON ONLY public.event USING btree (code, created_at)",
+            "CREATE UNIQUE INDEX event_pkey ON ONLY public.event USING btree (id, created_at)",
+        ]
+    );
+    assert_eq!(
+        strings(db, "SELECT col_description('event'::regclass, 5)", vec![]).await,
+        ["what happened"]
+    );
+    assert_eq!(
+        strings(
+            db,
+            "SELECT pg_get_userbyid(relowner)::text FROM pg_class WHERE oid = 'event'::regclass",
+            vec![]
+        )
+        .await,
+        [owner.clone()]
+    );
+    let grants = strings(
+        db,
+        "SELECT privilege_type::text FROM information_schema.role_table_grants WHERE table_name = 'event' AND grantee = $1 ORDER BY 1",
+        vec![role.clone().into()],
+    )
+    .await;
+    assert_eq!(grants, ["INSERT", "SELECT"]);
+    exec(
+        db,
+        &format!(r#"DROP TABLE event, audit, users; DROP ROLE "{role}"; DROP ROLE "{owner}""#),
+    )
+    .await;
+    t.finish().await;
+}
+
+/// Count and hash of every row of a table with `id`, `created_at` and `code`.
+async fn checksum_of(db: &DatabaseConnection, table: &str) -> String {
+    strings(
+        db,
+        &format!("SELECT count(*) || '/' || sum(hashtextextended(id || created_at::text || code, 0)) FROM {table}"),
+        vec![],
+    )
+    .await
+    .remove(0)
+}
+
+#[tokio::test]
+async fn integer_and_uuidv7_keys_are_converted_then_maintained() {
+    let t = setup(test_name!(
+        "integer_and_uuidv7_keys_are_converted_then_maintained"
+    ))
+    .await;
+    let db = &t.conn;
+    exec(
+        db,
+        "CREATE TABLE orders (id bigserial PRIMARY KEY, total int NOT NULL);
+         INSERT INTO orders (total) SELECT g FROM generate_series(1, 4500) g;
+         CREATE TABLE visit (id uuid PRIMARY KEY, page text NOT NULL);
+         INSERT INTO visit SELECT (lpad(to_hex((extract(epoch FROM now() - g * interval '1 day') * 1000)::bigint), 12, '0')
+             || '7000' || '8000' || lpad(to_hex(g), 12, '0'))::uuid, 'page ' || g FROM generate_series(1, 90) g;",
+    )
+    .await;
+    let service = PartitionService::new(db.clone());
+    let report = service
+        .convert("orders")
+        .key("id")
+        .step(1000)
+        .retention(2)
+        .run()
+        .await
+        .expect("orders");
+    // 0..1000 .. 4000..5000, and the next step.
+    assert_eq!(report.partitions, 6, "{report:?}");
+    assert_eq!(
+        strings(db, "SELECT count(*)::text FROM orders", vec![]).await,
+        ["4500"]
+    );
+    let report = service
+        .convert("visit")
+        .key("id")
+        .period(Period::Month)
+        .encoding(TimeEncoding::UuidV7)
+        .retention(1)
+        .run()
+        .await
+        .expect("visit");
+    assert!((4..=6).contains(&report.partitions), "{report:?}");
+    assert_eq!(
+        strings(db, "SELECT count(*)::text FROM visit", vec![]).await,
+        ["90"]
+    );
+    assert!(service.status().await.expect("status").is_healthy());
+    // Maintenance goes on from there: retention detaches the oldest, and nothing is lost.
+    let run = service.run_maintenance().await.expect("maintenance");
+    assert!(run.is_ok(), "{run:?}");
+    assert!(run.detached() >= 3, "{run:?}");
+    let attached = strings(db, "SELECT count(*)::text FROM orders", vec![]).await;
+    let detached = strings(
+        db,
+        "SELECT relname::text FROM pg_class WHERE relname LIKE 'orders\\_%' AND relkind = 'r' AND NOT relispartition",
+        vec![],
+    )
+    .await;
+    let mut all: i64 = attached[0].parse().expect("count");
+    for table in &detached {
+        let n = strings(
+            db,
+            &format!(r#"SELECT count(*)::text FROM "{table}""#),
+            vec![],
+        )
+        .await;
+        all += n[0].parse::<i64>().expect("count");
+    }
+    assert_ne!(attached, ["4500"], "some were detached");
+    assert_eq!(
+        detached,
+        ["orders_0_1000", "orders_1000_2000"],
+        "keep 2 below the one holding 4500"
+    );
+    assert_eq!(all, 4500);
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn the_command_shows_the_plan_and_speaks_its_flags() {
+    let t = setup(test_name!(
+        "the_command_shows_the_plan_and_speaks_its_flags"
+    ))
+    .await;
+    let db = &t.conn;
+    plain_events(db, 500).await;
+    let out = cli(
+        &t,
+        &[
+            "convert",
+            "event",
+            "--key",
+            "created_at",
+            "--period",
+            "week",
+            "--dry-run",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("range by week (UTC)") && text.contains("nothing stops it"),
+        "{text}"
+    );
+    let out = cli(
+        &t,
+        &[
+            "--json",
+            "convert",
+            "event",
+            "--key",
+            "created_at",
+            "--dry-run",
+        ],
+    )
+    .await;
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(plan["kind"]["period"], "month");
+    assert_eq!(plan["problems"], serde_json::json!([]));
+    for (args, says) in [
+        (
+            &[
+                "convert",
+                "event",
+                "--key",
+                "created_at",
+                "--primary-key",
+                "maybe",
+            ][..],
+            "unknown --primary-key \"maybe\"",
+        ),
+        (
+            &[
+                "convert",
+                "event",
+                "--key",
+                "created_at",
+                "--period",
+                "fortnight",
+            ][..],
+            "unknown --period \"fortnight\"",
+        ),
+        (
+            &[
+                "convert",
+                "event",
+                "--key",
+                "created_at",
+                "--time-zone",
+                "Mars/Olympus",
+            ][..],
+            "Mars/Olympus",
+        ),
+        (
+            &[
+                "convert",
+                "event",
+                "--key",
+                "created_at",
+                "--encoding",
+                "base64",
+            ][..],
+            "--encoding",
+        ),
+        (&["convert", "event"][..], "--key"),
+        (
+            &["convert", "event", "--key", "created_at"][..],
+            "pass --yes",
+        ),
+        (
+            &["convert", "event", "--key", "payload", "--yes"][..],
+            "cannot be converted",
+        ),
+    ] {
+        let out = cli(&t, args).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        // clap's own usage errors (a missing --key) come with their usage lines.
+        if args.len() > 2 {
+            assert_eq!(
+                stderr.trim().lines().count(),
+                1,
+                "{args:?}: one line: {stderr}"
+            );
+        }
+    }
+    assert!(!catalog::exists(db, "public", "event_sopp_new").await);
     t.finish().await;
 }

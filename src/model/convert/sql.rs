@@ -339,32 +339,35 @@ pub(crate) fn apply_changes(
     [delete, insert, forget]
 }
 
-/// `SELECT min(key)::text, max(key)::text, count(*) FILTER (WHERE key IS NULL)` over `where_` (a `timestamptz`
-/// in UTC, so the text is the instant's).
-pub(crate) fn key_stats(
-    (schema, table): (&str, &str),
-    key: &str,
-    utc: bool,
-    where_: Option<&str>,
-) -> String {
-    let column = |sql: Sql, f: &str| {
-        let sql = sql.push(f).push("(").iden(key);
-        if utc {
-            sql.push(" AT TIME ZONE 'UTC')::text")
+/// The key's smallest and largest value as text (a `timestamptz` in UTC, so the text is the instant's), and
+/// how many rows have none: `ORDER BY .. LIMIT 1` rather than `min`/`max`, which not every type has (`uuid`)
+/// and which an index on the key answers as well.
+pub(crate) fn key_stats(table: (&str, &str), key: &str, utc: bool) -> String {
+    // `t.key` in ORDER BY: an unqualified name would be the text output column, ordered as text.
+    let edge = |sql: Sql, order: &str| {
+        let sql = sql.push("(SELECT (t.").iden(key);
+        let sql = if utc {
+            sql.push(" AT TIME ZONE 'UTC'")
         } else {
-            sql.push(")::text")
-        }
+            sql
+        };
+        sql.push(")::text FROM ")
+            .table(table)
+            .push(" t WHERE t.")
+            .iden(key)
+            .push(" IS NOT NULL ORDER BY t.")
+            .iden(key)
+            .push(order)
+            .push(" LIMIT 1)")
     };
-    let sql = column(Sql::new("SELECT "), "min");
-    let sql = column(sql.push(", "), "max")
-        .push(", count(*) FILTER (WHERE ")
+    let sql = edge(Sql::new("SELECT "), "");
+    edge(sql.push(", "), " DESC")
+        .push(", (SELECT count(*) FROM ")
+        .table(table)
+        .push(" WHERE ")
         .iden(key)
-        .push(" IS NULL) FROM ")
-        .table((schema, table));
-    match where_ {
-        Some(condition) => sql.push(" WHERE ").push(condition).build(),
-        None => sql.build(),
-    }
+        .push(" IS NULL)")
+        .build()
 }
 
 /// `ALTER TABLE .. RENAME TO ..`.

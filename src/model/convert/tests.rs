@@ -417,6 +417,10 @@ fn statements_quote_every_name_and_write_every_value() {
         .as_deref(),
         Some(r#"ALTER TABLE "s"."p" SET (fillfactor = '90', toast.autovacuum_enabled = 'false')"#)
     );
+    assert_eq!(
+        sql::key_stats(("s", "t"), "k", true),
+        r#"SELECT (SELECT (t."k" AT TIME ZONE 'UTC')::text FROM "s"."t" t WHERE t."k" IS NOT NULL ORDER BY t."k" LIMIT 1), (SELECT (t."k" AT TIME ZONE 'UTC')::text FROM "s"."t" t WHERE t."k" IS NOT NULL ORDER BY t."k" DESC LIMIT 1), (SELECT count(*) FROM "s"."t" WHERE "k" IS NULL)"#
+    );
     assert_eq!(sql::set_storage(("s", "p"), &["x) ; DROP=1".into()]), None);
     assert_eq!(sql::grant(("s", "t"), "DELETE; DROP", "r", false), None);
     assert_eq!(

@@ -102,7 +102,7 @@ pub(super) async fn read<C: ConnectionTrait>(
         && let Some(key_type) = source.key_type(&settings.key)
     {
         let utc = sql::reads_utc(settings, key_type);
-        source.key = Some(key_stats(conn, (schema, table), &settings.key, utc, None).await?);
+        source.key = Some(key_stats(conn, (schema, table), &settings.key, utc).await?);
     }
     Ok(source)
 }
@@ -187,15 +187,14 @@ async fn indexes<C: ConnectionTrait>(conn: &C, oid: i64) -> Result<Vec<SourceInd
     Ok(indexes)
 }
 
-/// The key's statistics over the rows matching `condition` (all rows without one).
+/// The key's statistics.
 pub(super) async fn key_stats<C: ConnectionTrait>(
     conn: &C,
     table: (&str, &str),
     key: &str,
     utc: bool,
-    condition: Option<&str>,
 ) -> Result<KeyStats> {
-    let text = sql::key_stats(table, key, utc, condition);
+    let text = sql::key_stats(table, key, utc);
     let row = one(conn, &text, vec![]).await?;
     Ok(match row {
         Some(row) => KeyStats {
