@@ -794,7 +794,7 @@ async fn every_object_is_carried_over() {
             vec![]
         )
         .await,
-        [owner.clone()]
+        [owner.as_str()]
     );
     let grants = strings(
         db,
