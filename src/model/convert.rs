@@ -11,8 +11,10 @@
 //!    recording the identity (primary key) of every row the application inserts, updates or deletes. The
 //!    trigger's `CREATE` takes a SHARE ROW EXCLUSIVE lock for a moment, under `lock_timeout`.
 //! 2. **Copy**, in batches of blocks (`ctid` ranges, a TID range scan): each batch inserts its rows into the
-//!    new table and records its progress in one transaction. Nothing here locks the application out.
-//! 3. **Catch up**: the recorded changes are applied in batches. For each recorded identity the new table's
+//!    new table, which has no index yet, and records its progress in one transaction. Nothing here locks the
+//!    application out.
+//! 3. **Catch up**: the recorded changes are applied, first all at once as joins, then, once the indexes
+//!    are built (every index of the table, under a temporary name), in batches. For each recorded identity the new table's
 //!    row is deleted and the table's current row, if any, inserted: applying a change twice, or out of order,
 //!    gives the same result, so a change recorded while its row was being copied is harmless. Each batch reads
 //!    one snapshot (`REPEATABLE READ`), applies the changes visible in it and deletes exactly those, so a change
@@ -566,7 +568,7 @@ fn carry_indexes(
             }
             "as it is".to_owned()
         } else if !index.unique || has_key {
-            "as it is, built after the copy".to_owned()
+            "as it is".to_owned()
         } else if index.primary && policy == PrimaryKeyPolicy::Suppress {
             format!(
                 "becomes a non-unique index (primary-key policy: suppress); {key:?} must be part of a partitioned table's primary key"

@@ -501,15 +501,6 @@ impl ConversionBuilder {
         exec::execute(&txn, sql::create_shadow(names, &settings.key)).await?;
         let shadow_table = shadow_table(schema, &shadow, settings, source.key_type(&settings.key))?;
         create_partitions(&txn, &shadow_table, &plan.partitions, &source.storage).await?;
-        for index in source
-            .indexes
-            .iter()
-            .filter(|i| sql::is_identity_index(source, i))
-        {
-            if let Some(statement) = sql::carry_index(names, index, settings) {
-                exec::execute(&txn, statement).await?;
-            }
-        }
         let identity = row_identity(source).unwrap_or_default();
         for statement in sql::create_triggers(names, state.id, &identity) {
             exec::execute(&txn, statement).await?;
@@ -935,9 +926,27 @@ impl Runner {
         Ok(done)
     }
 
-    /// Applies recorded changes until few are left; builds the indexes after the first full pass (the copy
-    /// may hold rows an update moved, which only the changes resolve).
+    /// Applies recorded changes until few are left. The first pass applies all of them at once, as joins
+    /// (the new table has no index yet: the copy goes faster without), which also removes the rows the copy
+    /// took twice (an update moved them to a block not yet copied); then the indexes are built.
     async fn catch_up(&mut self) -> Result<()> {
+        if self.state.settings["indexes_built"].as_bool() != Some(true) {
+            let mut attempt = 0;
+            loop {
+                let txn = self.begin(Some(IsolationLevel::RepeatableRead)).await?;
+                match self.apply_in(&txn, i64::MAX).await {
+                    Ok(applied) => {
+                        self.save_applied(&txn, applied).await?;
+                        txn.commit().await?;
+                        break;
+                    }
+                    Err(err) if self.recover(&err, attempt).await? => attempt += 1,
+                    Err(err) => return Err(err),
+                }
+            }
+            self.tell();
+            self.build_indexes().await?;
+        }
         loop {
             let started = Instant::now();
             let mut attempt = 0;
@@ -950,11 +959,7 @@ impl Runner {
             };
             self.tell();
             if left < SWAP_BELOW {
-                if self.state.settings["indexes_built"].as_bool() == Some(true) {
-                    return Ok(());
-                }
-                self.build_indexes().await?;
-                continue;
+                return Ok(());
             }
             self.pace(started.elapsed()).await;
         }
@@ -1024,11 +1029,7 @@ impl Runner {
         };
         let txn = self.begin(None).await?;
         if let Some(source) = &self.source {
-            for index in source
-                .indexes
-                .iter()
-                .filter(|i| !sql::is_identity_index(source, i))
-            {
+            for index in &source.indexes {
                 let temp = model::shadow_index_name(&index.name);
                 if source::exists(&txn, &schema, &temp).await? {
                     continue;

@@ -7,9 +7,7 @@ use sea_orm::sea_query::{
     Alias, DynIden, IntoIden, PostgresQueryBuilder, QueryBuilder, QuotedBuilder, Value,
 };
 
-use super::{
-    ConversionKind, ConversionSettings, SourceIndex, SourceTable, row_identity, shadow_index_name,
-};
+use super::{ConversionKind, ConversionSettings, SourceIndex, SourceTable, shadow_index_name};
 use crate::schema::PrimaryKeyPolicy;
 
 /// A statement being written.
@@ -94,14 +92,6 @@ pub(crate) fn create_shadow(names: Names<'_>, key: &str) -> String {
         .iden(key)
         .push(")")
         .build()
-}
-
-/// Whether `index` is the one the row identity is read through (built before the copy).
-pub(crate) fn is_identity_index(source: &SourceTable, index: &SourceIndex) -> bool {
-    index.unique
-        && !index.partial
-        && index.columns.is_some()
-        && index.columns == row_identity(source)
 }
 
 /// The statement that carries `index` over to the new table, under its temporary name; `None` when it is
@@ -249,8 +239,8 @@ pub(crate) fn copied_columns(source: &SourceTable) -> Vec<String> {
         .collect()
 }
 
-/// Copies the rows in blocks `[from, to)` of the plain table (a TID range scan) into the new table; rows
-/// already there (an identity copied twice because an update moved it to a later block) are skipped.
+/// Copies the rows in blocks `[from, to)` of the plain table (a TID range scan) into the new table. A row an
+/// update moved to a later block is copied twice; the first pass over the recorded changes removes both.
 pub(crate) fn copy_blocks(names: Names<'_>, columns: &[String], from: i64, to: i64) -> String {
     Sql::new("INSERT INTO ")
         .table(names.shadow())
@@ -264,7 +254,7 @@ pub(crate) fn copy_blocks(names: Names<'_>, columns: &[String], from: i64, to: i
         .value(format!("({from},0)"))
         .push("::tid AND ctid < ")
         .value(format!("({to},0)"))
-        .push("::tid ON CONFLICT DO NOTHING")
+        .push("::tid")
         .build()
 }
 
