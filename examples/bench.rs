@@ -4,7 +4,7 @@
 //! scripts/bench            # installs postgresql-15-partman when missing (as root), then runs this in release
 //! ```
 //!
-//! `BENCH_ONLY=main|growth|online|encoding` runs one group of scenarios.
+//! `BENCH_ONLY=main|growth|online|encoding|convert` runs one group of scenarios.
 //!
 //! Method. Every scenario runs `RUNS` times (default 5; `BENCH_RUNS` overrides). Each run of each tool uses a
 //! database of its own, created for it, so no tool pays for another's catalog. The figures are ratios of
@@ -31,6 +31,14 @@
 //! - encoding: the premake and the no-op run above (ours, direct), on the 50 tables keyed by a `timestamptz`
 //!   and keyed by a UUIDv7 `id` that is also the primary key, each in a database of its own, alternating
 //!   which goes first; the ratio uuidv7 / timestamptz of each run.
+//! - convert: a plain `event` table of `BENCH_CONVERT_ROWS` rows (default 10 million, two years, a primary key
+//!   and an index on `created_at`, vacuumed and analyzed) is made once, and every measurement works on a copy
+//!   of its database (`CREATE DATABASE .. TEMPLATE`). In each of `RUNS` pairs, alternating which goes first:
+//!   raw, the same end state in one go (the partitioned table with its monthly partitions, one
+//!   `INSERT .. SELECT *`, then the primary key and the index), against ours, `convert(..).run()` to its end;
+//!   the ratio ours / raw. Then, on a third copy, a writer inserting one row at a time runs alone for 3 s and
+//!   then during a conversion: its throughput ratio, its p99 latency alone and during, its worst insert, and
+//!   the swap's lock (the only ACCESS EXCLUSIVE one on the table).
 
 use std::time::{Duration as StdDuration, Instant};
 
@@ -42,6 +50,9 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use sea_orm_pg_partitioning::prelude::*;
 use sea_orm_pg_partitioning::service::Clock;
+
+#[path = "bench/convert.rs"]
+mod convert;
 
 type Res<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -729,9 +740,19 @@ async fn main() -> Res<()> {
         uuid_noop.push(uuid.1.as_secs_f64() / tstz.1.as_secs_f64());
     }
 
+    let mut converted = if wants("convert") {
+        Some(convert::run(&mut server, runs).await?)
+    } else {
+        None
+    };
+
     println!(
         "\nBenchmarks: {runs} runs, ratios min / median / max (PostgreSQL 15, this machine)\n"
     );
+    if let Some(figures) = converted.as_mut() {
+        convert::print(figures);
+        println!();
+    }
     if wants("encoding") {
         println!("| keys that encode time | min | median | max | target |");
         println!("|---|---|---|---|---|");

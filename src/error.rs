@@ -287,8 +287,8 @@ pub enum Error {
 
     /// The crate's own tables are not in the database (its migrations have not run).
     #[error(
-        "the crate's tables (sopp_partition_config, sopp_partition_log) are not in this database's search path \
-         ({search_path}): run their migrations first (migrations::up, your Migrator with \
+        "the crate's tables (sopp_partition_config, sopp_partition_log, sopp_conversion) are not all in this \
+         database's search path ({search_path}): run their migrations first (migrations::up, your Migrator with \
          sea-orm-pg-partitioning-migration, or pg-partition migrate up)"
     )]
     NotInstalled {

@@ -1000,8 +1000,8 @@ fn db_error(err: Error) -> Failure {
              --list | --hash), or register it from your service"
         ),
         Error::NotInstalled { search_path } => format!(
-            "the crate's tables (sopp_partition_config, sopp_partition_log) are not in this database's search \
-             path ({search_path}): create them with pg-partition migrate up, or name their schema with \
+            "the crate's tables (sopp_partition_config, sopp_partition_log, sopp_conversion) are not all in this \
+             database's search path ({search_path}): create them with pg-partition migrate up, or name their schema with \
              --crate-schema SCHEMA (or PG_PARTITION_CRATE_SCHEMA)"
         ),
         Error::InvalidConfig { table, problem } => format!(

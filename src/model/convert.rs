@@ -411,7 +411,10 @@ impl fmt::Display for ConversionPlan {
             )?,
         }
         for c in &self.carried {
-            writeln!(f, "  {} {}: {}", c.what, c.name, c.how)?;
+            match c.name.as_str() {
+                "" => writeln!(f, "  {}: {}", c.what, c.how)?,
+                name => writeln!(f, "  {} {name}: {}", c.what, c.how)?,
+            }
         }
         if self.problems.is_empty() {
             write!(f, "  nothing stops it")

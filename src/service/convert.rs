@@ -211,6 +211,7 @@ impl PartitionService {
         &self,
         table: T,
     ) -> Result<Option<conversion::Model>> {
+        check_installed(self).await?;
         let table = table.into();
         let schema = self.resolve_schema(&table).await?;
         find_state(self.connection(), &schema, &table.name).await
@@ -244,12 +245,27 @@ impl PartitionService {
     }
 
     async fn state_under_way(&self, table: QualifiedTable) -> Result<conversion::Model> {
+        check_installed(self).await?;
         let schema = self.resolve_schema(&table).await?;
         let qualified = format!("{schema}.{}", table.name);
         match find_state(self.connection(), &schema, &table.name).await? {
             Some(state) if !phase_of(&state)?.is_over() => Ok(state),
             _ => Err(Error::NoConversion { table: qualified }),
         }
+    }
+}
+
+/// [`Error::NotInstalled`] unless the conversion's tables are where the connection looks (a database whose
+/// crate tables predate them has not run the newest migration).
+async fn check_installed(service: &PartitionService) -> Result<()> {
+    match super::catalog::tables_found(
+        service.connection(),
+        &["sopp_conversion", "sopp_conversion_change"],
+    )
+    .await?
+    {
+        (true, ..) => Ok(()),
+        (false, search_path, ..) => Err(Error::NotInstalled { search_path }),
     }
 }
 
@@ -411,6 +427,7 @@ impl ConversionBuilder {
     /// problems, [`Error::ConversionUnderWay`] when one already is (resume or roll it back).
     pub async fn run(self) -> Result<ConversionReport> {
         let settings = self.settings()?;
+        check_installed(&self.service).await?;
         let schema = self.service.resolve_schema(&self.table).await?;
         let db = self.service.connection();
         let qualified = format!("{schema}.{}", self.table.name);

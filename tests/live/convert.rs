@@ -423,6 +423,24 @@ async fn what_stops_a_conversion_is_reported_before_anything_changes() {
     holding.rollback().await.expect("rollback");
     // Nothing changed.
     assert!(!catalog::exists(db, "public", "event_sopp_new").await);
+    // A database whose crate tables predate conversions is told to run the migrations.
+    exec(
+        db,
+        "ALTER TABLE sopp_conversion RENAME TO sopp_conversion_later",
+    )
+    .await;
+    let err = service
+        .convert("event")
+        .key("created_at")
+        .run()
+        .await
+        .expect_err("not installed");
+    assert!(matches!(err, Error::NotInstalled { .. }), "{err}");
+    exec(
+        db,
+        "ALTER TABLE sopp_conversion_later RENAME TO sopp_conversion",
+    )
+    .await;
     assert!(service.conversion("event").await.expect("state").is_none());
     t.finish().await;
 }
