@@ -365,6 +365,23 @@ pub enum Error {
         table: String,
     },
 
+    /// Other sessions kept a table locked past `lock_timeout` on every try: nothing was changed.
+    #[error(
+        "table {table:?} stayed locked by other sessions past lock_timeout ({timeout_ms} ms) on each of {attempts} \
+         tries, so {what} gave up and changed nothing: find the sessions in pg_locks and pg_stat_activity, or \
+         raise MaintenanceOptions::lock_timeout or retries, and run it again (a conversion: resume it)"
+    )]
+    TableBusy {
+        /// The table, `schema.name`.
+        table: String,
+        /// What waited: `the conversion's prepare`, `the swap`, ...
+        what: &'static str,
+        /// The `lock_timeout` of each try.
+        timeout_ms: u64,
+        /// How many tries.
+        attempts: u32,
+    },
+
     /// A rollback asked for after the swap: the partitioned table already has the table's name and the
     /// application's writes.
     #[error(
@@ -432,6 +449,7 @@ impl Error {
             Error::ConversionUnderWay { .. } => "conversion-under-way",
             Error::NoConversion { .. } => "no-conversion",
             Error::PastPointOfNoReturn { .. } => "past-point-of-no-return",
+            Error::TableBusy { .. } => "table-busy",
         }
     }
 }

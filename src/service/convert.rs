@@ -431,8 +431,9 @@ impl ConversionBuilder {
         let schema = self.service.resolve_schema(&self.table).await?;
         let db = self.service.connection();
         let qualified = format!("{schema}.{}", self.table.name);
-        if let Some(state) = find_state(db, &schema, &self.table.name).await? {
-            let phase = phase_of(&state)?;
+        let previous = find_state(db, &schema, &self.table.name).await?;
+        if let Some(state) = &previous {
+            let phase = phase_of(state)?;
             if !phase.is_over() {
                 return Err(Error::ConversionUnderWay {
                     table: qualified,
@@ -441,6 +442,15 @@ impl ConversionBuilder {
             }
         }
         let source = source::read(db, &schema, &self.table.name, &settings).await?;
+        // Converted already (and still partitioned): done, nothing to do.
+        if let Some(state) = previous
+            && phase_of(&state)? == ConversionPhase::Finished
+            && source.relkind == Some('p')
+        {
+            return Runner::new(self.service.clone(), state, None)?
+                .report()
+                .await;
+        }
         let plan = model::plan(&source, &settings, self.service.now());
         if !plan.is_possible() {
             return Err(Error::CannotConvert {
@@ -470,6 +480,9 @@ impl ConversionBuilder {
                 Err(err) if is_lock_timeout(&err) && attempt < options.retries => {
                     tokio::time::sleep(backoff(options.backoff, attempt)).await;
                     attempt += 1;
+                }
+                Err(err) if is_lock_timeout(&err) => {
+                    return Err(busy(&plan.table, "the conversion's prepare", &options));
                 }
                 other => return other,
             }
@@ -1067,6 +1080,16 @@ impl Runner {
     }
 }
 
+/// [`Error::TableBusy`] for `table` after `options.retries` retries.
+fn busy(table: &str, what: &'static str, options: &super::MaintenanceOptions) -> Error {
+    Error::TableBusy {
+        table: table.to_owned(),
+        what,
+        timeout_ms: u64::try_from(options.lock_timeout.as_millis()).unwrap_or(u64::MAX),
+        attempts: options.retries + 1,
+    }
+}
+
 /// Deletes every change recorded for `conversion`.
 async fn forget_changes<C: ConnectionTrait>(conn: &C, conversion: i32) -> Result<()> {
     conn.execute_raw(Statement::from_sql_and_values(
@@ -1106,6 +1129,9 @@ impl Runner {
                     tokio::time::sleep(backoff(options.backoff, attempt)).await;
                     attempt += 1;
                     self.apply_batch().await?;
+                }
+                Err(err) if is_lock_timeout(&err) => {
+                    return Err(busy(&self.qualified(), "the swap", &options));
                 }
                 other => return other,
             }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sea_orm_pg_partitioning::prelude::*;
 use sea_orm_pg_partitioning::service::{
-    ConversionBuilder, ConversionProgress, ConversionReport, QualifiedTable,
+    ConversionBuilder, ConversionPhase, ConversionProgress, ConversionReport, QualifiedTable,
 };
 
 use super::{Failure, confirm, db_error, print_json, write_out};
@@ -89,7 +89,16 @@ pub(crate) async fn convert(
             .await;
         report.map_err(db_error)?
     } else {
-        let builder = builder(service, table, args)?;
+        let builder = builder(service, table.clone(), args)?;
+        // Converted before: the same command again reports it and changes nothing.
+        let done = service.conversion(table).await.map_err(db_error)?;
+        if done.is_some_and(|state| state.phase == ConversionPhase::Finished.as_str())
+            && !args.dry_run
+        {
+            let report = builder.run().await.map_err(db_error)?;
+            print_report(&report, json);
+            return Ok(0);
+        }
         let plan = builder.plan().await.map_err(db_error)?;
         if json && (args.dry_run || !plan.is_possible()) {
             print_json(&plan);
