@@ -74,6 +74,9 @@ pub struct Model {
     /// logged before this was recorded). Status expects a partition here when neither `tablespace` nor the
     /// configuration names one, so a move by hand is drift.
     pub created_tablespace: Option<String>,
+    /// The partition a conversion kept the table's old rows in ([`legacy_partition`](crate::service::ConversionBuilder::legacy_partition)):
+    /// one range over many periods (or steps), never reported as misaligned.
+    pub legacy: bool,
     /// When the partition was created.
     pub created_at: DateTimeUtc,
     /// When it was last detached.

@@ -1,6 +1,6 @@
 //! Online conversion of a plain table into a partitioned one (`PartitionService::convert`): the state of each
-//! conversion, the changes the application makes to the table while it is copied, and the trigger function
-//! that records them.
+//! conversion, the changes the application makes to the table while it is copied, the trigger function
+//! that records them, and the log's mark of a legacy partition (the old rows kept as one partition).
 //!
 //! The function runs as its owner (`SECURITY DEFINER`, with the search path of this migration), so the
 //! application's role needs no privilege on the crate's tables to keep writing to a table being converted.
@@ -35,6 +35,12 @@ enum SoppConversion {
     StartedAt,
     UpdatedAt,
     FinishedAt,
+}
+
+#[derive(DeriveIden)]
+enum SoppPartitionLog {
+    Table,
+    Legacy,
 }
 
 #[derive(DeriveIden)]
@@ -190,6 +196,19 @@ impl MigrationTrait for Migration {
             )
             .await?;
         create_change_table(manager).await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(SoppPartitionLog::Table)
+                    .add_column(
+                        ColumnDef::new(SoppPartitionLog::Legacy)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
+                    .to_owned(),
+            )
+            .await?;
         let db = manager.get_connection();
         db.execute_unprepared(CAPTURE).await?;
         db.execute_unprepared(REFUSE_TRUNCATE).await?;
@@ -204,6 +223,14 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .drop_table(Table::drop().table(SoppConversionChange::Table).to_owned())
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(SoppPartitionLog::Table)
+                    .drop_column(SoppPartitionLog::Legacy)
+                    .to_owned(),
+            )
             .await?;
         manager
             .drop_table(Table::drop().table(SoppConversion::Table).to_owned())

@@ -1,5 +1,5 @@
 //! Converting a plain table into a partitioned one while the application keeps using it: what the catalog
-//! says of the table ([`SourceTable`]), what the conversion will make of it ([`ConversionPlan`]: the
+//! says of the table (`SourceTable`), what the conversion will make of it ([`ConversionPlan`]: the
 //! partitions, what is carried over and how, and every [`ConversionProblem`] that stops it before anything
 //! changes), and the statements of each phase ([`sql`]). Pure: the service reads the catalog, hands it here,
 //! and runs what comes back.
@@ -177,6 +177,8 @@ pub(crate) struct ConversionSettings {
     pub policy: PrimaryKeyPolicy,
     pub default_partition: bool,
     pub attach_tablespace: Option<String>,
+    /// Keep the old rows where they are, the old table attached as one partition.
+    pub legacy: bool,
 }
 
 /// What the table is registered with once converted, beyond what shapes the conversion.
@@ -219,6 +221,11 @@ pub enum ConversionProblem {
         data_type: String,
         /// What would fit.
         needed: &'static str,
+    },
+    /// Rows whose key is NULL, which the legacy partition cannot hold.
+    LegacyNullKeys {
+        /// How many.
+        count: i64,
     },
     /// Rows whose key is NULL: only a DEFAULT partition could hold them.
     NullKeys {
@@ -296,6 +303,10 @@ impl fmt::Display for ConversionProblem {
             P::NullKeys { count } => write!(
                 f,
                 "{count} row(s) have a NULL key, which no range partition holds: keep a DEFAULT partition for them (.default_partition(true), --default), or set their keys first"
+            ),
+            P::LegacyNullKeys { count } => write!(
+                f,
+                "{count} row(s) have a NULL key, which the legacy partition cannot hold: set their keys first, or convert without keeping the old rows in place (without .legacy_partition(true), --legacy; a DEFAULT partition then takes them)"
             ),
             P::KeyValue { value } => write!(
                 f,
@@ -641,6 +652,13 @@ pub(crate) fn plan(
         &mut carried,
         &mut plan.problems,
     );
+    if settings.legacy {
+        carried.push(Carried {
+            what: "rows",
+            name: legacy_name(&source.name),
+            how: "kept where they are: the table becomes this partition, attached with a CHECK proving its bound (validated without blocking writes); the indexes the partitioned table needs and it lacks are built first, CONCURRENTLY".to_owned(),
+        });
+    }
     for (name, _) in &source.foreign_keys {
         carried.push(Carried {
             what: "foreign key",
@@ -677,10 +695,14 @@ pub(crate) fn plan(
     }
     if let Some(stats) = &source.key
         && stats.nulls > 0
-        && !settings.default_partition
     {
-        plan.problems
-            .push(ConversionProblem::NullKeys { count: stats.nulls });
+        if settings.legacy {
+            plan.problems
+                .push(ConversionProblem::LegacyNullKeys { count: stats.nulls });
+        } else if !settings.default_partition {
+            plan.problems
+                .push(ConversionProblem::NullKeys { count: stats.nulls });
+        }
     }
     plan
 }
@@ -695,6 +717,15 @@ fn partitions(
     now: DateTime<Utc>,
 ) -> Result<KeyedPartitions, ConversionProblem> {
     let stats = source.key.clone().unwrap_or_default();
+    if settings.legacy {
+        return legacy_partitions(
+            &source.name,
+            &source.key.clone().unwrap_or_default(),
+            column,
+            settings,
+            now,
+        );
+    }
     let mut planned = match settings.kind {
         ConversionKind::TimeRange {
             period,
@@ -728,6 +759,98 @@ fn partitions(
         });
     }
     Ok(planned)
+}
+
+/// The name of the legacy partition, the old table under its new name.
+pub(crate) fn legacy_name(table: &str) -> String {
+    fit_name(table, "_legacy")
+}
+
+/// With the old rows kept in place: the legacy partition from the period (or step) holding the smallest key
+/// to the end of the one after the period holding the later of now and the largest key (room for the writes
+/// while the conversion runs, which its `CHECK` constrains), then two partitions after it.
+fn legacy_partitions(
+    table: &str,
+    stats: &KeyStats,
+    column: &SourceColumn,
+    settings: &ConversionSettings,
+    now: DateTime<Utc>,
+) -> Result<KeyedPartitions, ConversionProblem> {
+    let (Some(min_text), Some(max_text)) = (stats.min.as_ref(), stats.max.as_ref()) else {
+        return Err(ConversionProblem::NotCarried {
+            what: "an empty table in a legacy partition (nothing to keep: convert it without --legacy)"
+                .to_owned(),
+        });
+    };
+    let value = |text: &String| ConversionProblem::KeyValue {
+        value: text.clone(),
+    };
+    match settings.kind {
+        ConversionKind::TimeRange {
+            period,
+            time_zone: tz,
+            encoding,
+        } => {
+            let encoding = encoding
+                .or_else(|| TimeEncoding::of_column(&column.data_type))
+                .ok_or_else(|| ConversionProblem::KeyType {
+                    column: column.name.clone(),
+                    data_type: column.data_type.clone(),
+                    needed: "timestamp with time zone, timestamp or date, or an integer, uuid or text with its encoding (.encoding(..), --encoding)",
+                })?;
+            let min = instant_of(encoding, min_text, tz).ok_or_else(|| value(min_text))?;
+            let max = instant_of(encoding, max_text, tz).ok_or_else(|| value(max_text))?;
+            let start = period.start(min, tz);
+            let current = period.start(now.max(max), tz);
+            let end = period.end(period.end(current, tz), tz);
+            let mut partitions = vec![PlannedPartition {
+                name: legacy_name(table),
+                bound: LoggedBound::Time { start, end },
+            }];
+            let mut from = end;
+            for _ in 0..2 {
+                let to = period.end(from, tz);
+                for at in [start, from, to] {
+                    encoding
+                        .encode(at, tz)
+                        .map_err(|e| ConversionProblem::KeyValue {
+                            value: format!("{} ({e})", Edge::Time(at)),
+                        })?;
+                }
+                partitions.push(PlannedPartition {
+                    name: partition_name(table, from, to, period, tz),
+                    bound: LoggedBound::Time {
+                        start: from,
+                        end: to,
+                    },
+                });
+                from = to;
+            }
+            Ok((Some((Edge::Time(min), Edge::Time(max))), partitions))
+        }
+        ConversionKind::IntRange { step } => {
+            let min: i64 = min_text.parse().map_err(|_| value(min_text))?;
+            let max: i64 = max_text.parse().map_err(|_| value(max_text))?;
+            let start = min.div_euclid(step).saturating_mul(step);
+            let end = max.div_euclid(step).saturating_add(2).saturating_mul(step);
+            let mut partitions = vec![PlannedPartition {
+                name: legacy_name(table),
+                bound: LoggedBound::Int { start, end },
+            }];
+            for i in 0..2 {
+                let from = end.saturating_add(step.saturating_mul(i));
+                let to = from.saturating_add(step);
+                partitions.push(PlannedPartition {
+                    name: fit_name(table, &format!("_{from}_{to}")),
+                    bound: LoggedBound::Int {
+                        start: from,
+                        end: to,
+                    },
+                });
+            }
+            Ok((Some((Edge::Int(min), Edge::Int(max))), partitions))
+        }
+    }
 }
 
 /// The instant a key value encodes (its floor), from its text as [`KeyStats`] holds it.

@@ -718,6 +718,7 @@ pub(crate) mod fixtures {
             detach_time: None,
             tablespace: None,
             created_tablespace: None,
+            legacy: false,
             created_at: start,
             detached_at: None,
         }

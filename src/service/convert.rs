@@ -31,6 +31,7 @@ use crate::model::table::{NewPartition, Table};
 use crate::model::{LoggedBound, convert as model};
 use crate::schema::{PartitionBound, PartitionStrategy, PrimaryKeyPolicy};
 
+mod legacy;
 mod source;
 
 /// Where a conversion is.
@@ -45,6 +46,10 @@ pub enum ConversionPhase {
     Copying,
     /// Applying the recorded changes, until few enough are left to swap.
     CatchingUp,
+    /// Keeping the old rows in place: validating the `CHECK` that proves the legacy partition's bound.
+    Validating,
+    /// Keeping the old rows in place: building, `CONCURRENTLY`, the indexes the legacy partition lacks.
+    Indexing,
     /// The partitioned table has the table's name (the point of no return); registering it, carrying the
     /// foreign keys over and dropping the old heap are left.
     Swapped,
@@ -55,11 +60,14 @@ pub enum ConversionPhase {
 }
 
 impl ConversionPhase {
-    /// `copying`, `catching-up`, `swapped`, `finished` or `rolled-back`, as the state row keeps it.
+    /// `copying`, `catching-up`, `validating`, `indexing`, `swapped`, `finished` or `rolled-back`, as the
+    /// state row keeps it.
     pub fn as_str(self) -> &'static str {
         match self {
             ConversionPhase::Copying => "copying",
             ConversionPhase::CatchingUp => "catching-up",
+            ConversionPhase::Validating => "validating",
+            ConversionPhase::Indexing => "indexing",
             ConversionPhase::Swapped => "swapped",
             ConversionPhase::Finished => "finished",
             ConversionPhase::RolledBack => "rolled-back",
@@ -70,6 +78,8 @@ impl ConversionPhase {
         [
             ConversionPhase::Copying,
             ConversionPhase::CatchingUp,
+            ConversionPhase::Validating,
+            ConversionPhase::Indexing,
             ConversionPhase::Swapped,
             ConversionPhase::Finished,
             ConversionPhase::RolledBack,
@@ -149,6 +159,7 @@ pub struct ConversionBuilder {
     attach_tablespace: Option<String>,
     registration: Registration,
     keep_old: bool,
+    legacy: bool,
     batch_blocks: i64,
     progress: Option<ProgressFn>,
 }
@@ -201,6 +212,7 @@ impl PartitionService {
             attach_tablespace: None,
             registration: Registration::default(),
             keep_old: false,
+            legacy: false,
             batch_blocks: DEFAULT_BATCH_BLOCKS,
             progress: None,
         }
@@ -366,6 +378,25 @@ impl ConversionBuilder {
         self
     }
 
+    /// Keep the old rows where they are: the table becomes one partition of the new table (`{table}_legacy`,
+    /// from its oldest key to the end of the period after the current one), attached with a `CHECK` that
+    /// proves its bound, validated without blocking writes. Nothing is copied: the conversion takes as long
+    /// as that validation and the indexes the legacy partition needs (a primary key widened with the key,
+    /// built `CONCURRENTLY`). New periods get partitions of their own; retention detaches the legacy partition
+    /// whole once its end passes the threshold. While it runs, a write whose key lies past the legacy
+    /// partition's end fails its `CHECK`.
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// # async fn run(service: PartitionService) -> Result<(), Error> {
+    /// service.convert("event").key("created_at").period(Period::Month).legacy_partition(true).run().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn legacy_partition(mut self, keep: bool) -> Self {
+        self.legacy = keep;
+        self
+    }
+
     /// Blocks (8 kB each) a copy batch reads (default [`DEFAULT_BATCH_BLOCKS`]); at least 1.
     pub fn batch_blocks(mut self, blocks: u32) -> Self {
         self.batch_blocks = i64::from(blocks.max(1));
@@ -409,6 +440,7 @@ impl ConversionBuilder {
             policy: self.policy,
             default_partition: self.default_partition,
             attach_tablespace: self.attach_tablespace.clone(),
+            legacy: self.legacy,
         })
     }
 
@@ -530,21 +562,72 @@ impl ConversionBuilder {
         .await?;
         exec::execute(&txn, sql::create_shadow(names, &settings.key)).await?;
         let shadow_table = shadow_table(schema, &shadow, settings, source.key_type(&settings.key))?;
-        create_partitions(&txn, &shadow_table, &plan.partitions, &source.storage).await?;
-        let identity = row_identity(source).unwrap_or_default();
-        for statement in sql::create_triggers(names, state.id, &identity) {
-            exec::execute(&txn, statement).await?;
+        let mut active: conversion::ActiveModel = state.clone().into();
+        if let (true, Some((legacy, rest))) = (settings.legacy, plan.partitions.split_first()) {
+            // The old rows stay: the new periods get partitions, the table a CHECK proving its bound.
+            create_partitions(&txn, &shadow_table, rest, &source.storage).await?;
+            let (_, condition) = range_of(&shadow_table, &legacy.bound)?;
+            let check = sql::add_legacy_check((schema, table), &settings.key, &condition);
+            exec::execute(&txn, check).await?;
+            json["legacy_bound"] = bound_json(&legacy.bound);
+            active.phase = Set(ConversionPhase::Validating.as_str().to_owned());
+        } else {
+            create_partitions(&txn, &shadow_table, &plan.partitions, &source.storage).await?;
+            let identity = row_identity(source).unwrap_or_default();
+            for statement in sql::create_triggers(names, state.id, &identity) {
+                exec::execute(&txn, statement).await?;
+            }
+            active.total_blocks = Set(source::blocks(&txn, schema, table).await?);
+            json["filenode"] = source::filenode(&txn, schema, table).await?.into();
         }
-        let blocks = source::blocks(&txn, schema, table).await?;
-        let filenode = source::filenode(&txn, schema, table).await?;
-        json["filenode"] = filenode.into();
-        let mut active: conversion::ActiveModel = state.into();
-        active.total_blocks = Set(blocks);
         active.settings = Set(json);
         let state = active.update(&txn).await?;
         txn.commit().await?;
-        tracing::info!(table = %format!("{schema}.{table}"), partitions = plan.partitions.len(), blocks, "conversion prepared");
+        tracing::info!(table = %format!("{schema}.{table}"), partitions = plan.partitions.len(), "conversion prepared");
         Ok(state)
+    }
+}
+
+/// The bound and row condition of a range of the new table.
+fn range_of(
+    shadow: &Table,
+    bound: &LoggedBound,
+) -> Result<(PartitionBound, sea_orm::sea_query::Expr)> {
+    match bound {
+        LoggedBound::Time { start, end } => shadow.time_range(*start, *end),
+        LoggedBound::Int { start, end } => Ok(shadow.int_range(*start, *end)),
+        _ => Err(Error::CheckFailed {
+            table: shadow.qualified(),
+            check: "the legacy partition's bound",
+            detail: bound.to_string(),
+        }),
+    }
+}
+
+/// A range bound as the state row keeps it.
+fn bound_json(bound: &LoggedBound) -> serde_json::Value {
+    match bound {
+        LoggedBound::Time { start, end } => {
+            serde_json::json!({"start": start.to_rfc3339(), "end": end.to_rfc3339()})
+        }
+        LoggedBound::Int { start, end } => serde_json::json!({"int_start": start, "int_end": end}),
+        _ => serde_json::Value::Null,
+    }
+}
+
+/// A range bound back from the state row.
+fn bound_from_json(v: &serde_json::Value) -> Option<LoggedBound> {
+    let instant = |k: &str| {
+        chrono::DateTime::parse_from_rfc3339(v[k].as_str()?)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    };
+    match (instant("start"), instant("end")) {
+        (Some(start), Some(end)) => Some(LoggedBound::Time { start, end }),
+        _ => Some(LoggedBound::Int {
+            start: v["int_start"].as_i64()?,
+            end: v["int_end"].as_i64()?,
+        }),
     }
 }
 
@@ -753,6 +836,15 @@ impl Runner {
                 ConversionPhase::CatchingUp => {
                     self.load_source().await?;
                     self.catch_up().await?;
+                    self.swap().await?;
+                }
+                ConversionPhase::Validating => {
+                    self.load_source().await?;
+                    self.validate().await?;
+                }
+                ConversionPhase::Indexing => {
+                    self.load_source().await?;
+                    self.legacy_indexes().await?;
                     self.swap().await?;
                 }
                 ConversionPhase::Swapped => self.finish().await?,
@@ -1123,7 +1215,12 @@ impl Runner {
         let options = self.service.maintenance_options().clone();
         let mut attempt = 0;
         loop {
-            match self.swap_once().await {
+            let swapped = if self.settings.legacy {
+                self.swap_legacy_once().await
+            } else {
+                self.swap_once().await
+            };
+            match swapped {
                 Err(err) if is_lock_timeout(&err) && attempt < options.retries => {
                     tracing::info!(table = %self.qualified(), attempt, "conversion: the swap waited too long for its lock; retrying");
                     tokio::time::sleep(backoff(options.backoff, attempt)).await;
@@ -1254,6 +1351,9 @@ impl Runner {
     /// Registers the table, carries the foreign keys over, drops (or keeps) the old heap.
     async fn finish(&mut self) -> Result<()> {
         self.register().await?;
+        if self.settings.legacy {
+            self.log_legacy().await?;
+        }
         self.carry_foreign_keys().await?;
         let (schema, _, _) = self.names();
         let options = self.service.maintenance_options().clone();
@@ -1262,7 +1362,7 @@ impl Runner {
             let txn = self.begin(None).await?;
             set_lock_timeout(&txn, options.lock_timeout).await?;
             let result = async {
-                if !self.state.keep_retired {
+                if !self.state.keep_retired && !self.settings.legacy {
                     exec::execute(&txn, sql::drop_table((&schema, &self.state.retired_name)))
                         .await?;
                 }
@@ -1427,6 +1527,9 @@ impl Runner {
             let result = async {
                 for statement in sql::drop_triggers(names) {
                     exec::execute(&txn, statement).await?;
+                }
+                if self.settings.legacy {
+                    self.undo_legacy(&txn).await?;
                 }
                 exec::execute(&txn, sql::drop_table((&schema, &shadow))).await
             }

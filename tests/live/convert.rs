@@ -1049,3 +1049,102 @@ async fn the_command_shows_the_plan_and_speaks_its_flags() {
     assert!(!catalog::exists(db, "public", "event_sopp_new").await);
     t.finish().await;
 }
+
+#[tokio::test]
+async fn the_old_rows_can_stay_in_place_as_one_legacy_partition() {
+    let t = setup(test_name!(
+        "the_old_rows_can_stay_in_place_as_one_legacy_partition"
+    ))
+    .await;
+    let db = &t.conn;
+    plain_events(db, 20_000).await;
+    exec(
+        db,
+        "CREATE TABLE users (id int PRIMARY KEY); INSERT INTO users VALUES (1); \
+              ALTER TABLE event ADD COLUMN user_id int REFERENCES users (id)",
+    )
+    .await;
+    let service = PartitionService::new(db.clone());
+    let plan = service
+        .convert("event")
+        .key("created_at")
+        .legacy_partition(true)
+        .plan()
+        .await
+        .expect("plan");
+    assert!(plan.is_possible(), "{plan}");
+    assert_eq!(plan.partitions.len(), 3, "{plan}");
+    assert_eq!(plan.partitions[0].name, "event_legacy");
+    let traffic = Arc::new(Traffic::default());
+    let tasks = start_traffic(&t, traffic.clone());
+    // Killed while building its indexes, it resumes; the old rows are never copied.
+    let start = [
+        "convert",
+        "event",
+        "--key",
+        "created_at",
+        "--legacy",
+        "--yes",
+    ];
+    let kill =
+        Kill::When("SELECT phase FROM sopp_conversion WHERE phase IN ('indexing', 'swapped')");
+    let _ = killed_after(&t, &start, kill).await;
+    let out = cli(&t, &["convert", "event", "--resume"]).await;
+    assert!(out.status.success(), "{out:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    stop_traffic(&traffic, tasks).await;
+    assert_eq!(checksum(db, "event").await, checksum(db, "ledger").await);
+    let state = service
+        .conversion("event")
+        .await
+        .expect("state")
+        .expect("row");
+    assert_eq!((state.phase.as_str(), state.rows_copied), ("finished", 0));
+    let parts = catalog::partitions(db, "public", "event").await;
+    assert_eq!(parts.len(), 3, "{parts:?}");
+    let legacy = parts
+        .iter()
+        .find(|(name, _)| name == "event_legacy")
+        .expect("attached");
+    assert!(
+        legacy.1.starts_with("FOR VALUES FROM ('2026-01-01"),
+        "{parts:?}"
+    );
+    let status = service.status_of("event").await.expect("status");
+    assert!(status.is_healthy(), "{:?}", status.anomalies);
+    let legacy = status.partition("event_legacy").expect("logged");
+    assert!(
+        legacy
+            .log
+            .as_ref()
+            .is_some_and(|l| l.legacy && !l.created_by_crate)
+    );
+    // The widened primary key is the parent's; the foreign key holds on every partition.
+    let pk = strings(db, "SELECT pg_get_indexdef('event_pkey'::regclass)", vec![]).await;
+    assert_eq!(
+        pk,
+        ["CREATE UNIQUE INDEX event_pkey ON ONLY public.event USING btree (id, created_at)"]
+    );
+    crate::support::exec_err(
+        db,
+        "INSERT INTO event (created_at, user_id) VALUES (now(), 42)",
+    )
+    .await;
+    // Retention detaches the legacy partition whole once it has passed, and never drops it.
+    let later = chrono::Utc::now() + chrono::Duration::days(400);
+    let (service, _clock) = crate::time_range::service(db, later);
+    let events = service.time_range_of("event").await.expect("registered");
+    events
+        .update_config(|c| c.interval = Some(2))
+        .await
+        .expect("retention");
+    let run = service.run_maintenance().await.expect("maintenance");
+    assert!(run.is_ok(), "{run:?}");
+    assert!(catalog::exists(db, "public", "event_legacy").await);
+    let attached = catalog::partitions(db, "public", "event").await;
+    assert!(
+        attached.iter().all(|(name, _)| name != "event_legacy"),
+        "{attached:?}"
+    );
+    t.finish().await;
+}

@@ -48,8 +48,13 @@ pub(crate) struct ConvertArgs {
     #[arg(long, value_name = "N")]
     pub retention: Option<u32>,
     /// Keep the old heap after the swap, renamed TABLE_sopp_old.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "legacy")]
     pub keep_old: bool,
+    /// Keep the old rows where they are: the table becomes one partition (TABLE_legacy, attached with a
+    /// CHECK that proves its bound, validated without blocking writes); new periods get partitions of
+    /// their own. Nothing is copied.
+    #[arg(long, conflicts_with = "default_partition")]
+    pub legacy: bool,
     /// Blocks (8 kB) a copy batch reads (default 2048).
     #[arg(long, value_name = "N")]
     pub batch_blocks: Option<u32>,
@@ -183,7 +188,8 @@ fn builder(
     }
     b = b
         .default_partition(args.default_partition)
-        .keep_old_table(args.keep_old);
+        .keep_old_table(args.keep_old)
+        .legacy_partition(args.legacy);
     if let Some(t) = &args.attach_tablespace {
         b = b.attach_tablespace(t.clone());
     }

@@ -47,6 +47,12 @@ impl Sql {
         self
     }
 
+    /// An expression, as sea-query writes it.
+    pub fn expr(mut self, expr: &sea_orm::sea_query::Expr) -> Self {
+        PostgresQueryBuilder.prepare_expr(expr, &mut self.0);
+        self
+    }
+
     /// A value, as a literal.
     pub fn value<V: Into<Value>>(mut self, value: V) -> Self {
         PostgresQueryBuilder.prepare_value(value.into(), &mut self.0);
@@ -185,6 +191,105 @@ fn plain_index(names: Names<'_>, name: &str, columns: &[String]) -> String {
         .push(" (")
         .idens(columns)
         .push(")")
+        .build()
+}
+
+/// The index the legacy partition needs for the partitioned table's `index` and lacks: a widened unique key,
+/// or the suppressed primary key's plain index; built `CONCURRENTLY` on the plain table before the swap.
+/// `None` when the table's own index serves (it is carried as it is).
+pub(crate) fn legacy_index(
+    names: Names<'_>,
+    index: &SourceIndex,
+    settings: &ConversionSettings,
+) -> Option<String> {
+    let key = settings.key.as_str();
+    let columns = index.columns.as_ref()?;
+    if !index.unique || columns.iter().any(|c| c == key) {
+        return None;
+    }
+    let name = legacy_index_name(&index.name);
+    let (unique, columns) = if index.primary && settings.policy == PrimaryKeyPolicy::Suppress {
+        ("CREATE INDEX CONCURRENTLY IF NOT EXISTS ", columns.clone())
+    } else {
+        let mut widened = columns.clone();
+        widened.push(key.to_owned());
+        ("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ", widened)
+    };
+    Some(
+        Sql::new(unique)
+            .iden(&name)
+            .push(" ON ")
+            .table(names.table())
+            .push(" (")
+            .idens(&columns)
+            .push(")")
+            .build(),
+    )
+}
+
+/// The name of an index built for the legacy partition.
+pub(crate) fn legacy_index_name(name: &str) -> String {
+    crate::calendar::fit_name(name, "_sopp_legacy")
+}
+
+/// The `CHECK` on the plain table that proves the legacy partition's bound, so `ATTACH` does not scan it.
+pub(crate) const LEGACY_CHECK: &str = "sopp_legacy_bound";
+
+/// `ALTER TABLE .. ADD CONSTRAINT sopp_legacy_bound CHECK (key IS NOT NULL AND condition) NOT VALID`.
+pub(crate) fn add_legacy_check(
+    table: (&str, &str),
+    key: &str,
+    condition: &sea_orm::sea_query::Expr,
+) -> String {
+    Sql::new("ALTER TABLE ")
+        .table(table)
+        .push(" ADD CONSTRAINT ")
+        .iden(LEGACY_CHECK)
+        .push(" CHECK (")
+        .iden(key)
+        .push(" IS NOT NULL AND ")
+        .expr(condition)
+        .push(") NOT VALID")
+        .build()
+}
+
+/// `ALTER TABLE .. ALTER COLUMN .. DROP IDENTITY`: a partition may not have an identity column of its own.
+pub(crate) fn drop_identity(table: (&str, &str), column: &str) -> String {
+    Sql::new("ALTER TABLE ")
+        .table(table)
+        .push(" ALTER COLUMN ")
+        .iden(column)
+        .push(" DROP IDENTITY")
+        .build()
+}
+
+/// `DROP TRIGGER .. ON ..`.
+pub(crate) fn drop_trigger(table: (&str, &str), trigger: &str) -> String {
+    Sql::new("DROP TRIGGER ")
+        .iden(trigger)
+        .push(" ON ")
+        .table(table)
+        .build()
+}
+
+/// `ALTER TABLE .. DROP CONSTRAINT IF EXISTS ..`.
+pub(crate) fn drop_constraint_if_exists(table: (&str, &str), constraint: &str) -> String {
+    Sql::new("ALTER TABLE ")
+        .table(table)
+        .push(" DROP CONSTRAINT IF EXISTS ")
+        .iden(constraint)
+        .build()
+}
+
+/// `DROP INDEX IF EXISTS ..`.
+pub(crate) fn drop_index(index: (&str, &str)) -> String {
+    Sql::new("DROP INDEX IF EXISTS ").table(index).build()
+}
+
+/// `DROP INDEX CONCURRENTLY IF EXISTS ..`: an index a killed `CREATE INDEX CONCURRENTLY` left invalid.
+pub(crate) fn drop_index_concurrently(index: (&str, &str)) -> String {
+    Sql::new("DROP INDEX CONCURRENTLY IF EXISTS ")
+        .table(index)
         .build()
 }
 
@@ -549,6 +654,7 @@ pub(crate) mod settings {
             "partitioning": kind,
             "primary_key": match s.policy { PrimaryKeyPolicy::Suppress => "suppress", PrimaryKeyPolicy::IncludeKey => "include-key" },
             "default_partition": s.default_partition,
+            "legacy": s.legacy,
             "attach_tablespace": s.attach_tablespace,
             "detach_tablespace": extra.detach_tablespace,
             "retention": extra.retention,
@@ -585,6 +691,7 @@ pub(crate) mod settings {
                 },
                 default_partition: v["default_partition"].as_bool()?,
                 attach_tablespace: text("attach_tablespace"),
+                legacy: v["legacy"].as_bool().unwrap_or(false),
             },
             crate::model::convert::Registration {
                 detach_tablespace: text("detach_tablespace"),

@@ -80,6 +80,7 @@ fn monthly(policy: PrimaryKeyPolicy) -> ConversionSettings {
         policy,
         default_partition: false,
         attach_tablespace: None,
+        legacy: false,
     }
 }
 
@@ -486,5 +487,113 @@ fn the_settings_survive_the_state_row() {
     assert_eq!(
         sql::settings::from_json(&serde_json::json!({"key": 1})),
         None
+    );
+}
+
+#[test]
+fn the_legacy_partition_holds_every_old_key_and_the_next_period_then_two_follow() {
+    let mut settings = monthly(PrimaryKeyPolicy::IncludeKey);
+    settings.legacy = true;
+    let mut source = events();
+    source.key.as_mut().unwrap().min = Some("1999-07-04 12:00:00".into());
+    let plan = plan(&source, &settings, utc(2026, 4, 10, 0));
+    assert!(
+        plan.is_possible(),
+        "no 5000-partition limit for one legacy partition: {plan}"
+    );
+    let bounds: Vec<(&str, &LoggedBound)> = plan
+        .partitions
+        .iter()
+        .map(|p| (p.name.as_str(), &p.bound))
+        .collect();
+    assert_eq!(
+        bounds,
+        [
+            (
+                "event_legacy",
+                &LoggedBound::Time {
+                    start: utc(1999, 7, 1, 0),
+                    end: utc(2026, 6, 1, 0)
+                }
+            ),
+            (
+                "event_2026-06-01_2026-07-01",
+                &LoggedBound::Time {
+                    start: utc(2026, 6, 1, 0),
+                    end: utc(2026, 7, 1, 0)
+                }
+            ),
+            (
+                "event_2026-07-01_2026-08-01",
+                &LoggedBound::Time {
+                    start: utc(2026, 7, 1, 0),
+                    end: utc(2026, 8, 1, 0)
+                }
+            ),
+        ]
+    );
+    assert!(
+        plan.carried
+            .iter()
+            .any(|c| c.what == "rows" && c.name == "event_legacy")
+    );
+    source.key.as_mut().unwrap().nulls = 4;
+    assert_eq!(
+        super::plan(&source, &settings, utc(2026, 4, 10, 0)).problems,
+        [ConversionProblem::LegacyNullKeys { count: 4 }]
+    );
+    let ints = ConversionSettings {
+        kind: ConversionKind::IntRange { step: 100 },
+        key: "id".into(),
+        ..settings
+    };
+    let stats = KeyStats {
+        nulls: 0,
+        min: Some("7".into()),
+        max: Some("950".into()),
+    };
+    let mut source = events();
+    source.key = Some(stats);
+    source.columns[0].data_type = "bigint".into();
+    let names: Vec<String> = plan_names(&super::plan(&source, &ints, utc(2026, 4, 10, 0)));
+    assert_eq!(
+        names,
+        ["event_legacy", "event_1100_1200", "event_1200_1300"]
+    );
+}
+
+fn plan_names(plan: &ConversionPlan) -> Vec<String> {
+    plan.partitions.iter().map(|p| p.name.clone()).collect()
+}
+
+#[test]
+fn the_legacy_partition_gets_only_the_indexes_it_lacks_built_concurrently() {
+    let source = events();
+    let mut settings = monthly(PrimaryKeyPolicy::IncludeKey);
+    settings.legacy = true;
+    let names = Names {
+        schema: "public",
+        table: "event",
+        shadow: "event_sopp_new",
+    };
+    let built: Vec<Option<String>> = source
+        .indexes
+        .iter()
+        .map(|i| sql::legacy_index(names, i, &settings))
+        .collect();
+    assert_eq!(
+        built,
+        [
+            Some(r#"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "event_pkey_sopp_legacy" ON "public"."event" ("id", "created_at")"#.to_owned()),
+            Some(r#"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "event_ext_key_sopp_legacy" ON "public"."event" ("ext", "created_at")"#.to_owned()),
+            None,
+        ]
+    );
+    use sea_orm::sea_query::ExprTrait as _;
+    let condition =
+        sea_orm::sea_query::Expr::col("created_at").lt(sea_orm::sea_query::Expr::val("2026-06-01"));
+    assert_eq!(
+        sql::add_legacy_check(("public", "event"), "created_at", &condition),
+        r#"ALTER TABLE "public"."event" ADD CONSTRAINT "sopp_legacy_bound" CHECK ("created_at" IS NOT NULL AND "created_at" < '2026-06-01') NOT VALID"#
     );
 }

@@ -349,6 +349,25 @@ pub(super) async fn partitions<C: ConnectionTrait>(
     rows.iter().map(|r| get(r, 0)).collect()
 }
 
+/// Whether the index `name` exists and is invalid (a `CREATE INDEX CONCURRENTLY` that did not finish).
+pub(super) async fn index_is_invalid<C: ConnectionTrait>(
+    conn: &C,
+    schema: &str,
+    name: &str,
+) -> Result<bool> {
+    let row = one(
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(format('%I.%I', $1::text, $2::text)) \
+         AND NOT indisvalid)",
+        vec![schema.into(), name.into()],
+    )
+    .await?;
+    Ok(match row {
+        Some(row) => get(&row, 0)?,
+        None => false,
+    })
+}
+
 /// Whether `table` has a constraint named `name`.
 pub(super) async fn has_constraint<C: ConnectionTrait>(
     conn: &C,
