@@ -162,6 +162,15 @@
 //! themselves under the table's lock, so replicas can all run it; DDL waits at most a `lock_timeout` and is
 //! retried; a low-lock creation mode and `DETACH .. CONCURRENTLY` keep writers going.
 //!
+//! # Partitioning a table you already have
+//!
+//! [`convert`](service::PartitionService::convert) turns a plain table into a partitioned one of the same
+//! name while the application keeps reading and writing it. It copies the table in batches while a trigger
+//! records the application's changes, catches up, and swaps under one short lock. With
+//! [`legacy_partition`](service::ConversionBuilder::legacy_partition) it keeps the old rows in place as one
+//! partition instead. A conversion is resumed from its recorded phase after a kill, and can be rolled back
+//! before its swap. [`model::convert`] gives the method and why it loses nothing.
+//!
 //! # Status, drift and repair
 //!
 //! [`status`](service::PartitionService::status) reads every partition from the catalog in a constant number

@@ -732,23 +732,11 @@ fn partitions(
             time_zone,
             encoding,
         } => {
-            let encoding = encoding
-                .or_else(|| TimeEncoding::of_column(&column.data_type))
-                .ok_or_else(|| ConversionProblem::KeyType {
-                    column: column.name.clone(),
-                    data_type: column.data_type.clone(),
-                    needed: "timestamp with time zone, timestamp or date, or an integer, uuid or text with its encoding (.encoding(..), --encoding)",
-                })?;
+            let encoding = time_encoding(column, encoding)?;
             time_partitions(&source.name, &stats, encoding, period, time_zone, Some(now))?
         }
         ConversionKind::IntRange { step } => {
-            if !matches!(column.data_type.as_str(), "smallint" | "integer" | "bigint") {
-                return Err(ConversionProblem::KeyType {
-                    column: column.name.clone(),
-                    data_type: column.data_type.clone(),
-                    needed: "smallint, integer or bigint",
-                });
-            }
+            int_key(column)?;
             int_partitions(&source.name, &stats, step)?
         }
     };
@@ -759,6 +747,32 @@ fn partitions(
         });
     }
     Ok(planned)
+}
+
+/// How the key column encodes time: as asked, else as its type says.
+fn time_encoding(
+    column: &SourceColumn,
+    asked: Option<TimeEncoding>,
+) -> Result<TimeEncoding, ConversionProblem> {
+    asked
+        .or_else(|| TimeEncoding::of_column(&column.data_type))
+        .ok_or_else(|| ConversionProblem::KeyType {
+            column: column.name.clone(),
+            data_type: column.data_type.clone(),
+            needed: "timestamp with time zone, timestamp or date, or an integer, uuid or text with its encoding (.encoding(..), --encoding)",
+        })
+}
+
+/// Refuses a key that is not an integer, for integer ranges.
+fn int_key(column: &SourceColumn) -> Result<(), ConversionProblem> {
+    match column.data_type.as_str() {
+        "smallint" | "integer" | "bigint" => Ok(()),
+        _ => Err(ConversionProblem::KeyType {
+            column: column.name.clone(),
+            data_type: column.data_type.clone(),
+            needed: "smallint, integer or bigint",
+        }),
+    }
 }
 
 /// The name of the legacy partition, the old table under its new name.
@@ -791,13 +805,7 @@ fn legacy_partitions(
             time_zone: tz,
             encoding,
         } => {
-            let encoding = encoding
-                .or_else(|| TimeEncoding::of_column(&column.data_type))
-                .ok_or_else(|| ConversionProblem::KeyType {
-                    column: column.name.clone(),
-                    data_type: column.data_type.clone(),
-                    needed: "timestamp with time zone, timestamp or date, or an integer, uuid or text with its encoding (.encoding(..), --encoding)",
-                })?;
+            let encoding = time_encoding(column, encoding)?;
             let min = instant_of(encoding, min_text, tz).ok_or_else(|| value(min_text))?;
             let max = instant_of(encoding, max_text, tz).ok_or_else(|| value(max_text))?;
             let start = period.start(min, tz);
@@ -829,6 +837,7 @@ fn legacy_partitions(
             Ok((Some((Edge::Time(min), Edge::Time(max))), partitions))
         }
         ConversionKind::IntRange { step } => {
+            int_key(column)?;
             let min: i64 = min_text.parse().map_err(|_| value(min_text))?;
             let max: i64 = max_text.parse().map_err(|_| value(max_text))?;
             let start = min.div_euclid(step).saturating_mul(step);
