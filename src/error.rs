@@ -341,7 +341,7 @@ pub enum Error {
         /// The table, `schema.name`.
         table: String,
         /// What stops it.
-        problems: Vec<crate::model::convert::ConversionProblem>,
+        problems: Vec<ConversionProblem>,
     },
 
     /// A conversion of the table is already under way (perhaps interrupted).
@@ -836,6 +836,168 @@ impl From<Error> for DbErr {
         match err {
             Error::Db(db) => db,
             other => DbErr::Custom(other.to_string()),
+        }
+    }
+}
+
+/// Something about the table that stops its conversion, found before anything changes; its text says how
+/// to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConversionProblem {
+    /// No table of that name.
+    Missing,
+    /// Not a plain table (a view, a materialized view, a foreign table, ...).
+    NotATable {
+        /// What it is.
+        what: &'static str,
+    },
+    /// Already partitioned.
+    AlreadyPartitioned,
+    /// It inherits from, or is inherited by, other tables.
+    Inheritance {
+        /// Its parents and children, `schema.name`.
+        tables: Vec<String>,
+    },
+    /// The key column does not exist.
+    NoKeyColumn {
+        /// The column asked for.
+        column: String,
+    },
+    /// The key column's type does not fit the kind asked for.
+    KeyType {
+        /// The column.
+        column: String,
+        /// Its type.
+        data_type: String,
+        /// What would fit.
+        needed: &'static str,
+    },
+    /// Rows whose key is NULL, which the legacy partition cannot hold.
+    LegacyNullKeys {
+        /// How many.
+        count: i64,
+    },
+    /// Rows whose key is NULL: only a DEFAULT partition could hold them.
+    NullKeys {
+        /// How many.
+        count: i64,
+    },
+    /// A key value that no partition bound can hold (`infinity`, out of the encoding's range).
+    KeyValue {
+        /// The value.
+        value: String,
+    },
+    /// The existing keys span more partitions than a conversion creates
+    /// ([`MAX_CONVERSION_PARTITIONS`](crate::model::convert::MAX_CONVERSION_PARTITIONS)).
+    TooManyPartitions {
+        /// How many they would need.
+        count: usize,
+        /// The smallest key, for reading.
+        from: String,
+        /// The largest.
+        to: String,
+        /// The most a conversion creates.
+        max: usize,
+    },
+    /// No primary key or unique index on NOT NULL columns: the conversion needs a row identity to apply the
+    /// application's changes.
+    NoRowIdentity,
+    /// A unique constraint or index without the key, which a partitioned table cannot have.
+    UniqueWithoutKey {
+        /// Its name.
+        name: String,
+        /// Why it cannot be widened, if that is the policy.
+        why: &'static str,
+    },
+    /// An exclusion constraint without the key.
+    Exclusion {
+        /// Its name.
+        name: String,
+    },
+    /// A foreign key referencing the table: it would go on pointing at the old heap.
+    ReferencedBy {
+        /// The referencing table, `schema.name`.
+        table: String,
+        /// The foreign key.
+        constraint: String,
+    },
+    /// A view on the table: it would go on reading the old heap.
+    View {
+        /// The view, `schema.name`.
+        view: String,
+    },
+    /// Row-level security policies, column privileges or rules, which the conversion does not carry over.
+    NotCarried {
+        /// What.
+        what: String,
+    },
+}
+
+impl std::fmt::Display for ConversionProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use ConversionProblem as P;
+        match self {
+            P::Missing => f.write_str("no such table"),
+            P::NotATable { what } => write!(f, "it is {what}, not a table"),
+            P::AlreadyPartitioned => f.write_str(
+                "it is already partitioned: register it (time_range_table(..).register()), or adopt its partitions",
+            ),
+            P::Inheritance { tables } => write!(
+                f,
+                "it takes part in table inheritance ({}): declarative partitioning cannot include it; remove the inheritance (ALTER TABLE .. NO INHERIT)",
+                tables.join(", ")
+            ),
+            P::NoKeyColumn { column } => write!(f, "it has no column {column:?}"),
+            P::KeyType {
+                column,
+                data_type,
+                needed,
+            } => write!(f, "column {column:?} is {data_type}; the key must be {needed}"),
+            P::NullKeys { count } => write!(
+                f,
+                "{count} row(s) have a NULL key, which no range partition holds: keep a DEFAULT partition for them (.default_partition(true), --default), or set their keys first"
+            ),
+            P::LegacyNullKeys { count } => write!(
+                f,
+                "{count} row(s) have a NULL key, which the legacy partition cannot hold: set their keys first, or convert without keeping the old rows in place (without .legacy_partition(true), --legacy; a DEFAULT partition then takes them)"
+            ),
+            P::KeyValue { value } => write!(
+                f,
+                "the key value {value} cannot be placed in a partition bound: keep a DEFAULT partition for it (.default_partition(true), --default), or change it first"
+            ),
+            P::TooManyPartitions {
+                count,
+                from,
+                to,
+                max,
+            } => write!(
+                f,
+                "the keys run from {from} to {to}: {count} partitions, more than {max}; choose a longer period (or step), keep the old rows in one legacy partition (.legacy_partition(true), --legacy), or move the outliers first"
+            ),
+            P::NoRowIdentity => f.write_str(
+                "it has no primary key or unique index on NOT NULL columns, which the conversion needs to apply the application's changes to the right rows: add one",
+            ),
+            P::UniqueWithoutKey { name, why } => write!(
+                f,
+                "unique constraint or index {name:?} lacks the partition key, which a partitioned table cannot have: {why}"
+            ),
+            P::Exclusion { name } => write!(
+                f,
+                "exclusion constraint {name:?}: a partitioned table cannot have it unless it compares the key with =; drop it first"
+            ),
+            P::ReferencedBy { table, constraint } => write!(
+                f,
+                "foreign key {constraint:?} of {table} references it and would keep pointing at the old table: drop it before converting (a foreign key can point at the partitioned table only through a unique key that contains the partition key)"
+            ),
+            P::View { view } => write!(
+                f,
+                "view {view} reads it and would keep reading the old table: drop the view before converting and create it again after"
+            ),
+            P::NotCarried { what } => write!(
+                f,
+                "{what} would not be carried over: remove them before converting and add them to the new table after"
+            ),
         }
     }
 }

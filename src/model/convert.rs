@@ -189,159 +189,7 @@ pub(crate) struct Registration {
     pub retention: Option<u32>,
 }
 
-/// Something about the table that stops its conversion, found before anything changes; its text says how
-/// to fix it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConversionProblem {
-    /// No table of that name.
-    Missing,
-    /// Not a plain table (a view, a materialized view, a foreign table, ...).
-    NotATable {
-        /// What it is.
-        what: &'static str,
-    },
-    /// Already partitioned.
-    AlreadyPartitioned,
-    /// It inherits from, or is inherited by, other tables.
-    Inheritance {
-        /// Its parents and children, `schema.name`.
-        tables: Vec<String>,
-    },
-    /// The key column does not exist.
-    NoKeyColumn {
-        /// The column asked for.
-        column: String,
-    },
-    /// The key column's type does not fit the kind asked for.
-    KeyType {
-        /// The column.
-        column: String,
-        /// Its type.
-        data_type: String,
-        /// What would fit.
-        needed: &'static str,
-    },
-    /// Rows whose key is NULL, which the legacy partition cannot hold.
-    LegacyNullKeys {
-        /// How many.
-        count: i64,
-    },
-    /// Rows whose key is NULL: only a DEFAULT partition could hold them.
-    NullKeys {
-        /// How many.
-        count: i64,
-    },
-    /// A key value that no partition bound can hold (`infinity`, out of the encoding's range).
-    KeyValue {
-        /// The value.
-        value: String,
-    },
-    /// The existing keys span more partitions than [`MAX_CONVERSION_PARTITIONS`].
-    TooManyPartitions {
-        /// How many they would need.
-        count: usize,
-        /// The smallest and largest key, for reading.
-        from: String,
-        /// The largest.
-        to: String,
-    },
-    /// No primary key or unique index on NOT NULL columns: the conversion needs a row identity to apply the
-    /// application's changes.
-    NoRowIdentity,
-    /// A unique constraint or index without the key, which a partitioned table cannot have.
-    UniqueWithoutKey {
-        /// Its name.
-        name: String,
-        /// Why it cannot be widened, if that is the policy.
-        why: &'static str,
-    },
-    /// An exclusion constraint without the key.
-    Exclusion {
-        /// Its name.
-        name: String,
-    },
-    /// A foreign key referencing the table: it would go on pointing at the old heap.
-    ReferencedBy {
-        /// The referencing table, `schema.name`.
-        table: String,
-        /// The foreign key.
-        constraint: String,
-    },
-    /// A view on the table: it would go on reading the old heap.
-    View {
-        /// The view, `schema.name`.
-        view: String,
-    },
-    /// Row-level security policies, column privileges or rules, which the conversion does not carry over.
-    NotCarried {
-        /// What.
-        what: String,
-    },
-}
-
-impl fmt::Display for ConversionProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use ConversionProblem as P;
-        match self {
-            P::Missing => f.write_str("no such table"),
-            P::NotATable { what } => write!(f, "it is {what}, not a table"),
-            P::AlreadyPartitioned => f.write_str(
-                "it is already partitioned: register it (time_range_table(..).register()), or adopt its partitions",
-            ),
-            P::Inheritance { tables } => write!(
-                f,
-                "it takes part in table inheritance ({}): declarative partitioning cannot include it; remove the inheritance (ALTER TABLE .. NO INHERIT)",
-                tables.join(", ")
-            ),
-            P::NoKeyColumn { column } => write!(f, "it has no column {column:?}"),
-            P::KeyType {
-                column,
-                data_type,
-                needed,
-            } => write!(f, "column {column:?} is {data_type}; the key must be {needed}"),
-            P::NullKeys { count } => write!(
-                f,
-                "{count} row(s) have a NULL key, which no range partition holds: keep a DEFAULT partition for them (.default_partition(true), --default), or set their keys first"
-            ),
-            P::LegacyNullKeys { count } => write!(
-                f,
-                "{count} row(s) have a NULL key, which the legacy partition cannot hold: set their keys first, or convert without keeping the old rows in place (without .legacy_partition(true), --legacy; a DEFAULT partition then takes them)"
-            ),
-            P::KeyValue { value } => write!(
-                f,
-                "the key value {value} cannot be placed in a partition bound: keep a DEFAULT partition for it (.default_partition(true), --default), or change it first"
-            ),
-            P::TooManyPartitions { count, from, to } => write!(
-                f,
-                "the keys run from {from} to {to}: {count} partitions, more than {MAX_CONVERSION_PARTITIONS}; choose a longer period (or step), or move the outliers first"
-            ),
-            P::NoRowIdentity => f.write_str(
-                "it has no primary key or unique index on NOT NULL columns, which the conversion needs to apply the application's changes to the right rows: add one",
-            ),
-            P::UniqueWithoutKey { name, why } => write!(
-                f,
-                "unique constraint or index {name:?} lacks the partition key, which a partitioned table cannot have: {why}"
-            ),
-            P::Exclusion { name } => write!(
-                f,
-                "exclusion constraint {name:?}: a partitioned table cannot have it unless it compares the key with =; drop it first"
-            ),
-            P::ReferencedBy { table, constraint } => write!(
-                f,
-                "foreign key {constraint:?} of {table} references it and would keep pointing at the old table: drop it before converting (a foreign key can point at the partitioned table only through a unique key that contains the partition key)"
-            ),
-            P::View { view } => write!(
-                f,
-                "view {view} reads it and would keep reading the old table: drop the view before converting and create it again after"
-            ),
-            P::NotCarried { what } => write!(
-                f,
-                "{what} would not be carried over: remove them before converting and add them to the new table after"
-            ),
-        }
-    }
-}
+pub use crate::error::ConversionProblem;
 
 /// How one object of the table is carried over to the partitioned table.
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -935,6 +783,7 @@ pub(crate) fn time_partitions(
                 count: estimate_count(min, last, period),
                 from: Edge::Time(min).to_string(),
                 to: Edge::Time(max).to_string(),
+                max: MAX_CONVERSION_PARTITIONS,
             });
         }
         for instant in [start, end] {
@@ -990,6 +839,7 @@ pub(crate) fn int_partitions(
             count,
             from: min.to_string(),
             to: max.to_string(),
+            max: MAX_CONVERSION_PARTITIONS,
         });
     }
     let partitions = (first..=last)

@@ -257,7 +257,7 @@ fn keys_over_too_many_periods_are_refused_with_their_span() {
     };
     let problems = plan(&source, &settings, utc(2026, 4, 1, 0)).problems;
     assert!(
-        matches!(&problems[..], [ConversionProblem::TooManyPartitions { count, from, .. }] if *count > MAX_CONVERSION_PARTITIONS && from.starts_with("1900-01-01")),
+        matches!(&problems[..], [ConversionProblem::TooManyPartitions { count, from, max, .. }] if *count > *max && *max == MAX_CONVERSION_PARTITIONS && from.starts_with("1900-01-01")),
         "{problems:?}"
     );
 }
