@@ -76,6 +76,47 @@ pub trait PartitionSchemaManagerExt {
 
     /// `ALTER TABLE | INDEX .. SET TABLESPACE ..`.
     async fn set_tablespace(&self, set: SetTablespaceStatement) -> Result<()>;
+
+    /// Creates `index` on the partitioned table `table` without blocking writes, as
+    /// [`PartitionService::create_index`](crate::service::PartitionService::create_index) does (with the
+    /// default `lock_timeout` and retries). `CREATE INDEX CONCURRENTLY` cannot run in a transaction: the
+    /// migration returns `Some(false)` from `MigrationTrait::use_transaction`, else this fails before
+    /// building anything. Running the migration again after an interruption finishes the build.
+    ///
+    /// ```
+    /// use sea_orm_migration::prelude::*;
+    /// use sea_orm_pg_partitioning::prelude::*;
+    ///
+    /// pub struct Migration;
+    ///
+    /// impl MigrationName for Migration {
+    ///     fn name(&self) -> &str {
+    ///         "m20240201_000001_event_payload_index"
+    ///     }
+    /// }
+    ///
+    /// #[async_trait::async_trait]
+    /// impl MigrationTrait for Migration {
+    ///     fn use_transaction(&self) -> Option<bool> {
+    ///         Some(false)
+    ///     }
+    ///
+    ///     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+    ///         let index = Index::create().name("event_payload").col("payload").to_owned();
+    ///         manager.create_partitioned_index("event", index).await?;
+    ///         Ok(())
+    ///     }
+    ///
+    ///     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+    ///         manager.drop_index(Index::drop().name("event_payload").to_owned()).await
+    ///     }
+    /// }
+    /// ```
+    async fn create_partitioned_index(
+        &self,
+        table: &str,
+        index: sea_orm::sea_query::IndexCreateStatement,
+    ) -> Result<crate::service::IndexBuild>;
 }
 
 #[async_trait::async_trait]
@@ -100,6 +141,17 @@ impl PartitionSchemaManagerExt for SchemaManager<'_> {
         execute(self.get_connection(), sql)
             .await
             .map_err(|err| detach.classify(err))
+    }
+
+    async fn create_partitioned_index(
+        &self,
+        table: &str,
+        index: sea_orm::sea_query::IndexCreateStatement,
+    ) -> Result<crate::service::IndexBuild> {
+        let conn = self.get_connection();
+        let schema = crate::service::catalog_current_schema(conn).await?;
+        let options = crate::service::MaintenanceOptions::default();
+        crate::service::index::build_index(conn, &options, (&schema, table), &index).await
     }
 
     async fn set_tablespace(&self, set: SetTablespaceStatement) -> Result<()> {

@@ -12,6 +12,7 @@
 pub(crate) mod assess;
 pub mod bound;
 pub mod convert;
+pub mod index;
 pub mod plan;
 pub mod recipe;
 pub mod report;

@@ -12,6 +12,7 @@ mod convert;
 mod core;
 pub(crate) mod handle;
 mod hook;
+pub(crate) mod index;
 mod kinds;
 mod maintenance;
 pub mod metrics;
@@ -38,6 +39,8 @@ pub use crate::model::status::{
     Status, TableStatus,
 };
 pub use crate::model::{CatalogBound, Edge};
+#[cfg(feature = "migration")]
+pub(crate) use catalog::current_schema as catalog_current_schema;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use convert::{
     ConversionBuilder, ConversionPhase, ConversionProgress, ConversionReport, DEFAULT_BATCH_BLOCKS,
@@ -45,6 +48,7 @@ pub use convert::{
 };
 pub use handle::{DefaultRows, KeepPartitions, MaintenanceSettings, TableHandle, Unregistered};
 pub use hook::{HookError, PartitionEvent, PartitionEventKind, PartitionHook};
+pub use index::IndexBuild;
 pub use kinds::{
     HashRegistration, HashTable, IdRangeRegistration, IdRangeTable, ListRegistration, ListTable,
 };

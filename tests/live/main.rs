@@ -10,6 +10,7 @@ mod drift;
 mod encodings;
 mod entity;
 mod hostile;
+mod indexes;
 mod kinds;
 mod maintenance;
 mod migration;
