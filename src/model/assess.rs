@@ -56,6 +56,8 @@ pub(crate) struct Observed<'a> {
     /// Integer ranges: the largest key.
     pub max_key: Option<i64>,
     pub now: DateTime<Utc>,
+    /// The table's partitioned indexes that are not valid, each with the partitions lacking theirs.
+    pub incomplete_indexes: Vec<(String, Vec<String>)>,
 }
 
 /// The catalog's bound of a relation, parsed.
@@ -279,6 +281,12 @@ pub(crate) fn assess(observed: Observed<'_>) -> TableStatus {
     pair_renames(&mut found.anomalies, &mut found.partitions);
     found.partitions.sort_by(|a, b| a.name.cmp(&b.name));
     found.shape();
+    for (index, missing) in &observed.incomplete_indexes {
+        found.anomalies.push(Anomaly::IndexIncomplete {
+            index: index.clone(),
+            missing: missing.clone(),
+        });
+    }
     found.finish()
 }
 
@@ -665,6 +673,7 @@ mod tests {
             indexes,
             max_key: None,
             now,
+            incomplete_indexes: Vec::new(),
         })
     }
 

@@ -172,11 +172,14 @@ pub enum AnomalyKind {
     RowsInDefault,
     /// A `DETACH .. CONCURRENTLY` did not finish.
     PendingDetach,
+    /// A partitioned index of the table is not valid: some partition has no index attached to it (an
+    /// index build that did not finish).
+    IndexIncomplete,
 }
 
 impl AnomalyKind {
     /// Every kind, in the order status reports them.
-    pub const ALL: [AnomalyKind; 14] = [
+    pub const ALL: [AnomalyKind; 15] = [
         AnomalyKind::TableMissing,
         AnomalyKind::LogWithoutTable,
         AnomalyKind::DetachedByHand,
@@ -191,6 +194,7 @@ impl AnomalyKind {
         AnomalyKind::HorizonShort,
         AnomalyKind::RowsInDefault,
         AnomalyKind::PendingDetach,
+        AnomalyKind::IndexIncomplete,
     ];
 
     /// A stable kebab-case name (`detached-by-hand`), as the CLI and JSON output spell it.
@@ -210,6 +214,7 @@ impl AnomalyKind {
             AnomalyKind::HorizonShort => "horizon-short",
             AnomalyKind::RowsInDefault => "rows-in-default",
             AnomalyKind::PendingDetach => "pending-detach",
+            AnomalyKind::IndexIncomplete => "index-incomplete",
         }
     }
 
@@ -343,6 +348,13 @@ pub enum Anomaly {
         /// Its log row, if logged.
         log_id: Option<i64>,
     },
+    /// A partitioned index that is not valid: the partitions without an index attached to it.
+    IndexIncomplete {
+        /// The index.
+        index: String,
+        /// The partitions that lack theirs.
+        missing: Vec<String>,
+    },
 }
 
 impl Anomaly {
@@ -363,6 +375,7 @@ impl Anomaly {
             Anomaly::HorizonShort { .. } => AnomalyKind::HorizonShort,
             Anomaly::RowsInDefault { .. } => AnomalyKind::RowsInDefault,
             Anomaly::PendingDetach { .. } => AnomalyKind::PendingDetach,
+            Anomaly::IndexIncomplete { .. } => AnomalyKind::IndexIncomplete,
         }
     }
 
@@ -380,7 +393,10 @@ impl Anomaly {
             | Anomaly::RowsInDefault { partition, .. }
             | Anomaly::PendingDetach { partition, .. } => Some(partition),
             Anomaly::Overlap { first, .. } => Some(first),
-            Anomaly::TableMissing | Anomaly::Gap { .. } | Anomaly::HorizonShort { .. } => None,
+            Anomaly::TableMissing
+            | Anomaly::Gap { .. }
+            | Anomaly::HorizonShort { .. }
+            | Anomaly::IndexIncomplete { .. } => None,
         }
     }
 }
@@ -393,7 +409,8 @@ impl fmt::Display for Anomaly {
             | Anomaly::Misaligned { .. }
             | Anomaly::HorizonShort { .. }
             | Anomaly::RowsInDefault { .. }
-            | Anomaly::PendingDetach { .. } => self.fmt_shape(f),
+            | Anomaly::PendingDetach { .. }
+            | Anomaly::IndexIncomplete { .. } => self.fmt_shape(f),
             _ => self.fmt_log_and_catalog(f),
         }
     }
@@ -501,6 +518,13 @@ impl Anomaly {
             Anomaly::PendingDetach { partition, .. } => write!(
                 f,
                 "{partition}: a DETACH .. CONCURRENTLY did not finish (maintenance or repair completes it)"
+            ),
+            Anomaly::IndexIncomplete { index, missing } => write!(
+                f,
+                "index {index} is not valid: {} partition(s) have no index attached to it ({}); finish the build with \
+                 create_index (it builds them CONCURRENTLY)",
+                missing.len(),
+                missing.join(", ")
             ),
             // Dispatched to fmt_log_and_catalog by Display.
             _ => f.write_str(self.kind().as_str()),

@@ -62,6 +62,40 @@ async fn query_one<C: ConnectionTrait>(
         .await?)
 }
 
+/// The partitioned indexes of `tables` that are not valid, each with the partitions that have no index
+/// attached to it: one query.
+pub(crate) async fn incomplete_indexes<C: ConnectionTrait>(
+    conn: &C,
+    tables: &[(String, String)],
+) -> Result<Vec<((String, String), String, Vec<String>)>> {
+    let (schemas, names): (Vec<String>, Vec<String>) = tables.iter().cloned().unzip();
+    let rows = query_all(
+        conn,
+        "SELECT n.nspname::text, t.relname::text, ic.relname::text, \
+                ARRAY(SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+                      WHERE i.inhparent = t.oid AND NOT EXISTS ( \
+                          SELECT 1 FROM pg_inherits h JOIN pg_index y ON y.indexrelid = h.inhrelid \
+                          WHERE h.inhparent = ic.oid AND y.indrelid = c.oid) \
+                      ORDER BY 1) \
+         FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
+         JOIN pg_namespace n ON n.oid = t.relnamespace \
+         WHERE NOT x.indisvalid AND t.relkind = 'p' \
+           AND (n.nspname, t.relname) IN (SELECT * FROM unnest($1::text[], $2::text[])) \
+         ORDER BY 1, 2, 3",
+        vec![schemas.into(), names.into()],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                (r.try_get_by_index(0)?, r.try_get_by_index(1)?),
+                r.try_get_by_index(2)?,
+                r.try_get_by_index(3)?,
+            ))
+        })
+        .collect()
+}
+
 /// Serialises every change to one partitioned table, until the transaction ends (so it cannot be lost at an
 /// intermediate commit).
 pub(crate) async fn lock_table<C: ConnectionTrait>(

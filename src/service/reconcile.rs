@@ -115,6 +115,7 @@ impl Default for RepairPolicy {
             (K::HorizonShort, D::CatalogFollowsLog),
             (K::RowsInDefault, D::CatalogFollowsLog),
             (K::PendingDetach, D::CatalogFollowsLog),
+            (K::IndexIncomplete, D::Skip),
         ]
         .into_iter()
         .collect();

@@ -91,6 +91,7 @@ pub(crate) async fn status_with<C: sea_orm::ConnectionTrait>(
         .map(|c| (c.schema_name.clone(), c.table_name.clone()))
         .collect();
     let key_types = catalog::key_types(db, &names).await?;
+    let incomplete = catalog::incomplete_indexes(db, &names).await?;
     let mut tables = Vec::with_capacity(configs.len());
     for config in &configs {
         let key = (config.schema_name.clone(), config.table_name.clone());
@@ -128,6 +129,11 @@ pub(crate) async fn status_with<C: sea_orm::ConnectionTrait>(
             indexes: &indexes,
             max_key,
             now,
+            incomplete_indexes: incomplete
+                .iter()
+                .filter(|(table, _, _)| *table == key)
+                .map(|(_, index, missing)| (index.clone(), missing.clone()))
+                .collect(),
         }));
     }
     Ok(Status { at: now, tables })

@@ -197,7 +197,8 @@ fn severity(kind: AnomalyKind) -> u8 {
         | AnomalyKind::Gap
         | AnomalyKind::Overlap
         | AnomalyKind::HorizonShort
-        | AnomalyKind::RowsInDefault => 3,
+        | AnomalyKind::RowsInDefault
+        | AnomalyKind::IndexIncomplete => 3,
         AnomalyKind::LogWithoutTable
         | AnomalyKind::DetachedByHand
         | AnomalyKind::AttachedByHand
@@ -395,6 +396,12 @@ fn marks_of(table: &TableStatus, section: &str) -> Marks {
             Anomaly::HorizonShort { .. } => marks.horizon.push(n),
             Anomaly::Overlap { first, second } => {
                 for name in [first, second] {
+                    marks.by_partition.entry(name.clone()).or_default().push(n);
+                }
+            }
+            // On each partition that lacks its index.
+            Anomaly::IndexIncomplete { missing, .. } => {
+                for name in missing {
                     marks.by_partition.entry(name.clone()).or_default().push(n);
                 }
             }

@@ -82,6 +82,38 @@ async fn an_index_is_built_while_a_writer_keeps_inserting_and_an_interrupted_bui
     };
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let service = PartitionService::new(db.clone());
+    // Status, once the table is registered, names the unfinished index and what it lacks.
+    exec(db, "CREATE TABLE small (id bigint, created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at)").await;
+    service
+        .time_range_table("small")
+        .period(Period::Day)
+        .register()
+        .await
+        .expect("register");
+    exec(db, "CREATE INDEX small_id ON ONLY small (id)").await;
+    let incomplete = |status: &sea_orm_pg_partitioning::service::TableStatus| {
+        status.anomalies.iter().find_map(|a| match a {
+            sea_orm_pg_partitioning::service::Anomaly::IndexIncomplete { index, missing } => {
+                Some((index.clone(), missing.len(), a.to_string()))
+            }
+            _ => None,
+        })
+    };
+    let status = service.status_of("small").await.expect("status");
+    let (index, missing, text) = incomplete(&status).expect("reported");
+    assert_eq!((index.as_str(), missing), ("small_id", 1), "{text}");
+    assert!(text.contains("create_index"), "{text}");
+    service
+        .create_index(
+            "small",
+            Index::create().name("small_id").col("id").to_owned(),
+        )
+        .await
+        .expect("finished");
+    assert_eq!(
+        incomplete(&service.status_of("small").await.expect("status")),
+        None
+    );
     let index = Index::create().name("ev_payload").col("payload").to_owned();
     let build = service
         .create_index("ev", index.clone())

@@ -109,6 +109,8 @@ async fn every_kind(t: &crate::support::TestDb) -> PartitionService {
         .await
         .expect("gone");
     exec(db, "DROP TABLE gone").await;
+    // An index build that did not finish: the parent's index only.
+    exec(db, "CREATE INDEX ids_unfinished ON ONLY ids (id)").await;
     leave_detach_pending(t, "pend", &first.partition_name).await;
     // Three days on without maintenance: the horizons are short.
     clock.set(utc(2024, 3, 13, 12, 0));

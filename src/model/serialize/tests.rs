@@ -92,6 +92,10 @@ fn every_anomaly() -> Vec<Anomaly> {
             partition: p(),
             log_id: Some(1),
         },
+        Anomaly::IndexIncomplete {
+            index: "event_payload".into(),
+            missing: vec!["event_p1".into()],
+        },
     ]
 }
 
