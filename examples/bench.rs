@@ -4,7 +4,7 @@
 //! scripts/bench            # installs postgresql-15-partman when missing (as root), then runs this in release
 //! ```
 //!
-//! `BENCH_ONLY=main|growth|online|encoding|convert` runs one group of scenarios.
+//! `BENCH_ONLY=main|growth|online|encoding|convert|index` runs one group of scenarios.
 //!
 //! Method. Every scenario runs `RUNS` times (default 5; `BENCH_RUNS` overrides). Each run of each tool uses a
 //! database of its own, created for it, so no tool pays for another's catalog. The figures are ratios of
@@ -39,6 +39,11 @@
 //!   the ratio ours / raw. Then, on a third copy, a writer inserting one row at a time runs alone for 3 s and
 //!   then during a conversion: its throughput ratio, its p99 latency alone and during, its worst insert, and
 //!   the swap's lock (the only ACCESS EXCLUSIVE one on the table).
+//! - index: a table of 100 daily partitions of `BENCH_INDEX_ROWS` rows (default 100 000), made once and copied
+//!   for every measurement. In each of `RUNS` pairs, alternating which goes first, a writer inserts rows back to
+//!   back while an index is built on `payload`: with one blocking `CREATE INDEX` on the parent, then with
+//!   `create_index` (`ON ONLY`, `CONCURRENTLY` per partition, attached). The ratio of build times, and the
+//!   writer's p99 and worst insert during each.
 
 use std::time::{Duration as StdDuration, Instant};
 
@@ -53,6 +58,8 @@ use sea_orm_pg_partitioning::service::Clock;
 
 #[path = "bench/convert.rs"]
 mod convert;
+#[path = "bench/index.rs"]
+mod index;
 
 type Res<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -749,6 +756,15 @@ async fn main() -> Res<()> {
     println!(
         "\nBenchmarks: {runs} runs, ratios min / median / max (PostgreSQL 15, this machine)\n"
     );
+    let mut indexed = if wants("index") {
+        Some(index::run(&mut server, runs).await?)
+    } else {
+        None
+    };
+    if let Some(figures) = indexed.as_mut() {
+        index::print(figures);
+        println!();
+    }
     if let Some(figures) = converted.as_mut() {
         convert::print(figures);
         println!();

@@ -58,7 +58,7 @@ async fn source(server: &mut Server, rows: i64) -> Res<()> {
     Ok(())
 }
 
-async fn connect(url: &str, database: &str) -> Res<DatabaseConnection> {
+pub(super) async fn connect(url: &str, database: &str) -> Res<DatabaseConnection> {
     let mut options = ConnectOptions::new(url_with_database(url, database));
     options.sqlx_logging(false).max_connections(4);
     Ok(Database::connect(options).await?)
@@ -66,15 +66,24 @@ async fn connect(url: &str, database: &str) -> Res<DatabaseConnection> {
 
 /// A copy of the source database.
 async fn copy(server: &mut Server, label: &str) -> Res<(String, DatabaseConnection)> {
+    copy_of(server, SOURCE, label).await
+}
+
+/// A copy of the database `source`, named after `label`.
+pub(super) async fn copy_of(
+    server: &mut Server,
+    source: &str,
+    label: &str,
+) -> Res<(String, DatabaseConnection)> {
     server.counter += 1;
-    let name = format!("sopp_bench_convert_{label}_{}", server.counter);
+    let name = format!("sopp_bench_{label}_{}", server.counter);
     server
         .admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await?;
     server
         .admin
-        .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {SOURCE}"))
+        .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {source}"))
         .await?;
     let db = connect(&server.url, &name).await?;
     Ok((name, db))
@@ -119,18 +128,25 @@ fn writer(
     db: DatabaseConnection,
     stop: Arc<AtomicBool>,
 ) -> tokio::task::JoinHandle<Vec<StdDuration>> {
+    writing(
+        db,
+        stop,
+        "INSERT INTO event (created_at, user_id, payload) VALUES (now(), 1, 'w')",
+    )
+}
+
+/// A writer running `insert` back to back until `stop`; the latency of each.
+pub(super) fn writing(
+    db: DatabaseConnection,
+    stop: Arc<AtomicBool>,
+    insert: &'static str,
+) -> tokio::task::JoinHandle<Vec<StdDuration>> {
     tokio::spawn(async move {
         let mut latencies = Vec::new();
         while !stop.load(Ordering::Relaxed) {
             let began = Instant::now();
-            if db
-                .execute_unprepared(
-                    "INSERT INTO event (created_at, user_id, payload) VALUES (now(), 1, 'w')",
-                )
-                .await
-                .is_err()
-            {
-                eprintln!("  convert: a write failed");
+            if db.execute_unprepared(insert).await.is_err() {
+                eprintln!("  a write failed");
             }
             latencies.push(began.elapsed());
         }
@@ -138,7 +154,7 @@ fn writer(
     })
 }
 
-fn p99(latencies: &mut [StdDuration]) -> StdDuration {
+pub(super) fn p99(latencies: &mut [StdDuration]) -> StdDuration {
     latencies.sort();
     latencies
         .get((latencies.len() * 99 / 100).min(latencies.len().saturating_sub(1)))
