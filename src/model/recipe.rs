@@ -436,5 +436,12 @@ pub(crate) fn drop(partition: (String, String)) -> Result<Recipe> {
     Ok(recipe)
 }
 
+/// `ANALYZE [ONLY] "schema"."table"`: `ONLY` (PostgreSQL 18) leaves the partitions to autovacuum.
+pub(crate) fn analyze(table: (&str, &str), only: bool) -> String {
+    crate::model::convert::sql::Sql::new(if only { "ANALYZE ONLY " } else { "ANALYZE " })
+        .table(table)
+        .build()
+}
+
 #[cfg(test)]
 mod tests;

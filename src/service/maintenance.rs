@@ -66,6 +66,12 @@ pub struct MaintenanceOptions {
     /// assert_eq!(options.lock_timeout, std::time::Duration::from_millis(500));
     /// ```
     pub duty_cycle: f64,
+    /// After a run changed a table's partitions (created, detached or dropped some), `ANALYZE` the
+    /// partitioned table, whose statistics autovacuum never refreshes: on PostgreSQL 18 `ANALYZE ONLY` (the
+    /// parent's statistics from a sample of its rows, the partitions left to autovacuum), before 18 a plain
+    /// `ANALYZE`, which analyzes each partition too. Outside the table's lock; its time counts for
+    /// `duty_cycle`. A failure is logged, and the run goes on. Default `true`.
+    pub analyze_parent: bool,
 }
 
 impl Default for MaintenanceOptions {
@@ -76,6 +82,7 @@ impl Default for MaintenanceOptions {
             backoff: StdDuration::from_millis(100),
             parallel_tables: 1,
             duty_cycle: 1.0,
+            analyze_parent: true,
         }
     }
 }
@@ -574,11 +581,48 @@ impl PartitionService {
             }
             i += 1;
         }
+        let changed = report
+            .steps
+            .iter()
+            .any(|s| matches!(s.outcome, StepOutcome::Done { .. }));
+        if changed && report.error.is_none() && self.maintenance_options().analyze_parent {
+            paced_pause(pace(last_busy, self.maintenance_options().duty_cycle), stop).await;
+            if let Some(step) = steps.first() {
+                let started = Instant::now();
+                self.analyze_parent(&step.schema, &step.table_name).await;
+                last_busy = started.elapsed();
+                report.duration += last_busy;
+            }
+        }
         // Paced after the table's last step too, so the next table does not start at once.
         if report.error.is_none() {
             paced_pause(pace(last_busy, self.maintenance_options().duty_cycle), stop).await;
         }
         (index, report, false)
+    }
+
+    /// `ANALYZE [ONLY]` the partitioned table (see [`MaintenanceOptions::analyze_parent`]); a failure is
+    /// logged, not returned.
+    async fn analyze_parent(&self, schema: &str, table: &str) {
+        use sea_orm::ConnectionTrait as _;
+        let db = self.connection();
+        let version = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT current_setting('server_version_num')::int",
+            ))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|r| r.try_get_by_index::<i32>(0).ok())
+            .unwrap_or(0);
+        let statement = crate::model::recipe::analyze((schema, table), version >= 180_000);
+        match db.execute_unprepared(&statement).await {
+            Ok(_) => tracing::debug!(table = %format!("{schema}.{table}"), "parent analyzed"),
+            Err(err) => {
+                tracing::warn!(table = %format!("{schema}.{table}"), error = %err, "ANALYZE of the partitioned table failed")
+            }
+        }
     }
 
     /// Runs `attempt` again after a lock timeout, up to the configured number of retries with backoff;

@@ -879,3 +879,80 @@ async fn wait_for(
         tokio::time::sleep(StdDuration::from_millis(25)).await;
     }
 }
+
+/// The parent's row estimate and when it was last analyzed.
+async fn parent_stats(db: &DatabaseConnection, table: &str) -> (f64, Option<String>) {
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT c.reltuples::float8, s.last_analyze::text FROM pg_class c \
+             LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = to_regclass($1)",
+            [table.into()],
+        ))
+        .await
+        .expect("stats")
+        .expect("row");
+    (
+        row.try_get_by_index(0).expect("reltuples"),
+        row.try_get_by_index(1).expect("last_analyze"),
+    )
+}
+
+#[tokio::test]
+async fn maintenance_that_changes_partitions_analyzes_the_parent() {
+    let t = setup(test_name!(
+        "maintenance_that_changes_partitions_analyzes_the_parent"
+    ))
+    .await;
+    let db = &t.conn;
+    for name in ["analyzed", "quiet"] {
+        event_table(db, name, "timestamptz").await;
+    }
+    let (service, clock) = service(db, utc(2024, 3, 10, 12, 0));
+    for name in ["analyzed", "quiet"] {
+        service
+            .time_range_table(name)
+            .period(Period::Day)
+            .register()
+            .await
+            .expect("register");
+        exec(
+            db,
+            &format!("INSERT INTO {name} (created_at) SELECT '2024-03-10 13:00+00'::timestamptz FROM generate_series(1, 2000)"),
+        )
+        .await;
+    }
+    // Autovacuum never analyzes a partitioned parent: it has no estimate yet.
+    assert_eq!(parent_stats(db, "analyzed").await, (-1.0, None));
+    let quiet = service
+        .clone()
+        .with_maintenance_options(MaintenanceOptions {
+            analyze_parent: false,
+            ..MaintenanceOptions::default()
+        });
+    let report = quiet.run_maintenance_for("quiet").await.expect("run");
+    assert!(report.is_ok() && report.created() > 0, "{report:?}");
+    assert_eq!(
+        parent_stats(db, "quiet").await,
+        (-1.0, None),
+        "analyze_parent: false"
+    );
+    let report = service.run_maintenance_for("analyzed").await.expect("run");
+    assert!(report.is_ok() && report.created() > 0, "{report:?}");
+    let (rows, analyzed) = parent_stats(db, "analyzed").await;
+    assert_eq!(rows, 2000.0);
+    assert!(analyzed.is_some());
+    // Nothing to do: no ANALYZE either.
+    exec(db, "INSERT INTO analyzed (created_at) SELECT '2024-03-10 14:00+00'::timestamptz FROM generate_series(1, 500)").await;
+    let report = service.run_maintenance_for("analyzed").await.expect("run");
+    assert_eq!(report.created(), 0, "{report:?}");
+    assert_eq!(parent_stats(db, "analyzed").await.0, 2000.0);
+    clock.set(utc(2024, 3, 12, 12, 0));
+    service.run_maintenance_for("analyzed").await.expect("run");
+    assert_eq!(
+        parent_stats(db, "analyzed").await.0,
+        2500.0,
+        "a day on, a new partition: analyzed again"
+    );
+    t.finish().await;
+}
