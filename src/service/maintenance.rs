@@ -66,8 +66,10 @@ pub struct MaintenanceOptions {
     /// assert_eq!(options.lock_timeout, std::time::Duration::from_millis(500));
     /// ```
     pub duty_cycle: f64,
-    /// After a run changed a table's partitions (created, detached or dropped some), `ANALYZE` the
-    /// partitioned table, whose statistics autovacuum never refreshes: on PostgreSQL 18 `ANALYZE ONLY` (the
+    /// After a run changed a table's partitions (created, detached or dropped some), and in
+    /// `run_maintenance` and the background task when a table's row estimate is off by more than a tenth
+    /// from its partitions' (which autovacuum keeps current), `ANALYZE` the partitioned table, whose
+    /// statistics autovacuum never refreshes: on PostgreSQL 18 `ANALYZE ONLY` (the
     /// parent's statistics from a sample of its rows, the partitions left to autovacuum), before 18 a plain
     /// `ANALYZE`, which analyzes each partition too. Outside the table's lock; its time counts for
     /// `duty_cycle`. A failure is logged, and the run goes on. Default `true`.
@@ -462,7 +464,9 @@ impl PartitionService {
         let started = Instant::now();
         let plan = self.plan().await?;
         self.pace_after(started.elapsed()).await;
-        Ok(self.run_plan(&plan).await)
+        let report = self.run_plan(&plan).await;
+        self.analyze_stale(None).await;
+        Ok(report)
     }
 
     /// Plans and runs maintenance for one table.
@@ -599,6 +603,57 @@ impl PartitionService {
             paced_pause(pace(last_busy, self.maintenance_options().duty_cycle), stop).await;
         }
         (index, report, false)
+    }
+
+    /// Analyzes each registered table whose parent statistics lag its partitions': never analyzed while its
+    /// partitions hold rows, or a row estimate off by more than a tenth from the sum of its leaves' (which
+    /// autovacuum keeps current), when every leaf has one. One catalog query for all tables; each `ANALYZE` paced by `duty_cycle`.
+    async fn analyze_stale(&self, stop: Option<&watch::Receiver<bool>>) {
+        use sea_orm::ConnectionTrait as _;
+        if !self.maintenance_options().analyze_parent {
+            return;
+        }
+        const STALE: &str = "SELECT cfg.schema_name, cfg.table_name FROM sopp_partition_config cfg \
+            JOIN pg_class c ON c.oid = to_regclass(format('%I.%I', cfg.schema_name, cfg.table_name)) \
+            CROSS JOIN LATERAL (SELECT coalesce(sum(greatest(l.reltuples, 0)), 0) AS rows, \
+                    count(*) FILTER (WHERE l.reltuples < 0) AS unknown \
+                FROM pg_partition_tree(c.oid) t JOIN pg_class l ON l.oid = t.relid WHERE t.isleaf) leaves \
+            WHERE c.relkind = 'p' AND ((c.reltuples < 0 AND leaves.rows > 0) \
+                OR (leaves.unknown = 0 \
+                    AND abs(leaves.rows - greatest(c.reltuples, 0)) > 0.1 * greatest(c.reltuples, 1000))) \
+            ORDER BY 1, 2";
+        let stale = match self
+            .connection()
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                STALE,
+            ))
+            .await
+        {
+            Ok(rows) => rows,
+            Err(err) => {
+                tracing::warn!(error = %err, "reading the partitioned tables' statistics failed");
+                return;
+            }
+        };
+        for row in stale {
+            let (Ok(schema), Ok(table)) = (
+                row.try_get_by_index::<String>(0),
+                row.try_get_by_index::<String>(1),
+            ) else {
+                continue;
+            };
+            if stop.is_some_and(|s| *s.borrow()) {
+                return;
+            }
+            let started = Instant::now();
+            self.analyze_parent(&schema, &table).await;
+            paced_pause(
+                pace(started.elapsed(), self.maintenance_options().duty_cycle),
+                stop,
+            )
+            .await;
+        }
     }
 
     /// `ANALYZE [ONLY]` the partitioned table (see [`MaintenanceOptions::analyze_parent`]); a failure is
@@ -1088,6 +1143,9 @@ impl PartitionService {
         match self.plan().await {
             Ok(plan) => {
                 let report = self.run_plan_until(&plan, Some(stop)).await;
+                if !report.interrupted {
+                    self.analyze_stale(Some(stop)).await;
+                }
                 for (table, error) in report.errors() {
                     tracing::warn!(%table, %error, "maintenance of a table failed");
                 }
