@@ -34,7 +34,8 @@ macro_rules! key_sql {
 }
 pub(crate) use key_sql;
 
-async fn query_all<C: ConnectionTrait>(
+/// Every row of a constant query with bound values.
+pub(crate) async fn query_all<C: ConnectionTrait>(
     conn: &C,
     sql: &str,
     values: Vec<Value>,
@@ -48,7 +49,8 @@ async fn query_all<C: ConnectionTrait>(
         .await?)
 }
 
-async fn query_one<C: ConnectionTrait>(
+/// The first row of a constant query with bound values.
+pub(crate) async fn query_one<C: ConnectionTrait>(
     conn: &C,
     sql: &str,
     values: Vec<Value>,

@@ -1,9 +1,10 @@
 //! Indexes on partitioned tables built without blocking writes: [`PartitionService::create_index`] (and the
 //! migration's `create_partitioned_index`). The method is in [`model::index`](crate::model::index).
 
+use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::IndexCreateStatement;
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
 
+use super::catalog::query_all;
 use super::maintenance::{backoff, is_lock_timeout};
 use super::{MaintenanceOptions, PartitionService, QualifiedTable};
 use crate::error::{Error, Result, StatementError, sqlstate};
@@ -88,26 +89,12 @@ struct IndexState {
     valid: bool,
 }
 
-async fn rows<C: ConnectionTrait>(
-    conn: &C,
-    sql: &str,
-    values: Vec<Value>,
-) -> Result<Vec<QueryResult>> {
-    Ok(conn
-        .query_all_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            values,
-        ))
-        .await?)
-}
-
 async fn index_state<C: ConnectionTrait>(
     conn: &C,
     schema: &str,
     name: &str,
 ) -> Result<Option<IndexState>> {
-    let found = rows(
+    let found = query_all(
         conn,
         "SELECT i.indisvalid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_index i ON i.indexrelid = c.oid \
          WHERE n.nspname = $1 AND c.relname = $2",
@@ -132,7 +119,7 @@ async fn partitions<C: ConnectionTrait>(
     table: &str,
     parent_index: &str,
 ) -> Result<Vec<(String, bool, Option<String>)>> {
-    let found = rows(
+    let found = query_all(
         conn,
         "SELECT c.relname::text, c.relkind = 'p', \
                 (SELECT ic.relname::text FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid \

@@ -1,41 +1,15 @@
 //! Catalog reads of a table being converted. Every query is a constant text with bound parameters, except
 //! the key statistics, whose column sea-query quotes.
 
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, QueryResult};
+
+use super::super::catalog::{query_all, query_one};
 
 use crate::error::Result;
 use crate::model::convert::sql;
 use crate::model::convert::{
     ConversionSettings, KeyStats, Referencing, SourceColumn, SourceIndex, SourceTable,
 };
-
-async fn all<C: ConnectionTrait>(
-    conn: &C,
-    text: &str,
-    values: Vec<Value>,
-) -> Result<Vec<QueryResult>> {
-    Ok(conn
-        .query_all_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            text,
-            values,
-        ))
-        .await?)
-}
-
-async fn one<C: ConnectionTrait>(
-    conn: &C,
-    text: &str,
-    values: Vec<Value>,
-) -> Result<Option<QueryResult>> {
-    Ok(conn
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            text,
-            values,
-        ))
-        .await?)
-}
 
 fn get<T: sea_orm::TryGetable>(row: &QueryResult, i: usize) -> Result<T> {
     Ok(row.try_get_by_index(i)?)
@@ -118,7 +92,7 @@ pub(super) async fn shape<C: ConnectionTrait>(
         name: table.to_owned(),
         ..SourceTable::default()
     };
-    let Some(row) = one(conn, RELATION, vec![schema.into(), table.into()]).await? else {
+    let Some(row) = query_one(conn, RELATION, vec![schema.into(), table.into()]).await? else {
         return Ok(source);
     };
     let oid: i64 = get(&row, 0)?;
@@ -132,7 +106,7 @@ pub(super) async fn shape<C: ConnectionTrait>(
     source.children = get(&row, 7)?;
     source.column_privileges = get(&row, 8)?;
     source.rules = get(&row, 9)?;
-    for row in all(conn, COLUMNS, vec![oid.into()]).await? {
+    for row in query_all(conn, COLUMNS, vec![oid.into()]).await? {
         source.columns.push(SourceColumn {
             name: get(&row, 0)?,
             data_type: get(&row, 1)?,
@@ -142,10 +116,10 @@ pub(super) async fn shape<C: ConnectionTrait>(
         });
     }
     source.indexes = indexes(conn, oid).await?;
-    for row in all(conn, FOREIGN_KEYS, vec![oid.into()]).await? {
+    for row in query_all(conn, FOREIGN_KEYS, vec![oid.into()]).await? {
         source.foreign_keys.push((get(&row, 0)?, get(&row, 1)?));
     }
-    for row in all(conn, REFERENCED_BY, vec![oid.into()]).await? {
+    for row in query_all(conn, REFERENCED_BY, vec![oid.into()]).await? {
         source.referenced_by.push(Referencing {
             table: get(&row, 0)?,
             constraint: get(&row, 1)?,
@@ -156,10 +130,10 @@ pub(super) async fn shape<C: ConnectionTrait>(
         sql::CAPTURE_TRIGGER.into(),
         sql::TRUNCATE_TRIGGER.into(),
     ];
-    for row in all(conn, TRIGGERS, ours).await? {
+    for row in query_all(conn, TRIGGERS, ours).await? {
         source.triggers.push(get(&row, 0)?);
     }
-    for row in all(conn, VIEWS, vec![oid.into()]).await? {
+    for row in query_all(conn, VIEWS, vec![oid.into()]).await? {
         source.views.push(get(&row, 0)?);
     }
     Ok(source)
@@ -167,7 +141,7 @@ pub(super) async fn shape<C: ConnectionTrait>(
 
 async fn indexes<C: ConnectionTrait>(conn: &C, oid: i64) -> Result<Vec<SourceIndex>> {
     let mut indexes = Vec::new();
-    for row in all(conn, INDEXES, vec![oid.into()]).await? {
+    for row in query_all(conn, INDEXES, vec![oid.into()]).await? {
         let definition: String = get(&row, 1)?;
         let prefix: String = get(&row, 2)?;
         let name: Option<String> = get(&row, 5)?;
@@ -195,7 +169,7 @@ pub(super) async fn key_stats<C: ConnectionTrait>(
     utc: bool,
 ) -> Result<KeyStats> {
     let text = sql::key_stats(table, key, utc);
-    let row = one(conn, &text, vec![]).await?;
+    let row = query_one(conn, &text, vec![]).await?;
     Ok(match row {
         Some(row) => KeyStats {
             min: get(&row, 0)?,
@@ -208,7 +182,7 @@ pub(super) async fn key_stats<C: ConnectionTrait>(
 
 /// The table's size in blocks.
 pub(super) async fn blocks<C: ConnectionTrait>(conn: &C, schema: &str, table: &str) -> Result<i64> {
-    let row = one(
+    let row = query_one(
         conn,
         "SELECT pg_relation_size(to_regclass(format('%I.%I', $1::text, $2::text))) \
              / current_setting('block_size')::int8",
@@ -228,7 +202,7 @@ pub(super) async fn filenode<C: ConnectionTrait>(
     schema: &str,
     table: &str,
 ) -> Result<i64> {
-    let row = one(
+    let row = query_one(
         conn,
         "SELECT pg_relation_filenode(to_regclass(format('%I.%I', $1::text, $2::text)))::int8",
         vec![schema.into(), table.into()],
@@ -242,7 +216,7 @@ pub(super) async fn filenode<C: ConnectionTrait>(
 
 /// Whether a relation of that name exists in the schema.
 pub(super) async fn exists<C: ConnectionTrait>(conn: &C, schema: &str, name: &str) -> Result<bool> {
-    let row = one(
+    let row = query_one(
         conn,
         "SELECT to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL",
         vec![schema.into(), name.into()],
@@ -277,7 +251,7 @@ pub(super) async fn metadata<C: ConnectionTrait>(
     let text = format!(
         "SELECT pg_get_userbyid(c.relowner)::text, obj_description(c.oid, 'pg_class') FROM pg_class c WHERE c.oid = {rel}"
     );
-    if let Some(row) = one(conn, &text, vec![schema.into(), table.into()]).await? {
+    if let Some(row) = query_one(conn, &text, vec![schema.into(), table.into()]).await? {
         meta.owner = get(&row, 0)?;
         meta.comment = get(&row, 1)?;
     }
@@ -285,7 +259,7 @@ pub(super) async fn metadata<C: ConnectionTrait>(
         "SELECT a.privilege_type::text, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text END, \
                 a.is_grantable FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = {rel} AND a.grantee <> c.relowner ORDER BY 2, 1"
     );
-    for row in all(conn, &text, vec![schema.into(), table.into()]).await? {
+    for row in query_all(conn, &text, vec![schema.into(), table.into()]).await? {
         meta.grants
             .push((get(&row, 0)?, get(&row, 1)?, get(&row, 2)?));
     }
@@ -299,7 +273,7 @@ pub(super) async fn metadata<C: ConnectionTrait>(
         sql::CAPTURE_TRIGGER.into(),
         sql::TRUNCATE_TRIGGER.into(),
     ];
-    for row in all(conn, &text, values).await? {
+    for row in query_all(conn, &text, values).await? {
         meta.triggers.push(get(&row, 0)?);
     }
     let text = format!(
@@ -308,7 +282,7 @@ pub(super) async fn metadata<C: ConnectionTrait>(
          JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
          WHERE d.classid = 'pg_class'::regclass AND d.refobjid = {rel} AND d.deptype = 'a' ORDER BY 2"
     );
-    for row in all(conn, &text, vec![schema.into(), table.into()]).await? {
+    for row in query_all(conn, &text, vec![schema.into(), table.into()]).await? {
         meta.sequences
             .push((get(&row, 0)?, get(&row, 1)?, get(&row, 2)?));
     }
@@ -322,7 +296,7 @@ pub(super) async fn continue_identity<C: ConnectionTrait>(
     (table, shadow): (&str, &str),
     column: &str,
 ) -> Result<()> {
-    one(
+    query_one(
         conn,
         "SELECT setval(pg_get_serial_sequence(format('%I.%I', $1::text, $3::text), $4), v, true) \
          FROM (SELECT pg_sequence_last_value(pg_get_serial_sequence(format('%I.%I', $1::text, $2::text), $4)::regclass) AS v) s \
@@ -339,7 +313,7 @@ pub(super) async fn partitions<C: ConnectionTrait>(
     schema: &str,
     table: &str,
 ) -> Result<Vec<String>> {
-    let rows = all(
+    let rows = query_all(
         conn,
         "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
          WHERE i.inhparent = to_regclass(format('%I.%I', $1::text, $2::text)) ORDER BY 1",
@@ -355,7 +329,7 @@ pub(super) async fn index_is_invalid<C: ConnectionTrait>(
     schema: &str,
     name: &str,
 ) -> Result<bool> {
-    let row = one(
+    let row = query_one(
         conn,
         "SELECT EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(format('%I.%I', $1::text, $2::text)) \
          AND NOT indisvalid)",
@@ -375,7 +349,7 @@ pub(super) async fn has_constraint<C: ConnectionTrait>(
     table: &str,
     name: &str,
 ) -> Result<bool> {
-    let row = one(
+    let row = query_one(
         conn,
         "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(format('%I.%I', $1::text, $2::text)) \
          AND conname = $3)",
