@@ -939,9 +939,9 @@ async fn maintenance_that_changes_partitions_analyzes_the_parent() {
     );
     let report = service.run_maintenance_for("analyzed").await.expect("run");
     assert!(report.is_ok() && report.created() > 0, "{report:?}");
-    let (rows, analyzed) = parent_stats(db, "analyzed").await;
+    // `last_analyze` of a partitioned table is kept from PostgreSQL 15 on; its `reltuples` on every version.
+    let (rows, _) = parent_stats(db, "analyzed").await;
     assert_eq!(rows, 2000.0);
-    assert!(analyzed.is_some());
     // Nothing to do: no ANALYZE either.
     exec(db, "INSERT INTO analyzed (created_at) SELECT '2024-03-10 14:00+00'::timestamptz FROM generate_series(1, 500)").await;
     let report = service.run_maintenance_for("analyzed").await.expect("run");
