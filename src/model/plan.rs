@@ -120,30 +120,62 @@ pub struct Plan {
     pub blocked: Vec<BlockedStep>,
 }
 
-/// A partition the plan would create, left out because another partition is in its way.
+/// A step the plan leaves out: a create another partition is in the way of, or a detach of a partition
+/// whose rows other rows still reference.
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockedStep {
     /// The table, `schema.name`.
     pub table: String,
-    /// The partition that would have been created.
+    /// The partition that would have been created or detached.
     pub partition: String,
     /// Its range, for reading.
     pub bounds: String,
     /// Its range as data.
     pub bound: Option<LoggedBound>,
-    /// The partition whose range overlaps it, attached but not in the log.
+    /// What is in the way: the partition whose range overlaps it (attached but not in the log), or the table
+    /// whose rows reference it (`schema.name`).
     pub blocked_by: String,
+    /// Why.
+    pub why: Blocker,
+}
+
+/// Why a step was left out of a plan.
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(tag = "kind", rename_all = "kebab-case")
+)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blocker {
+    /// A create: a partition the log does not know overlaps its range.
+    Overlap,
+    /// A detach (retention): rows of the `blocked_by` table still reference rows of the partition through
+    /// this foreign key, and PostgreSQL refuses to detach it until they are gone.
+    Referenced {
+        /// The foreign key.
+        constraint: String,
+        /// How many referencing rows.
+        rows: i64,
+    },
 }
 
 impl std::fmt::Display for BlockedStep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {} {}: blocked by {}, a partition the log does not know whose range overlaps it; adopt it (if it \
-             is one period or step), or detach it",
-            self.table, self.partition, self.bounds, self.blocked_by
-        )
+        match &self.why {
+            Blocker::Overlap => write!(
+                f,
+                "{} {} {}: blocked by {}, a partition the log does not know whose range overlaps it; adopt it (if it \
+                 is one period or step), or detach it",
+                self.table, self.partition, self.bounds, self.blocked_by
+            ),
+            Blocker::Referenced { constraint, rows } => write!(
+                f,
+                "{} {} {}: not detached, {rows} row(s) of {} still reference it (foreign key {constraint}); delete \
+                 or move them (or set them to NULL), and retention detaches it on its next run",
+                self.table, self.partition, self.bounds, self.blocked_by
+            ),
+        }
     }
 }
 
@@ -182,6 +214,7 @@ pub(crate) fn block_overlaps(
                 bounds: step.bounds,
                 bound: step.bound,
                 blocked_by: name.clone(),
+                why: Blocker::Overlap,
             }),
             None => kept.push(step),
         }

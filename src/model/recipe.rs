@@ -436,6 +436,35 @@ pub(crate) fn drop(partition: (String, String)) -> Result<Recipe> {
     Ok(recipe)
 }
 
+/// A foreign key another table holds on a partitioned table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ForeignKeyTo {
+    pub constraint: String,
+    /// The referencing table.
+    pub table: (String, String),
+    /// Its columns, in order.
+    pub columns: Vec<String>,
+    /// The partitioned table's columns they reference, in the same order.
+    pub referenced: Vec<String>,
+}
+
+/// `SELECT count(*)` of the rows of the referencing table that reference rows of `partition`.
+pub(crate) fn referencing_rows(partition: (&str, &str), key: &ForeignKeyTo) -> String {
+    use crate::model::convert::sql::Sql;
+    let mut sql = Sql::new("SELECT count(*) FROM ")
+        .table((&key.table.0, &key.table.1))
+        .push(" r WHERE EXISTS (SELECT 1 FROM ")
+        .table(partition)
+        .push(" p WHERE ");
+    for (i, (column, referenced)) in key.columns.iter().zip(&key.referenced).enumerate() {
+        if i > 0 {
+            sql = sql.push(" AND ");
+        }
+        sql = sql.push("p.").iden(referenced).push(" = r.").iden(column);
+    }
+    sql.push(")").build()
+}
+
 /// `ANALYZE [ONLY] "schema"."table"`: `ONLY` (PostgreSQL 18) leaves the partitions to autovacuum.
 pub(crate) fn analyze(table: (&str, &str), only: bool) -> String {
     crate::model::convert::sql::Sql::new(if only { "ANALYZE ONLY " } else { "ANALYZE " })

@@ -98,6 +98,40 @@ pub(crate) async fn incomplete_indexes<C: ConnectionTrait>(
         .collect()
 }
 
+/// The foreign keys other tables (or the table itself) hold on the partitioned table `schema.table`: the
+/// top-level constraints, not their clones on partitions.
+pub(crate) async fn referencing_keys<C: ConnectionTrait>(
+    conn: &C,
+    schema: &str,
+    table: &str,
+) -> Result<Vec<crate::model::recipe::ForeignKeyTo>> {
+    let rows = query_all(
+        conn,
+        "SELECT con.conname::text, rn.nspname::text, r.relname::text, \
+                ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, o) \
+                      JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.o), \
+                ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(n, o) \
+                      JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.o) \
+         FROM pg_constraint con JOIN pg_class r ON r.oid = con.conrelid \
+         JOIN pg_namespace rn ON rn.oid = r.relnamespace \
+         WHERE con.contype = 'f' AND con.conparentid = 0 \
+           AND con.confrelid = to_regclass(format('%I.%I', $1::text, $2::text)) \
+         ORDER BY 1",
+        vec![schema.into(), table.into()],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(crate::model::recipe::ForeignKeyTo {
+                constraint: r.try_get_by_index(0)?,
+                table: (r.try_get_by_index(1)?, r.try_get_by_index(2)?),
+                columns: r.try_get_by_index(3)?,
+                referenced: r.try_get_by_index(4)?,
+            })
+        })
+        .collect()
+}
+
 /// Serialises every change to one partitioned table, until the transaction ends (so it cannot be lost at an
 /// intermediate commit).
 pub(crate) async fn lock_table<C: ConnectionTrait>(

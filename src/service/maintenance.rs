@@ -236,6 +236,63 @@ async fn plan_one<C: sea_orm::ConnectionTrait>(
     Ok(steps)
 }
 
+/// Leaves out the detaches of partitions whose rows other rows still reference through a foreign key (PostgreSQL
+/// would refuse them): each becomes a [`BlockedStep`](plan::BlockedStep) naming the referencing table and the
+/// count of its rows. The referencing keys are read once per table with a detach planned.
+async fn refuse_referenced<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    steps: Vec<Step>,
+) -> Result<(Vec<Step>, Vec<plan::BlockedStep>)> {
+    let mut keys: HashMap<(String, String), Vec<crate::model::recipe::ForeignKeyTo>> =
+        HashMap::new();
+    let (mut kept, mut blocked) = (Vec::with_capacity(steps.len()), Vec::new());
+    for step in steps {
+        // A detach of a partition this same plan creates has nothing to check: it does not exist yet.
+        if !matches!(step.action, StepAction::Detach) || step.log_id.is_none() {
+            kept.push(step);
+            continue;
+        }
+        let parent = (step.schema.clone(), step.table_name.clone());
+        if !keys.contains_key(&parent) {
+            let found = catalog::referencing_keys(db, &parent.0, &parent.1).await?;
+            keys.insert(parent.clone(), found);
+        }
+        let mut refused = None;
+        for key in keys.get(&parent).into_iter().flatten() {
+            let count =
+                crate::model::recipe::referencing_rows((&step.schema, &step.partition), key);
+            let rows: i64 = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    count,
+                ))
+                .await?
+                .map(|r| r.try_get_by_index(0))
+                .transpose()?
+                .unwrap_or(0);
+            if rows > 0 {
+                refused = Some((key, rows));
+                break;
+            }
+        }
+        match refused {
+            None => kept.push(step),
+            Some((key, rows)) => blocked.push(plan::BlockedStep {
+                table: step.table,
+                partition: step.partition,
+                bounds: step.bounds,
+                bound: step.bound,
+                blocked_by: format!("{}.{}", key.table.0, key.table.1),
+                why: plan::Blocker::Referenced {
+                    constraint: key.constraint.clone(),
+                    rows,
+                },
+            }),
+        }
+    }
+    Ok((kept, blocked))
+}
+
 /// Adds to each planned step what only the catalog knows (rows waiting in DEFAULT for a new partition, where
 /// a partition to move and its indexes are), as the run will find it: the step's statements are then those
 /// the run composes.
@@ -448,7 +505,9 @@ impl PartitionService {
             }
         }
         let unlogged = unlogged_ranges(db, &creating).await?;
-        let (steps, blocked) = plan::block_overlaps(steps, &unlogged);
+        let (steps, mut blocked) = plan::block_overlaps(steps, &unlogged);
+        let (steps, referenced) = refuse_referenced(db, steps).await?;
+        blocked.extend(referenced);
         Ok(Plan {
             at,
             steps,

@@ -32,7 +32,9 @@ pub use crate::model::convert::{
     Carried, ConversionKind, ConversionPlan, ConversionProblem, MAX_CONVERSION_PARTITIONS,
     PlannedPartition,
 };
-pub use crate::model::plan::{BlockedStep, MAX_CREATES_PER_RUN, Plan, Step, StepAction, StepRange};
+pub use crate::model::plan::{
+    BlockedStep, Blocker, MAX_CREATES_PER_RUN, Plan, Step, StepAction, StepRange,
+};
 pub use crate::model::report::{Report, StepOutcome, StepReport, TableReport};
 pub use crate::model::status::{
     Anomaly, AnomalyKind, CatalogPartition, IndexPlacement, PartitionState, PartitionStatus,

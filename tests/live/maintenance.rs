@@ -981,3 +981,105 @@ async fn maintenance_that_changes_partitions_analyzes_the_parent() {
     assert_eq!(parent_stats(db, "analyzed").await.0, 3500.0);
     t.finish().await;
 }
+
+#[tokio::test]
+async fn retention_leaves_a_referenced_partition_attached_until_its_referencing_rows_are_gone() {
+    let t = setup(test_name!(
+        "retention_leaves_a_referenced_partition_attached_until_its_referencing_rows_are_gone"
+    ))
+    .await;
+    let db = &t.conn;
+    event_table(db, "orders", "timestamptz").await;
+    let (service, clock) = service(db, utc(2024, 3, 1, 12, 0));
+    let orders = service
+        .time_range_table("orders")
+        .period(Period::Day)
+        .interval(2)
+        .register()
+        .await
+        .expect("register");
+    orders
+        .update_maintenance(|m| m.premake = 4)
+        .await
+        .expect("premake");
+    service.run_maintenance().await.expect("premake");
+    exec(
+        db,
+        "INSERT INTO orders (id, created_at) VALUES (1, '2024-03-01 10:00+00'), (2, '2024-03-02 10:00+00'), \
+                                                   (3, '2024-03-03 10:00+00'); \
+         CREATE TABLE line_cascade (order_id bigint, order_at timestamptz, \
+             FOREIGN KEY (order_id, order_at) REFERENCES orders (id, created_at) ON DELETE CASCADE); \
+         CREATE TABLE line_restrict (order_id bigint, order_at timestamptz, \
+             FOREIGN KEY (order_id, order_at) REFERENCES orders (id, created_at) ON DELETE RESTRICT); \
+         CREATE TABLE line_no_action (order_id bigint, order_at timestamptz, \
+             FOREIGN KEY (order_id, order_at) REFERENCES orders (id, created_at)); \
+         INSERT INTO line_cascade VALUES (1, '2024-03-01 10:00+00'), (1, '2024-03-01 10:00+00'); \
+         INSERT INTO line_restrict VALUES (2, '2024-03-02 10:00+00'); \
+         INSERT INTO line_no_action VALUES (3, '2024-03-03 10:00+00')",
+    )
+    .await;
+    // A week on: the three old days are due, and each is still referenced.
+    clock.set(utc(2024, 3, 8, 12, 0));
+    let plan = service.plan().await.expect("plan");
+    let refused: Vec<String> = plan.blocked.iter().map(ToString::to_string).collect();
+    assert_eq!(refused.len(), 3, "{refused:#?}");
+    for (day, table, rows) in [
+        ("03-01", "line_cascade", 2),
+        ("03-02", "line_restrict", 1),
+        ("03-03", "line_no_action", 1),
+    ] {
+        let line = refused
+            .iter()
+            .find(|r| r.contains(&format!("orders_2024-{day}")))
+            .unwrap_or_else(|| panic!("{day} refused: {refused:#?}"));
+        assert!(
+            line.contains(&format!(
+                "{rows} row(s) of public.{table} still reference it"
+            )),
+            "{line}"
+        );
+    }
+    let due = [
+        "orders_2024-03-01_2024-03-02",
+        "orders_2024-03-02_2024-03-03",
+        "orders_2024-03-03_2024-03-04",
+    ];
+    assert!(
+        !plan
+            .steps
+            .iter()
+            .any(|s| s.action == StepAction::Detach && due.contains(&s.partition.as_str())),
+        "{:?}",
+        plan.steps
+    );
+    let report = service.run_maintenance().await.expect("run");
+    assert!(!report.is_ok(), "refused steps make the run not ok");
+    assert!(
+        report.errors().next().is_none(),
+        "and nothing failed: {report:?}"
+    );
+    let attached = catalog::partitions(db, "public", "orders").await;
+    assert!(
+        attached
+            .iter()
+            .any(|(name, _)| name == "orders_2024-03-01_2024-03-02"),
+        "{attached:?}"
+    );
+    // Once the referencing rows are gone, retention detaches them.
+    exec(
+        db,
+        "DELETE FROM line_cascade; DELETE FROM line_restrict; DELETE FROM line_no_action",
+    )
+    .await;
+    let report = service.run_maintenance().await.expect("run");
+    assert!(report.is_ok(), "{report:?}");
+    assert!(report.detached() >= 3, "{report:?}");
+    let attached = catalog::partitions(db, "public", "orders").await;
+    assert!(
+        attached
+            .iter()
+            .all(|(name, _)| name != "orders_2024-03-01_2024-03-02"),
+        "{attached:?}"
+    );
+    t.finish().await;
+}

@@ -275,3 +275,19 @@ fn hostile_names_are_quoted_and_too_long_ones_refused() {
     let drop = drop(("s".into(), r#"p"q"#.into())).unwrap();
     assert_eq!(drop.to_string(), "DROP TABLE IF EXISTS \"s\".\"p\"\"q\";\n");
 }
+
+#[test]
+fn referencing_rows_are_counted_by_every_column_of_the_foreign_key() {
+    let key = ForeignKeyTo {
+        constraint: "line_order_fkey".into(),
+        table: ("app".into(), "line \"x\"".into()),
+        columns: vec!["order_id".into(), "order_at".into()],
+        referenced: vec!["id".into(), "created_at".into()],
+    };
+    assert_eq!(
+        referencing_rows(("app", "orders_2024-03-01"), &key),
+        r#"SELECT count(*) FROM "app"."line ""x""" r WHERE EXISTS (SELECT 1 FROM "app"."orders_2024-03-01" p WHERE p."id" = r."order_id" AND p."created_at" = r."order_at")"#
+    );
+    assert_eq!(analyze(("s", "t"), true), r#"ANALYZE ONLY "s"."t""#);
+    assert_eq!(analyze(("s", "t"), false), r#"ANALYZE "s"."t""#);
+}
