@@ -365,6 +365,21 @@ pub enum Error {
         table: String,
     },
 
+    /// A partition to detach still has rows that other rows reference through a foreign key (PostgreSQL's
+    /// message, inside, names the constraint and a key); nothing was changed.
+    #[error(
+        "partition {partition:?} of {table:?} cannot be detached: rows of another table still reference its rows \
+         ({source}); delete or move them (or set them to NULL), then detach it again"
+    )]
+    StillReferenced {
+        /// The table, `schema.name`.
+        table: String,
+        /// The partition.
+        partition: String,
+        /// The database's error.
+        source: Box<DbErr>,
+    },
+
     /// Other sessions kept a table locked past `lock_timeout` on every try: nothing was changed.
     #[error(
         "table {table:?} stayed locked by other sessions past lock_timeout ({timeout_ms} ms) on each of {attempts} \
@@ -400,7 +415,9 @@ impl Error {
     pub fn sqlstate(&self) -> Option<String> {
         match self {
             Error::Db(db) => sqlstate(db),
-            Error::RowsOutsideBound { source, .. } => sqlstate(source),
+            Error::RowsOutsideBound { source, .. } | Error::StillReferenced { source, .. } => {
+                sqlstate(source)
+            }
             _ => None,
         }
     }
@@ -450,6 +467,7 @@ impl Error {
             Error::NoConversion { .. } => "no-conversion",
             Error::PastPointOfNoReturn { .. } => "past-point-of-no-return",
             Error::TableBusy { .. } => "table-busy",
+            Error::StillReferenced { .. } => "still-referenced",
         }
     }
 }
@@ -465,6 +483,8 @@ impl Error {
 pub mod sqlstate {
     /// `feature_not_supported`: e.g. a unique constraint without the partition key.
     pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
+    /// `foreign_key_violation`: e.g. detaching a partition whose rows other rows still reference.
+    pub const FOREIGN_KEY_VIOLATION: &str = "23503";
     /// `check_violation`: rows outside the bound of a partition being attached.
     pub const CHECK_VIOLATION: &str = "23514";
     /// `active_sql_transaction`: `DETACH .. CONCURRENTLY` inside a transaction block.

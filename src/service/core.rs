@@ -261,7 +261,17 @@ pub(crate) async fn detach(
         (log.schema_name.clone(), log.partition_name.clone()),
         DetachMode::Blocking,
     )?;
-    exec::run(txn, &ctx.qualified(), &recipe, |_, err| err).await?;
+    exec::run(txn, &ctx.qualified(), &recipe, |_, err| match err {
+        Error::Db(db) if sqlstate(&db).as_deref() == Some(sqlstate::FOREIGN_KEY_VIOLATION) => {
+            Error::StillReferenced {
+                table: ctx.qualified(),
+                partition: log.partition_name.clone(),
+                source: Box::new(db),
+            }
+        }
+        other => other,
+    })
+    .await?;
     record_detached(service, txn, ctx, log, tablespace).await
 }
 

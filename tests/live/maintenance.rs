@@ -1065,6 +1065,20 @@ async fn retention_leaves_a_referenced_partition_attached_until_its_referencing_
             .any(|(name, _)| name == "orders_2024-03-01_2024-03-02"),
         "{attached:?}"
     );
+    // Detached by hand, the same partition is a typed error, and nothing changes.
+    let logs = orders.partitions().await.expect("partitions");
+    let first = logs
+        .iter()
+        .find(|l| l.partition_name == "orders_2024-03-01_2024-03-02")
+        .expect("logged");
+    let handle = service.table_of("orders").await.expect("handle");
+    let err = handle
+        .detach(std::slice::from_ref(first))
+        .await
+        .expect_err("referenced");
+    assert!(matches!(err, Error::StillReferenced { .. }), "{err}");
+    assert_eq!(err.sqlstate().as_deref(), Some("23503"));
+    assert!(err.to_string().contains("line_cascade"), "{err}");
     // Once the referencing rows are gone, retention detaches them.
     exec(
         db,
