@@ -1259,6 +1259,18 @@ impl Runner {
         let meta = source::metadata(&txn, &schema, &table).await?;
         self.rename_into_place(&txn, &source).await?;
         self.carry_metadata(&txn, &meta).await?;
+        self.record_swap(txn, &source, locked, applied).await
+    }
+
+    /// Commits the swap with its record: phase `swapped`, the lock's duration, the changes applied under
+    /// it, and the foreign keys the table held (carried over by the finish).
+    pub(super) async fn record_swap(
+        &mut self,
+        txn: DatabaseTransaction,
+        source: &SourceTable,
+        locked: Instant,
+        applied: i64,
+    ) -> Result<()> {
         let mut json = self.state.settings.clone();
         json["foreign_keys"] = source
             .foreign_keys
@@ -1278,7 +1290,7 @@ impl Runner {
         txn.commit().await?;
         let held = locked.elapsed();
         self.swap_lock = Some(held);
-        tracing::info!(table = %self.qualified(), lock_ms = held.as_millis() as u64, "conversion: swapped");
+        tracing::info!(table = %self.qualified(), lock_ms = held.as_millis() as u64, legacy = self.settings.legacy, "conversion: swapped");
         self.tell();
         Ok(())
     }

@@ -93,25 +93,7 @@ impl Runner {
         }
         self.legacy_into_place(&txn, &source).await?;
         self.carry_metadata(&txn, &meta).await?;
-        let mut json = self.state.settings.clone();
-        json["foreign_keys"] = source
-            .foreign_keys
-            .iter()
-            .map(|(n, d)| serde_json::json!([n, d]))
-            .collect::<Vec<_>>()
-            .into();
-        let held = i64::try_from(locked.elapsed().as_millis()).unwrap_or(i64::MAX);
-        let mut active: conversion::ActiveModel = self.state.clone().into();
-        active.phase = Set(ConversionPhase::Swapped.as_str().to_owned());
-        active.settings = Set(json);
-        active.swap_lock_ms = Set(Some(held));
-        active.updated_at = Set(self.service.now());
-        self.state = active.update(&txn).await?;
-        txn.commit().await?;
-        self.swap_lock = Some(locked.elapsed());
-        tracing::info!(table = %self.qualified(), lock_ms = held, "conversion: swapped, the old rows kept in place");
-        self.tell();
-        Ok(())
+        self.record_swap(txn, &source, locked, 0).await
     }
 
     /// The new table's indexes (instant: its partitions are empty), the names handed over, the table
