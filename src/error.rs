@@ -523,6 +523,18 @@ pub fn sqlstate(err: &DbErr) -> Option<String> {
     }
 }
 
+/// The server's message of a database error (without sqlx's wrapping), else the error's text.
+pub(crate) fn db_message(err: &DbErr) -> String {
+    use sea_orm::RuntimeErr;
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e
+            .as_database_error()
+            .map(|d| d.message().to_owned())
+            .unwrap_or_else(|| err.to_string()),
+        _ => err.to_string(),
+    }
+}
+
 /// What is wrong with a table's configuration, each with the fix that fits it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -573,6 +585,73 @@ pub enum ConfigProblem {
         "the next partition's bounds overflow a bigint: the key has reached the end of its range"
     )]
     BoundsOverflow,
+    /// A name in the declared partition properties that PostgreSQL would not keep as given.
+    #[error(
+        "the {what} name {name:?} cannot be used: give a non-empty name of at most 63 bytes, without NUL (and \
+         without a double quote for an index), once per table"
+    )]
+    BadName {
+        /// What it names.
+        what: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// A grant without privileges.
+    #[error("the grant to {0:?} names no privilege: give at least one, e.g. [\"SELECT\"]")]
+    NoPrivileges(String),
+    /// A privilege that tables do not have.
+    #[error(
+        "{0:?} is not a privilege on tables: use SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, \
+         MAINTAIN (PostgreSQL 17+) or ALL"
+    )]
+    PrivilegeNotForTables(String),
+    /// A role that does not exist.
+    #[error("the role {0:?} does not exist: create it first (CREATE ROLE), or name another")]
+    UnknownRole(String),
+    /// A storage option PostgreSQL refuses.
+    #[error("the storage option {option} is refused: {reason}")]
+    InvalidStorageOption {
+        /// The option, `name=value`.
+        option: String,
+        /// Why.
+        reason: String,
+    },
+    /// A per-partition unique index without columns.
+    #[error("the unique index {0:?} names no column: give at least one")]
+    NoColumns(String),
+    /// A per-partition unique index on a column the table does not have.
+    #[error(
+        "the unique index {index:?} names the column {column:?}, which the table does not have"
+    )]
+    UnknownColumn {
+        /// The index.
+        index: String,
+        /// The column.
+        column: String,
+    },
+    /// A replica identity index the parent does not have, or that cannot be one.
+    #[error(
+        "the replica identity index {index:?} {why}: name a unique, non-partial index of the partitioned table"
+    )]
+    BadIdentityIndex {
+        /// The index.
+        index: String,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// A property PostgreSQL refused when tried on a scratch table.
+    #[error("{property}: PostgreSQL refuses it ({reason})")]
+    PropertyRefused {
+        /// The property, in words.
+        property: String,
+        /// PostgreSQL's message.
+        reason: String,
+    },
+    /// The stored properties cannot be read.
+    #[error(
+        "its stored partition properties cannot be read ({0}): set them again with set_properties"
+    )]
+    StoredProperties(String),
 }
 
 /// A time-range key encoding ([`TimeEncoding`](crate::encoding::TimeEncoding)) that cannot work, found before

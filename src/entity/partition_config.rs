@@ -90,6 +90,13 @@ pub struct Model {
     /// Time ranges: how the key encodes time ([`TimeEncoding`](crate::encoding::TimeEncoding)'s name, e.g.
     /// `uuidv7`); `None`: as the key column's type says (`timestamptz`, `timestamp`, `date`).
     pub key_encoding: Option<String>,
+    /// The properties every partition carries beyond what PostgreSQL gives it
+    /// ([`PartitionProperties`](crate::model::properties::PartitionProperties), as JSON); `None`: they follow
+    /// the parent.
+    pub properties: Option<Json>,
+    /// The retirement group: tables of one group (partitioned alike, linked by foreign keys) are retired
+    /// together, partition by partition, in one step.
+    pub retire_group: Option<String>,
     /// When the table was registered.
     pub created_at: DateTimeUtc,
     /// When the configuration last changed.

@@ -30,6 +30,7 @@ mod m20261124_000003_sopp_maintenance;
 mod m20261201_000001_sopp_created_tablespace;
 mod m20261201_000002_sopp_key_encoding;
 mod m20261201_000003_sopp_conversion;
+mod m20261201_000004_sopp_partition_properties;
 
 /// The crate's migrations, in order: a sea-orm-migration `Migrator` of its own, or a list to merge into
 /// yours (`Migrator::migrations()`).
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_sopp_created_tablespace::Migration),
             Box::new(m20261201_000002_sopp_key_encoding::Migration),
             Box::new(m20261201_000003_sopp_conversion::Migration),
+            Box::new(m20261201_000004_sopp_partition_properties::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ use crate::entity::{partition_config, partition_log};
 use crate::model::TableSpec;
 use crate::model::bound::same_bound;
 use crate::model::plan::horizons;
+use crate::model::properties::PropertyDifference;
 use crate::model::status::{
     Anomaly, CatalogPartition, IndexPlacement, PartitionStatus, TableStatus,
 };
@@ -58,6 +59,8 @@ pub(crate) struct Observed<'a> {
     pub now: DateTime<Utc>,
     /// The table's partitioned indexes that are not valid, each with the partitions lacking theirs.
     pub incomplete_indexes: Vec<(String, Vec<String>)>,
+    /// Attached partitions that lack properties they should carry: schema, name, what differs.
+    pub property_drift: Vec<(String, String, Vec<PropertyDifference>)>,
 }
 
 /// The catalog's bound of a relation, parsed.
@@ -286,6 +289,19 @@ pub(crate) fn assess(observed: Observed<'_>) -> TableStatus {
             index: index.clone(),
             missing: missing.clone(),
         });
+    }
+    for (schema, name, differences) in &observed.property_drift {
+        if let Some(log) = observed
+            .logs
+            .iter()
+            .find(|l| l.schema_name == *schema && l.partition_name == *name && l.is_attached)
+        {
+            found.anomalies.push(Anomaly::PropertiesDiffer {
+                partition: name.clone(),
+                log_id: log.id,
+                differences: differences.clone(),
+            });
+        }
     }
     found.finish()
 }
@@ -674,6 +690,7 @@ mod tests {
             max_key: None,
             now,
             incomplete_indexes: Vec::new(),
+            property_drift: Vec::new(),
         })
     }
 

@@ -14,6 +14,7 @@ pub mod bound;
 pub mod convert;
 pub mod index;
 pub mod plan;
+pub mod properties;
 pub mod recipe;
 pub mod report;
 #[cfg(feature = "serde")]

@@ -783,6 +783,8 @@ pub(crate) mod fixtures {
             creation_mode: CreationMode::Direct,
             concurrent_detach: false,
             key_encoding: None,
+            properties: None,
+            retire_group: None,
         }
     }
 }

@@ -123,6 +123,11 @@ impl Recipe {
         self
     }
 
+    /// Adds a DDL statement about `target`.
+    pub(crate) fn push_ddl(&mut self, target: &str, sql: String) {
+        self.push(StatementKind::Ddl, target, sql);
+    }
+
     fn push(&mut self, kind: StatementKind, target: &str, sql: String) {
         self.statements.push(RecipeStatement {
             kind,

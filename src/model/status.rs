@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
+use crate::model::properties::PropertyDifference;
 use crate::model::{CatalogBound, Edge, TableSpec};
 
 /// A table or index and the tablespace it is in.
@@ -175,11 +176,14 @@ pub enum AnomalyKind {
     /// A partitioned index of the table is not valid: some partition has no index attached to it (an
     /// index build that did not finish).
     IndexIncomplete,
+    /// A partition lacks a property it should carry: the parent's owner, a privilege granted on the parent,
+    /// a declared storage option, replica identity or per-partition unique index.
+    PropertiesDiffer,
 }
 
 impl AnomalyKind {
     /// Every kind, in the order status reports them.
-    pub const ALL: [AnomalyKind; 15] = [
+    pub const ALL: [AnomalyKind; 16] = [
         AnomalyKind::TableMissing,
         AnomalyKind::LogWithoutTable,
         AnomalyKind::DetachedByHand,
@@ -195,6 +199,7 @@ impl AnomalyKind {
         AnomalyKind::RowsInDefault,
         AnomalyKind::PendingDetach,
         AnomalyKind::IndexIncomplete,
+        AnomalyKind::PropertiesDiffer,
     ];
 
     /// A stable kebab-case name (`detached-by-hand`), as the CLI and JSON output spell it.
@@ -215,6 +220,7 @@ impl AnomalyKind {
             AnomalyKind::RowsInDefault => "rows-in-default",
             AnomalyKind::PendingDetach => "pending-detach",
             AnomalyKind::IndexIncomplete => "index-incomplete",
+            AnomalyKind::PropertiesDiffer => "properties-differ",
         }
     }
 
@@ -355,6 +361,15 @@ pub enum Anomaly {
         /// The partitions that lack theirs.
         missing: Vec<String>,
     },
+    /// An attached partition (or sub-partition) lacks properties it should carry.
+    PropertiesDiffer {
+        /// The partition's name.
+        partition: String,
+        /// Its log row.
+        log_id: i64,
+        /// What differs.
+        differences: Vec<PropertyDifference>,
+    },
 }
 
 impl Anomaly {
@@ -376,6 +391,7 @@ impl Anomaly {
             Anomaly::RowsInDefault { .. } => AnomalyKind::RowsInDefault,
             Anomaly::PendingDetach { .. } => AnomalyKind::PendingDetach,
             Anomaly::IndexIncomplete { .. } => AnomalyKind::IndexIncomplete,
+            Anomaly::PropertiesDiffer { .. } => AnomalyKind::PropertiesDiffer,
         }
     }
 
@@ -391,7 +407,8 @@ impl Anomaly {
             | Anomaly::TablespaceMismatch { partition, .. }
             | Anomaly::Misaligned { partition, .. }
             | Anomaly::RowsInDefault { partition, .. }
-            | Anomaly::PendingDetach { partition, .. } => Some(partition),
+            | Anomaly::PendingDetach { partition, .. }
+            | Anomaly::PropertiesDiffer { partition, .. } => Some(partition),
             Anomaly::Overlap { first, .. } => Some(first),
             Anomaly::TableMissing
             | Anomaly::Gap { .. }
@@ -410,7 +427,8 @@ impl fmt::Display for Anomaly {
             | Anomaly::HorizonShort { .. }
             | Anomaly::RowsInDefault { .. }
             | Anomaly::PendingDetach { .. }
-            | Anomaly::IndexIncomplete { .. } => self.fmt_shape(f),
+            | Anomaly::IndexIncomplete { .. }
+            | Anomaly::PropertiesDiffer { .. } => self.fmt_shape(f),
             _ => self.fmt_log_and_catalog(f),
         }
     }
@@ -526,6 +544,20 @@ impl Anomaly {
                 missing.len(),
                 missing.join(", ")
             ),
+            Anomaly::PropertiesDiffer {
+                partition,
+                differences,
+                ..
+            } => {
+                write!(f, "{partition}: ")?;
+                for (i, d) in differences.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{d}")?;
+                }
+                f.write_str(" (reconcile gives it what it lacks)")
+            }
             // Dispatched to fmt_log_and_catalog by Display.
             _ => f.write_str(self.kind().as_str()),
         }

@@ -620,3 +620,71 @@ pub(crate) async fn index_placements<C: ConnectionTrait>(
     }
     Ok(out)
 }
+
+/// The properties of `tables` (those that exist): owner, the privileges of other roles, storage options,
+/// replica identity, unique indexes and which index of the parent each index is attached to. One query.
+pub(crate) async fn relation_props<C: ConnectionTrait>(
+    conn: &C,
+    tables: &[(String, String)],
+) -> Result<Vec<crate::model::properties::RelationProps>> {
+    use crate::model::properties::{AclEntry, RelationProps};
+    let (schemas, names): (Vec<String>, Vec<String>) = tables.iter().cloned().unzip();
+    let rows = query_all(
+        conn,
+        "SELECT n.nspname::text, c.relname::text, c.relkind = 'p', pg_get_userbyid(c.relowner)::text, \
+                COALESCE(c.reloptions::text[], '{}') || ARRAY(SELECT 'toast.' || o FROM pg_class t, \
+                      unnest(t.reloptions) o WHERE t.oid = c.reltoastrelid), c.relreplident::text, \
+                (SELECT i.relname::text FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+                 WHERE x.indrelid = c.oid AND x.indisreplident LIMIT 1), \
+                ARRAY(SELECT i.relname::text FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+                      WHERE x.indrelid = c.oid AND x.indisunique ORDER BY 1), \
+                ARRAY(SELECT i.relname::text FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+                      JOIN pg_inherits h ON h.inhrelid = i.oid JOIN pg_class pi ON pi.oid = h.inhparent \
+                      WHERE x.indrelid = c.oid ORDER BY i.relname), \
+                ARRAY(SELECT pi.relname::text FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+                      JOIN pg_inherits h ON h.inhrelid = i.oid JOIN pg_class pi ON pi.oid = h.inhparent \
+                      WHERE x.indrelid = c.oid ORDER BY i.relname), \
+                ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text END \
+                      FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner \
+                      ORDER BY a.grantee, a.privilege_type), \
+                ARRAY(SELECT a.privilege_type::text FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner \
+                      ORDER BY a.grantee, a.privilege_type), \
+                ARRAY(SELECT a.is_grantable FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner \
+                      ORDER BY a.grantee, a.privilege_type) \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[])) \
+           AND c.relkind IN ('r', 'p')",
+        vec![schemas.into(), names.into()],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let children: Vec<String> = r.try_get_by_index(8)?;
+            let parents: Vec<String> = r.try_get_by_index(9)?;
+            let grantees: Vec<String> = r.try_get_by_index(10)?;
+            let privileges: Vec<String> = r.try_get_by_index(11)?;
+            let grantable: Vec<bool> = r.try_get_by_index(12)?;
+            Ok(RelationProps {
+                schema: r.try_get_by_index(0)?,
+                name: r.try_get_by_index(1)?,
+                partitioned: r.try_get_by_index(2)?,
+                owner: r.try_get_by_index(3)?,
+                options: r.try_get_by_index(4)?,
+                replica_identity: r.try_get_by_index(5)?,
+                identity_index: r.try_get_by_index(6)?,
+                unique_indexes: r.try_get_by_index(7)?,
+                index_parents: children.into_iter().zip(parents).collect(),
+                acl: grantees
+                    .into_iter()
+                    .zip(privileges)
+                    .zip(grantable)
+                    .map(|((grantee, privilege), grantable)| AclEntry {
+                        grantee,
+                        privilege,
+                        grantable,
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}

@@ -685,6 +685,8 @@ fn shadow_table(
         creation_mode: CreationMode::Direct,
         concurrent_detach: false,
         key_encoding: encoding,
+        properties: None,
+        retire_group: None,
         created_at: now,
         updated_at: now,
     };

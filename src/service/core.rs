@@ -144,6 +144,13 @@ pub(crate) async fn create(
         overlap(ctx, statement.target(), err)
     })
     .await?;
+    super::properties::apply_to_partition(
+        txn,
+        ctx,
+        &new.name,
+        new.leaves().into_iter().map(|(leaf, _, _)| leaf),
+    )
+    .await?;
     let now = service.now();
     let leaves = leaf_logs(ctx, &new, now);
     let moved = ran.moved_rows;
@@ -398,6 +405,13 @@ pub(crate) async fn attach(
         }
         other => overlap(ctx, statement.target(), other),
     })
+    .await?;
+    super::properties::apply_to_partition(
+        txn,
+        ctx,
+        &log.partition_name,
+        leaves.iter().map(|leaf| leaf.partition_name.clone()),
+    )
     .await?;
     if let Some(tablespace) = tablespace {
         record_leaves_placed(txn, leaves, tablespace).await?;

@@ -526,6 +526,23 @@ macro_rules! typed_handle {
                 self.handle.table()
             }
 
+            /// The declared partition properties (see
+            /// [`TableHandle::properties`](crate::service::TableHandle::properties)).
+            pub async fn properties(
+                &self,
+            ) -> $crate::Result<$crate::model::properties::PartitionProperties> {
+                self.handle.properties().await
+            }
+
+            /// Declares the partition properties (see
+            /// [`TableHandle::set_properties`](crate::service::TableHandle::set_properties)).
+            pub async fn set_properties(
+                &self,
+                properties: $crate::model::properties::PartitionProperties,
+            ) -> $crate::Result<()> {
+                self.handle.set_properties(properties).await
+            }
+
             /// The configuration row (see [`TableHandle::config`](crate::service::TableHandle::config)).
             pub async fn config(
                 &self,

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::IntoIden;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
 };
 
 use super::Adoption;
@@ -15,6 +15,7 @@ use crate::calendar::fit_name;
 use crate::entity::partition_log::PartitionKind;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{ConfigProblem, Error, Result};
+use crate::model::properties::PartitionProperties;
 use crate::model::table::NewPartition;
 use crate::model::table::Table;
 use crate::model::{LoggedBound, TableKind};
@@ -38,17 +39,18 @@ struct Common {
     attach_tablespace: Option<String>,
     detach_tablespace: Option<String>,
     default_partition: bool,
+    properties: PartitionProperties,
 }
 
 impl Common {
-    async fn validate<C: ConnectionTrait>(&self, conn: &C) -> Result<()> {
+    async fn validate(&self, txn: &DatabaseTransaction, table: (&str, &str)) -> Result<()> {
         for tablespace in [&self.attach_tablespace, &self.detach_tablespace]
             .into_iter()
             .flatten()
         {
-            check_tablespace(conn, tablespace).await?;
+            check_tablespace(txn, tablespace).await?;
         }
-        Ok(())
+        super::properties::check(txn, table, &self.properties).await
     }
 
     fn config(
@@ -72,6 +74,7 @@ impl Common {
             created_at: Set(now),
             updated_at: Set(now),
             default_partition: Set(self.default_partition),
+            properties: Set((!self.properties.is_empty()).then(|| self.properties.to_json())),
             ..Default::default()
         }
     }
@@ -115,6 +118,14 @@ macro_rules! common_setters {
         /// Tablespace of partitions and their indexes once detached.
         pub fn detach_tablespace<T: Into<String>>(mut self, tablespace: T) -> Self {
             self.common.detach_tablespace = Some(tablespace.into());
+            self
+        }
+
+        /// The properties every partition carries (see
+        /// [`TableHandle::set_properties`](crate::service::TableHandle::set_properties)); checked at
+        /// registration. A table registered already keeps its own: change them with `set_properties`.
+        pub fn properties(mut self, properties: PartitionProperties) -> Self {
+            self.common.properties = properties;
             self
         }
     };
@@ -207,7 +218,7 @@ impl ListRegistration {
             LIST_TYPES,
             "text, an integer type or boolean",
         )?;
-        self.common.validate(&txn).await?;
+        self.common.validate(&txn, (&schema, &table)).await?;
         let config = self
             .common
             .config(
@@ -495,7 +506,7 @@ impl HashRegistration {
             self.common.key_column.as_deref(),
         )
         .await?;
-        self.common.validate(&txn).await?;
+        self.common.validate(&txn, (&schema, &table)).await?;
         let config = self
             .common
             .config(
@@ -705,7 +716,7 @@ impl IdRangeRegistration {
             INT_TYPES,
             "smallint, integer or bigint",
         )?;
-        self.common.validate(&txn).await?;
+        self.common.validate(&txn, (&schema, &table)).await?;
         let sub = super::validate_sub_partition(self.sub_partition.as_ref())?;
         let mut config = self.common.config(
             &schema,

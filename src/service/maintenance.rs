@@ -1047,6 +1047,11 @@ impl PartitionService {
                 _ => Err(err),
             };
         }
+        let created = news
+            .iter()
+            .map(|new| (config.schema_name.clone(), new.name.clone()))
+            .collect();
+        super::properties::apply(&txn, &ctx, created).await?;
         let now = self.now();
         let rows: Vec<partition_log::ActiveModel> = news
             .into_iter()

@@ -16,6 +16,7 @@ pub(crate) mod index;
 mod kinds;
 mod maintenance;
 pub mod metrics;
+mod properties;
 mod reconcile;
 mod status;
 mod time_range;

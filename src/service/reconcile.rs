@@ -116,6 +116,7 @@ impl Default for RepairPolicy {
             (K::RowsInDefault, D::CatalogFollowsLog),
             (K::PendingDetach, D::CatalogFollowsLog),
             (K::IndexIncomplete, D::Skip),
+            (K::PropertiesDiffer, D::CatalogFollowsLog),
         ]
         .into_iter()
         .collect();
@@ -240,6 +241,13 @@ pub struct Adoption {
         serde(serialize_with = "crate::model::serialize::anomalies")
     )]
     pub misfits: Vec<Anomaly>,
+    /// Partitions (adopted or logged before) that lack properties they should carry
+    /// ([`Anomaly::PropertiesDiffer`]): reported, not changed; reconcile gives them what they lack.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::model::serialize::anomalies")
+    )]
+    pub differing: Vec<Anomaly>,
 }
 
 impl PartitionService {
@@ -537,13 +545,34 @@ impl Fix<'_> {
             Anomaly::RowsInDefault { partition, .. } if self.to_catalog => {
                 self.rows_in_default(partition).await
             }
-            Anomaly::Gap { .. } | Anomaly::RowsInDefault { .. } => Ok(skipped(
+            Anomaly::PropertiesDiffer {
+                log_id, partition, ..
+            } if self.to_catalog => self.properties(*log_id, partition).await,
+            Anomaly::Gap { .. }
+            | Anomaly::RowsInDefault { .. }
+            | Anomaly::PropertiesDiffer { .. } => Ok(skipped(
                 "the log has nothing to record for this: repair it with catalog-follows-log",
             )),
             _ => Ok(skipped(
                 "this kind is only reported: decide by hand which data belongs where",
             )),
         }
+    }
+
+    /// Gives a partition the properties it lacks.
+    async fn properties(&self, log_id: i64, partition: &str) -> Result<RepairOutcome> {
+        let Some(log) = self.log(log_id).await? else {
+            return Ok(gone());
+        };
+        super::properties::apply(
+            self.txn,
+            self.ctx,
+            vec![(log.schema_name.clone(), log.partition_name.clone())],
+        )
+        .await?;
+        Ok(repaired(format!(
+            "gave {partition} the properties it lacked"
+        )))
     }
 
     /// The log row of a repair, if it is still there.
@@ -981,6 +1010,13 @@ pub(crate) async fn adopt_unlogged(
             }
         }
     }
+    let after = status_with(txn, vec![ctx.config.clone()], now).await?;
+    adoption.differing = after
+        .tables
+        .into_iter()
+        .flat_map(|t| t.anomalies)
+        .filter(|a| a.kind() == AnomalyKind::PropertiesDiffer)
+        .collect();
     Ok(adoption)
 }
 

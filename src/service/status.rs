@@ -1,7 +1,7 @@
 //! Status: reads every managed table's partitions from the catalog and its log, in a constant number of
 //! queries whatever the number of partitions, and hands them to the pure [`assess`](crate::model::assess).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -13,6 +13,7 @@ use crate::entity::{partition_config, partition_log};
 use crate::error::{Error, Result};
 use crate::model::TableSpec;
 use crate::model::assess::{Observed, assess};
+use crate::model::properties::{self, PartitionProperties, PropertyDifference, RelationProps};
 use crate::model::status::{Status, TableStatus};
 use crate::model::table::Table;
 
@@ -92,6 +93,7 @@ pub(crate) async fn status_with<C: sea_orm::ConnectionTrait>(
         .collect();
     let key_types = catalog::key_types(db, &names).await?;
     let incomplete = catalog::incomplete_indexes(db, &names).await?;
+    let drift = property_drift(db, &configs, &relations).await?;
     let mut tables = Vec::with_capacity(configs.len());
     for config in &configs {
         let key = (config.schema_name.clone(), config.table_name.clone());
@@ -134,7 +136,69 @@ pub(crate) async fn status_with<C: sea_orm::ConnectionTrait>(
                 .filter(|(table, _, _)| *table == key)
                 .map(|(_, index, missing)| (index.clone(), missing.clone()))
                 .collect(),
+            property_drift: drift
+                .iter()
+                .filter(|(config_id, ..)| *config_id == config.id)
+                .map(|(_, schema, name, d)| (schema.clone(), name.clone(), d.clone()))
+                .collect(),
         }));
     }
     Ok(Status { at: now, tables })
+}
+
+/// For each table, its attached partitions (and sub-partitions) that lack properties they should carry:
+/// one catalog query for the tables and all their partitions.
+async fn property_drift<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    configs: &[partition_config::Model],
+    relations: &[CatalogRelation],
+) -> Result<Vec<(i32, String, String, Vec<PropertyDifference>)>> {
+    let parents: Vec<(String, String)> = configs
+        .iter()
+        .map(|c| (c.schema_name.clone(), c.table_name.clone()))
+        .collect();
+    let attached: Vec<(String, String)> = relations
+        .iter()
+        .filter(|r| r.parent.is_some() && !r.detach_pending)
+        .map(|r| (r.schema.clone(), r.name.clone()))
+        .collect();
+    let names: Vec<(String, String)> = parents.iter().chain(&attached).cloned().collect();
+    let props = catalog::relation_props(db, &names).await?;
+    let by_name: HashMap<(&str, &str), &RelationProps> = props
+        .iter()
+        .map(|p| ((p.schema.as_str(), p.name.as_str()), p))
+        .collect();
+    let parent_of: HashMap<(&str, &str), &(String, String)> = relations
+        .iter()
+        .filter_map(|r| Some(((r.schema.as_str(), r.name.as_str()), r.parent.as_ref()?)))
+        .collect();
+    let mut drift = Vec::new();
+    for config in configs {
+        let Some(parent) = by_name.get(&(config.schema_name.as_str(), config.table_name.as_str()))
+        else {
+            continue;
+        };
+        let Ok(declared) = PartitionProperties::from_json(config.properties.as_ref()) else {
+            continue;
+        };
+        let wanted = properties::wanted(&declared, parent);
+        let managed = (config.schema_name.clone(), config.table_name.clone());
+        for (schema, name) in &attached {
+            // A partition of the table, or a sub-partition of one of its partitions.
+            let mut up = parent_of.get(&(schema.as_str(), name.as_str())).copied();
+            if up.is_some_and(|p| *p != managed) {
+                up = up.and_then(|p| parent_of.get(&(p.0.as_str(), p.1.as_str())).copied());
+            }
+            if up != Some(&managed) {
+                continue;
+            }
+            if let Some(rel) = by_name.get(&(schema.as_str(), name.as_str())) {
+                let differences = properties::differences(&wanted, rel);
+                if !differences.is_empty() {
+                    drift.push((config.id, schema.clone(), name.clone(), differences));
+                }
+            }
+        }
+    }
+    Ok(drift)
 }

@@ -18,6 +18,7 @@ use crate::calendar::{Period, partition_name};
 use crate::encoding::TimeEncoding;
 use crate::entity::{partition_config, partition_log};
 use crate::error::{ConfigProblem, Error, Result};
+use crate::model::properties::PartitionProperties;
 use crate::model::table::Table;
 use crate::model::{LoggedBound, TableKind};
 use crate::schema::PartitionStrategy;
@@ -115,6 +116,7 @@ pub struct TimeRangeRegistration {
     default_partition: bool,
     sub_partition: Option<(String, u32)>,
     encoding: Option<TimeEncoding>,
+    properties: PartitionProperties,
 }
 
 impl std::fmt::Debug for TimeRangeRegistration {
@@ -142,6 +144,7 @@ impl TimeRangeRegistration {
             default_partition: false,
             sub_partition: None,
             encoding: None,
+            properties: PartitionProperties::default(),
         }
     }
 
@@ -225,6 +228,28 @@ impl TimeRangeRegistration {
         self
     }
 
+    /// The properties every partition carries: owner, grants, storage options, replica identity,
+    /// per-partition unique indexes (see [`model::properties`](crate::model::properties)). Checked at
+    /// registration; a table registered already keeps its own (change them with
+    /// [`set_properties`](TimeRangeTable::set_properties)).
+    ///
+    /// ```no_run
+    /// # use sea_orm_pg_partitioning::prelude::*;
+    /// use sea_orm_pg_partitioning::model::properties::PartitionProperties;
+    /// # async fn run(service: PartitionService) -> Result<(), Error> {
+    /// let events = service
+    ///     .time_range_table("event")
+    ///     .period(Period::Day)
+    ///     .properties(PartitionProperties::new().grant("reporting", ["SELECT"]).storage("fillfactor", "90"))
+    ///     .register()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn properties(mut self, properties: PartitionProperties) -> Self {
+        self.properties = properties;
+        self
+    }
+
     /// Verifies the table (it exists and is partitioned by RANGE on a timestamp column) and the tablespaces,
     /// then records the configuration and creates the first partition (and the DEFAULT one when asked), in
     /// one transaction.
@@ -303,6 +328,7 @@ impl TimeRangeRegistration {
         )
         .await?;
         settings.validate(&txn).await?;
+        super::properties::check(&txn, (&schema, &table), &self.properties).await?;
         let sub = super::validate_sub_partition(self.sub_partition.as_ref())?;
         let now = service.now();
         let config = partition_config::ActiveModel {
@@ -321,6 +347,7 @@ impl TimeRangeRegistration {
             sub_partition_column: Set(sub.as_ref().map(|(c, _)| c.clone())),
             sub_partition_modulus: Set(sub.as_ref().map(|(_, m)| *m)),
             key_encoding: Set(encoding.map(|e| e.to_string())),
+            properties: Set((!self.properties.is_empty()).then(|| self.properties.to_json())),
             ..Default::default()
         }
         .insert(&txn)

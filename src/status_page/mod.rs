@@ -206,7 +206,9 @@ fn severity(kind: AnomalyKind) -> u8 {
         | AnomalyKind::PendingDetach
         | AnomalyKind::Misaligned
         | AnomalyKind::RenamedByHand => 2,
-        AnomalyKind::Unlogged | AnomalyKind::TablespaceMismatch => 1,
+        AnomalyKind::Unlogged | AnomalyKind::TablespaceMismatch | AnomalyKind::PropertiesDiffer => {
+            1
+        }
     }
 }
 

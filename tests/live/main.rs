@@ -14,6 +14,7 @@ mod indexes;
 mod kinds;
 mod maintenance;
 mod migration;
+mod properties;
 mod recipes;
 mod statements;
 mod status_page;

@@ -96,6 +96,14 @@ fn every_anomaly() -> Vec<Anomaly> {
             index: "event_payload".into(),
             missing: vec!["event_p1".into()],
         },
+        Anomaly::PropertiesDiffer {
+            partition: p(),
+            log_id: 1,
+            differences: vec![crate::model::properties::PropertyDifference::Owner {
+                expected: "app".into(),
+                found: "postgres".into(),
+            }],
+        },
     ]
 }
 
