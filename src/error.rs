@@ -647,6 +647,19 @@ pub enum ConfigProblem {
         /// PostgreSQL's message.
         reason: String,
     },
+    /// Tables that cannot be retired together.
+    #[error("it cannot be retired together with {other}: {why}")]
+    GroupNotAlike {
+        /// The group's first table.
+        other: String,
+        /// Why.
+        why: String,
+    },
+    /// A retirement group of fewer than two tables, or an empty group name.
+    #[error(
+        "a retirement group needs a name and at least two tables: name them all in one retire_together call"
+    )]
+    GroupTooSmall,
     /// The stored properties cannot be read.
     #[error(
         "its stored partition properties cannot be read ({0}): set them again with set_properties"

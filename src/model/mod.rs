@@ -12,6 +12,7 @@
 pub(crate) mod assess;
 pub mod bound;
 pub mod convert;
+pub mod group;
 pub mod index;
 pub mod plan;
 pub mod properties;

@@ -99,6 +99,9 @@ pub struct Step {
     pub lock: &'static str,
     /// Why the step is needed.
     pub reason: String,
+    /// A detach of a table in a retirement group: the partitions of the same range of the group's other
+    /// tables, retired with this one in the same transaction (see [`model::group`](crate::model::group)).
+    pub together: Vec<crate::model::group::Companion>,
 }
 
 /// What maintenance would do now, table by table.
@@ -610,6 +613,7 @@ fn step(
         recipe,
         lock,
         reason,
+        together: Vec::new(),
     })
 }
 

@@ -453,8 +453,13 @@ pub(crate) struct ForeignKeyTo {
     pub referenced: Vec<String>,
 }
 
-/// `SELECT count(*)` of the rows of the referencing table that reference rows of `partition`.
-pub(crate) fn referencing_rows(partition: (&str, &str), key: &ForeignKeyTo) -> String {
+/// `SELECT count(*)` of the rows of the referencing table that reference rows of `partition`, leaving out
+/// those in `retired_with` (partitions retired in the same step, with their sub-partitions).
+pub(crate) fn referencing_rows(
+    partition: (&str, &str),
+    key: &ForeignKeyTo,
+    retired_with: &[(String, String)],
+) -> String {
     use crate::model::convert::sql::Sql;
     let mut sql = Sql::new("SELECT count(*) FROM ")
         .table((&key.table.0, &key.table.1))
@@ -467,7 +472,16 @@ pub(crate) fn referencing_rows(partition: (&str, &str), key: &ForeignKeyTo) -> S
         }
         sql = sql.push("p.").iden(referenced).push(" = r.").iden(column);
     }
-    sql.push(")").build()
+    sql = sql.push(")");
+    for (schema, name) in retired_with {
+        sql = sql
+            .push(" AND r.tableoid NOT IN (SELECT relid FROM pg_partition_tree(to_regclass(format('%I.%I', ")
+            .value(schema.clone())
+            .push("::text, ")
+            .value(name.clone())
+            .push("::text))))");
+    }
+    sql.build()
 }
 
 /// `ANALYZE [ONLY] "schema"."table"`: `ONLY` (PostgreSQL 18) leaves the partitions to autovacuum.

@@ -688,3 +688,57 @@ pub(crate) async fn relation_props<C: ConnectionTrait>(
         })
         .collect()
 }
+
+/// The foreign keys between `tables` (partitioned tables): (the referencing table, the referenced one),
+/// the top-level constraints only.
+pub(crate) async fn links_between<C: ConnectionTrait>(
+    conn: &C,
+    tables: &[(String, String)],
+) -> Result<Vec<crate::model::group::Link>> {
+    let (schemas, names): (Vec<String>, Vec<String>) = tables.iter().cloned().unzip();
+    let rows = query_all(
+        conn,
+        "WITH t AS (SELECT to_regclass(format('%I.%I', s, n)) AS oid FROM unnest($1::text[], $2::text[]) u(s, n)) \
+         SELECT DISTINCT rn.nspname::text, r.relname::text, fn.nspname::text, f.relname::text \
+         FROM pg_constraint con JOIN pg_class r ON r.oid = con.conrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace \
+         JOIN pg_class f ON f.oid = con.confrelid JOIN pg_namespace fn ON fn.oid = f.relnamespace \
+         WHERE con.contype = 'f' AND con.conparentid = 0 \
+           AND con.conrelid IN (SELECT oid FROM t) AND con.confrelid IN (SELECT oid FROM t) \
+         ORDER BY 1, 2, 3, 4",
+        vec![schemas.into(), names.into()],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                (r.try_get_by_index(0)?, r.try_get_by_index(1)?),
+                (r.try_get_by_index(2)?, r.try_get_by_index(3)?),
+            ))
+        })
+        .collect()
+}
+
+/// The foreign keys the partition `schema.name` holds towards any of `tables` (the clones of its parent's,
+/// which it keeps as its own once detached).
+pub(crate) async fn keys_towards<C: ConnectionTrait>(
+    conn: &C,
+    partition: (&str, &str),
+    tables: &[(String, String)],
+) -> Result<Vec<String>> {
+    let (schemas, names): (Vec<String>, Vec<String>) = tables.iter().cloned().unzip();
+    let rows = query_all(
+        conn,
+        "SELECT con.conname::text FROM pg_constraint con \
+         WHERE con.contype = 'f' AND con.conrelid = to_regclass(format('%I.%I', $1::text, $2::text)) \
+           AND con.confrelid IN (SELECT to_regclass(format('%I.%I', s, n)) FROM unnest($3::text[], $4::text[]) u(s, n)) \
+         ORDER BY 1",
+        vec![
+            partition.0.into(),
+            partition.1.into(),
+            schemas.into(),
+            names.into(),
+        ],
+    )
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get_by_index(0)?)).collect()
+}

@@ -36,6 +36,25 @@ pub(crate) async fn load<C: ConnectionTrait>(
     })
 }
 
+/// The lock of [`lock_in`]: the configuration row is `cfg`; `c` is the managed table in `pg_class`, as `key_sql!` expects.
+const LOCK_SQL: &str = concat!(
+    "WITH sopp_lock AS MATERIALIZED ( \
+        SELECT pg_advisory_xact_lock($1, hashtext($2))::text AS locked, \
+               set_config('lock_timeout', COALESCE($3, current_setting('lock_timeout')), true) AS timeout) \
+    SELECT cfg.*, \
+           (SELECT ",
+    catalog::key_sql!(type),
+    " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace ",
+    catalog::key_sql!(joins),
+    "WHERE n.nspname = cfg.schema_name AND c.relname = cfg.table_name) AS sopp_key_type, \
+           EXISTS (SELECT 1 FROM pg_class pc JOIN pg_namespace n ON n.oid = pc.relnamespace \
+                   WHERE n.nspname = cfg.schema_name AND pc.relname = cfg.table_name \
+                     AND pc.relkind IN ('r', 'p')) AS sopp_table_exists \
+    FROM sopp_partition_config cfg CROSS JOIN sopp_lock \
+    WHERE cfg.id = $4 \
+    FOR UPDATE OF cfg"
+);
+
 /// Begins a transaction holding the table's advisory lock and its configuration row `FOR UPDATE`.
 pub(crate) async fn lock(
     service: &PartitionService,
@@ -57,25 +76,21 @@ pub(crate) async fn lock_with_timeout(
     table: &str,
     lock_timeout: Option<std::time::Duration>,
 ) -> Result<(DatabaseTransaction, Table)> {
-    // The configuration row is `cfg`; `c` is the managed table in `pg_class`, as `key_sql!` expects.
-    const SQL: &str = concat!(
-        "WITH sopp_lock AS MATERIALIZED ( \
-            SELECT pg_advisory_xact_lock($1, hashtext($2))::text AS locked, \
-                   set_config('lock_timeout', COALESCE($3, current_setting('lock_timeout')), true) AS timeout) \
-        SELECT cfg.*, \
-               (SELECT ",
-        catalog::key_sql!(type),
-        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace ",
-        catalog::key_sql!(joins),
-        "WHERE n.nspname = cfg.schema_name AND c.relname = cfg.table_name) AS sopp_key_type, \
-               EXISTS (SELECT 1 FROM pg_class pc JOIN pg_namespace n ON n.oid = pc.relnamespace \
-                       WHERE n.nspname = cfg.schema_name AND pc.relname = cfg.table_name \
-                         AND pc.relkind IN ('r', 'p')) AS sopp_table_exists \
-        FROM sopp_partition_config cfg CROSS JOIN sopp_lock \
-        WHERE cfg.id = $4 \
-        FOR UPDATE OF cfg"
-    );
     let txn = service.connection().begin().await?;
+    let table = lock_in(&txn, config_id, schema, table, lock_timeout).await?;
+    Ok((txn, table))
+}
+
+/// [`lock_with_timeout`] in a transaction begun already: one more table's lock, for a step on several tables
+/// (a retirement group), taken in the order of their configuration ids by every runner.
+pub(crate) async fn lock_in(
+    txn: &DatabaseTransaction,
+    config_id: i32,
+    schema: &str,
+    table: &str,
+    lock_timeout: Option<std::time::Duration>,
+) -> Result<Table> {
+    const SQL: &str = LOCK_SQL;
     let timeout = lock_timeout.map(|t| format!("{}ms", Ord::max(t.as_millis(), 1)));
     let row = txn
         .query_one_raw(sea_orm::Statement::from_sql_and_values(
@@ -101,7 +116,7 @@ pub(crate) async fn lock_with_timeout(
         });
     }
     let key_type: Option<String> = row.try_get("", "sopp_key_type")?;
-    Ok((txn, Table { config, key_type }))
+    Ok(Table { config, key_type })
 }
 
 /// The typed error for a partition's DDL that failed because its range overlaps another partition

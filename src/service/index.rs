@@ -188,6 +188,21 @@ pub(crate) async fn build_index<C: ConnectionTrait>(
         },
     )?;
     let qualified = format!("{schema}.{table}");
+    let columns = crate::service::catalog::columns(conn, schema, table).await?;
+    if let Some(column) = index
+        .get_index_spec()
+        .get_column_names()
+        .into_iter()
+        .find(|c| !columns.is_empty() && !columns.contains(c))
+    {
+        return Err(crate::error::Error::InvalidConfig {
+            table: qualified,
+            problem: crate::error::ConfigProblem::UnknownColumn {
+                index: name,
+                column,
+            },
+        });
+    }
     let mut build = IndexBuild {
         table: qualified.clone(),
         index: name.clone(),

@@ -252,27 +252,43 @@ async fn refuse_referenced<C: sea_orm::ConnectionTrait>(
             kept.push(step);
             continue;
         }
-        let parent = (step.schema.clone(), step.table_name.clone());
-        if !keys.contains_key(&parent) {
-            let found = catalog::referencing_keys(db, &parent.0, &parent.1).await?;
-            keys.insert(parent.clone(), found);
-        }
+        let members: Vec<((String, String), (String, String))> = std::iter::once((
+            (step.schema.clone(), step.table_name.clone()),
+            (step.schema.clone(), step.partition.clone()),
+        ))
+        .chain(step.together.iter().map(|c| {
+            (
+                (c.schema.clone(), c.table_name.clone()),
+                (c.schema.clone(), c.partition.clone()),
+            )
+        }))
+        .collect();
+        let retired: Vec<(String, String)> = members.iter().map(|(_, p)| p.clone()).collect();
         let mut refused = None;
-        for key in keys.get(&parent).into_iter().flatten() {
-            let count =
-                crate::model::recipe::referencing_rows((&step.schema, &step.partition), key);
-            let rows: i64 = db
-                .query_one_raw(sea_orm::Statement::from_string(
-                    sea_orm::DbBackend::Postgres,
-                    count,
-                ))
-                .await?
-                .map(|r| r.try_get_by_index(0))
-                .transpose()?
-                .unwrap_or(0);
-            if rows > 0 {
-                refused = Some((key, rows));
-                break;
+        'members: for (parent, partition) in &members {
+            if !keys.contains_key(parent) {
+                let found = catalog::referencing_keys(db, &parent.0, &parent.1).await?;
+                keys.insert(parent.clone(), found);
+            }
+            for key in keys.get(parent).into_iter().flatten() {
+                let count = crate::model::recipe::referencing_rows(
+                    (&partition.0, &partition.1),
+                    key,
+                    if members.len() > 1 { &retired } else { &[] },
+                );
+                let rows: i64 = db
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        sea_orm::DbBackend::Postgres,
+                        count,
+                    ))
+                    .await?
+                    .map(|r| r.try_get_by_index(0))
+                    .transpose()?
+                    .unwrap_or(0);
+                if rows > 0 {
+                    refused = Some((key.clone(), rows));
+                    break 'members;
+                }
             }
         }
         match refused {
@@ -364,12 +380,16 @@ fn contiguous_creates(ctx: &Table, steps: &[Step]) -> Result<Option<Vec<NewParti
 /// Where the run of steps of the same kind that starts at `i` ends: creates or detaches of one table go in
 /// one transaction where they can.
 fn batch_end(steps: &[Step], i: usize) -> usize {
+    if !steps[i].together.is_empty() {
+        return i + 1;
+    }
     let same = |other: &Step| {
-        matches!(
-            (other.action, steps[i].action),
-            (StepAction::Create(_), StepAction::Create(_))
-                | (StepAction::Detach, StepAction::Detach)
-        )
+        other.together.is_empty()
+            && matches!(
+                (other.action, steps[i].action),
+                (StepAction::Create(_), StepAction::Create(_))
+                    | (StepAction::Detach, StepAction::Detach)
+            )
     };
     i + steps[i..].iter().take_while(|s| same(s)).count()
 }
@@ -465,6 +485,7 @@ impl PartitionService {
             logs = logs.filter(partition_log::Column::ConfigId.eq(id));
         }
         let configs = configs.all(db).await?;
+        let groups = super::group::groups_of(&configs);
         let mut by_config: HashMap<i32, Vec<partition_log::Model>> = HashMap::new();
         for log in logs.all(db).await? {
             by_config.entry(log.config_id).or_default().push(log);
@@ -504,6 +525,7 @@ impl PartitionService {
                 Err(err) => unplannable.push((table, err.to_string())),
             }
         }
+        let steps = super::group::plan_groups(db, steps, &groups).await?;
         let unlogged = unlogged_ranges(db, &creating).await?;
         let (steps, mut blocked) = plan::block_overlaps(steps, &unlogged);
         let (steps, referenced) = refuse_referenced(db, steps).await?;
@@ -781,6 +803,9 @@ impl PartitionService {
     }
 
     async fn run_step(&self, step: &Step) -> Result<StepOutcome> {
+        if !step.together.is_empty() {
+            return self.step_retire_together(step).await;
+        }
         match step.action {
             StepAction::Create(range) => self.step_create(step, range).await,
             StepAction::Detach => self.step_detach(step).await,

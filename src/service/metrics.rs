@@ -106,6 +106,7 @@ mod tests {
                 recipe: Recipe::default(),
                 lock: "",
                 reason: String::new(),
+                together: Vec::new(),
             },
             outcome,
             duration: StdDuration::from_millis(5),

@@ -10,6 +10,7 @@ mod catalog;
 mod clock;
 mod convert;
 mod core;
+mod group;
 pub(crate) mod handle;
 mod hook;
 pub(crate) mod index;

@@ -213,5 +213,30 @@ async fn a_migration_builds_an_index_concurrently_and_refuses_inside_a_transacti
         .await
         .expect_err("no name");
     assert!(err.to_string().contains(".name("), "{err}");
+    // A column the table does not have: a typed error before anything is built.
+    let service = PartitionService::new(db.clone());
+    let err = service
+        .create_index(
+            "ev",
+            Index::create()
+                .name("ev_nope")
+                .col("no_such_column")
+                .to_owned(),
+        )
+        .await
+        .expect_err("unknown column");
+    assert!(
+        matches!(&err, Error::InvalidConfig { problem: sea_orm_pg_partitioning::ConfigProblem::UnknownColumn { column, .. }, .. } if column == "no_such_column"),
+        "{err}"
+    );
+    assert!(
+        strings(
+            db,
+            "SELECT relname::text FROM pg_class WHERE relname = 'ev_nope'",
+            vec![]
+        )
+        .await
+        .is_empty()
+    );
     t.finish().await;
 }

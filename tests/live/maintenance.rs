@@ -4,6 +4,8 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
+use sea_orm_pg_partitioning::ConfigProblem;
+use sea_orm_pg_partitioning::model::plan::Step;
 use sea_orm_pg_partitioning::prelude::*;
 use sea_orm_pg_partitioning::service::{Clock, Report, StepAction};
 
@@ -1094,6 +1096,226 @@ async fn retention_leaves_a_referenced_partition_attached_until_its_referencing_
             .iter()
             .all(|(name, _)| name != "orders_2024-03-01_2024-03-02"),
         "{attached:?}"
+    );
+    t.finish().await;
+}
+
+#[tokio::test]
+async fn a_retirement_group_detaches_an_order_and_its_lines_together_in_one_step() {
+    let t = setup(test_name!(
+        "a_retirement_group_detaches_an_order_and_its_lines_together_in_one_step"
+    ))
+    .await;
+    let db = &t.conn;
+    exec(
+        db,
+        "CREATE TABLE orders (id bigint, created_at timestamptz NOT NULL, PRIMARY KEY (id, created_at)) \
+             PARTITION BY RANGE (created_at); \
+         CREATE TABLE order_line (id bigint, created_at timestamptz NOT NULL, order_id bigint NOT NULL, \
+             PRIMARY KEY (id, created_at), \
+             FOREIGN KEY (order_id, created_at) REFERENCES orders (id, created_at) ON DELETE CASCADE) \
+             PARTITION BY RANGE (created_at); \
+         CREATE TABLE weekly (created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at);",
+    )
+    .await;
+    let (service, clock) = service(db, utc(2024, 3, 1, 12, 0));
+    for table in ["orders", "order_line"] {
+        service
+            .time_range_table(table)
+            .period(Period::Day)
+            .interval(2)
+            .register()
+            .await
+            .expect("register");
+    }
+    service
+        .time_range_table("weekly")
+        .period(Period::Week)
+        .interval(2)
+        .register()
+        .await
+        .expect("register");
+    // Bad groups: nothing changes.
+    let problem = |e: Error| match e {
+        Error::InvalidConfig { problem, .. } => problem,
+        other => panic!("{other:?}"),
+    };
+    let err = service
+        .retire_together("orders", ["orders", "weekly"])
+        .await
+        .expect_err("not alike");
+    assert!(
+        matches!(&err, Error::InvalidConfig { table, problem: ConfigProblem::GroupNotAlike { other, why } }
+            if table == "public.weekly" && other == "public.orders" && why.contains("same period")),
+        "{err}"
+    );
+    assert_eq!(
+        problem(
+            service
+                .retire_together("orders", ["orders"])
+                .await
+                .expect_err("one")
+        ),
+        ConfigProblem::GroupTooSmall
+    );
+    assert!(
+        service
+            .configs()
+            .await
+            .expect("configs")
+            .iter()
+            .all(|c| c.retire_group.is_none())
+    );
+    service
+        .retire_together("orders", ["orders", "order_line"])
+        .await
+        .expect("group");
+    for table in ["orders", "order_line"] {
+        service
+            .table_of(table)
+            .await
+            .expect("handle")
+            .update_maintenance(|m| m.premake = 4)
+            .await
+            .expect("premake");
+    }
+    service.run_maintenance().await.expect("premake");
+    exec(
+        db,
+        "INSERT INTO orders VALUES (1, '2024-03-01 10:00+00'), (2, '2024-03-02 10:00+00'), (3, '2024-03-03 10:00+00'); \
+         INSERT INTO order_line VALUES (10, '2024-03-01 10:00+00', 1), (11, '2024-03-01 10:00+00', 1), \
+                                       (20, '2024-03-02 10:00+00', 2), (30, '2024-03-03 10:00+00', 3); \
+         CREATE TABLE refund (order_id bigint, order_at timestamptz, \
+             FOREIGN KEY (order_id, order_at) REFERENCES orders (id, created_at) ON DELETE RESTRICT); \
+         INSERT INTO refund VALUES (2, '2024-03-02 10:00+00');",
+    )
+    .await;
+    let lines = || async {
+        strings(db, "SELECT count(*)::text FROM order_line", vec![]).await[0]
+            .parse::<i64>()
+            .expect("count")
+    };
+    let before = lines().await;
+
+    // Five days on: 03-01 to 03-03 are due for both tables.
+    clock.set(utc(2024, 3, 6, 12, 0));
+    let plan = service.plan().await.expect("plan");
+    let grouped: Vec<&Step> = plan
+        .steps
+        .iter()
+        .filter(|s| !s.together.is_empty())
+        .collect();
+    // 03-01 and 03-03: one step each for both tables. 03-02: left out, a refund (outside the group)
+    // references its order.
+    assert_eq!(grouped.len(), 2, "{:#?}", plan.steps);
+    let step = grouped
+        .iter()
+        .find(|s| s.partition.contains("2024-03-01_"))
+        .expect("03-01");
+    assert_eq!(step.action, StepAction::Detach);
+    assert_eq!(step.together.len(), 1);
+    let (order_day, line_day) = if step.table_name == "orders" {
+        (step.partition.clone(), step.together[0].partition.clone())
+    } else {
+        (step.together[0].partition.clone(), step.partition.clone())
+    };
+    assert_eq!(order_day, "orders_2024-03-01_2024-03-02");
+    assert_eq!(line_day, "order_line_2024-03-01_2024-03-02");
+    // The lines go first, then the foreign key their detached partition keeps, then the order.
+    let sql: Vec<&str> = step.recipe.sql().collect();
+    assert_eq!(sql.len(), 3, "{sql:#?}");
+    assert!(
+        sql[0].contains("DETACH PARTITION") && sql[0].contains(&line_day),
+        "{}",
+        sql[0]
+    );
+    assert!(sql[1].contains("DROP CONSTRAINT"), "{}", sql[1]);
+    assert!(
+        sql[2].contains("DETACH PARTITION") && sql[2].contains(&order_day),
+        "{}",
+        sql[2]
+    );
+    assert!(
+        plan.blocked
+            .iter()
+            .any(|b| b.partition.contains("2024-03-02_") && b.blocked_by == "public.refund"),
+        "{:#?}",
+        plan.blocked
+    );
+    assert!(
+        !plan
+            .steps
+            .iter()
+            .any(|s| s.partition.contains("2024-03-02_") && s.action == StepAction::Detach),
+        "{:#?}",
+        plan.steps
+    );
+
+    let report = service.run_plan(&plan).await;
+    assert!(report.errors().next().is_none(), "{report:?}");
+    for (table, partition) in [("orders", &order_day), ("order_line", &line_day)] {
+        let attached = catalog::partitions(db, "public", table).await;
+        assert!(
+            !attached.iter().any(|(n, _)| n == partition),
+            "{attached:?}"
+        );
+        assert!(catalog::exists(db, "public", partition).await);
+    }
+    let logs = service
+        .table_of("order_line")
+        .await
+        .expect("handle")
+        .all_partitions()
+        .await
+        .expect("logs");
+    assert!(
+        logs.iter()
+            .any(|l| l.partition_name == line_day && !l.is_attached)
+    );
+    // Nothing lost: the detached lines are all there, and no longer tied to the orders table.
+    let kept = catalog::count(db, &format!("\"{line_day}\"")).await;
+    let attached_lines = lines().await;
+    let third = catalog::count(db, "\"order_line_2024-03-03_2024-03-04\"").await;
+    assert_eq!((kept, third, attached_lines), (2, 1, 1));
+    assert_eq!(kept + third + attached_lines, before);
+    assert!(
+        strings(
+            db,
+            "SELECT conname::text FROM pg_constraint WHERE conrelid = to_regclass(format('%I', $1::text)) AND contype = 'f'",
+            vec![line_day.as_str().into()],
+        )
+        .await
+        .is_empty()
+    );
+    // Once the refund is gone, the next run retires 03-02 of both, together.
+    exec(db, "DELETE FROM refund").await;
+    let report = service.run_maintenance().await.expect("run");
+    assert!(report.is_ok(), "{report:?}");
+    let retired: Vec<&Step> = report
+        .tables
+        .iter()
+        .flat_map(|t| t.steps.iter())
+        .map(|s| &s.step)
+        .filter(|s| !s.together.is_empty())
+        .collect();
+    assert_eq!(retired.len(), 1, "{report:?}");
+    assert!(retired[0].partition.contains("2024-03-02_"));
+    for table in ["orders", "order_line"] {
+        let attached = catalog::partitions(db, "public", table).await;
+        assert!(
+            !attached.iter().any(|(n, _)| n.contains("2024-03-02_")),
+            "{attached:?}"
+        );
+    }
+    // Out of the group, a table is retired on its own again.
+    service.retire_apart("order_line").await.expect("apart");
+    assert!(
+        service
+            .config_of("order_line")
+            .await
+            .expect("config")
+            .retire_group
+            .is_none()
     );
     t.finish().await;
 }
