@@ -696,6 +696,11 @@ fn shadow_table(
     })
 }
 
+/// The converted table's name, for looking it up.
+fn target_name((schema, table, _): (String, String, String)) -> QualifiedTable {
+    QualifiedTable::from((schema, table))
+}
+
 /// Creates `partitions` of the new table (with the table's storage options), skipping those that exist.
 async fn create_partitions<C: ConnectionTrait>(
     conn: &C,
@@ -1467,7 +1472,9 @@ impl Runner {
                 r.adopt().await?;
             }
         }
-        Ok(())
+        // The partitions were made before the table had its name, owner and grants: they follow it now.
+        let config = self.service.config_of(target_name(self.names())).await?;
+        super::properties::apply_to_all(&self.service, &config).await
     }
 
     /// Each foreign key the table held: added to every partition `NOT VALID` (a moment's lock), validated

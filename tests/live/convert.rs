@@ -840,6 +840,26 @@ async fn every_object_is_carried_over() {
     )
     .await;
     assert_eq!(grants, ["INSERT", "SELECT"]);
+    // Every partition follows the table: its owner, and the role may use a partition directly.
+    let differing = strings(
+        db,
+        "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+         WHERE i.inhparent = 'event'::regclass AND (pg_get_userbyid(c.relowner) <> $1 \
+               OR NOT has_table_privilege($2, c.oid, 'SELECT') OR NOT has_table_privilege($2, c.oid, 'INSERT'))",
+        vec![owner.clone().into(), role.clone().into()],
+    )
+    .await;
+    assert!(differing.is_empty(), "{differing:?}");
+    let status = service.status_of("event").await.expect("status");
+    assert!(
+        !status
+            .anomalies
+            .iter()
+            .any(|a| a.kind()
+                == sea_orm_pg_partitioning::model::status::AnomalyKind::PropertiesDiffer),
+        "{:#?}",
+        status.anomalies
+    );
     exec(
         db,
         &format!(r#"DROP TABLE event, audit, users; DROP ROLE "{role}"; DROP ROLE "{owner}""#),
