@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::entity::partition_config;
 use crate::model::TableSpec;
-use crate::model::convert::sql::Sql;
 use crate::model::plan::{Step, StepAction};
 use crate::model::recipe::Recipe;
 
@@ -190,16 +189,13 @@ pub(crate) fn group_recipe(members: &[Member<'_>], links: &[Link]) -> Recipe {
     recipe
 }
 
-/// `ALTER TABLE partition DROP CONSTRAINT name`: a foreign key a detached partition kept.
+/// `ALTER TABLE partition DROP CONSTRAINT IF EXISTS name`: a foreign key a detached partition kept
+/// (PostgreSQL 15 and later keep it; 14 drops it with the detach).
 pub(crate) fn drop_kept_key(partition: (&str, &str), constraint: &str) -> Recipe {
     let mut recipe = Recipe::default();
     recipe.push_ddl(
         partition.1,
-        Sql::new("ALTER TABLE ")
-            .table(partition)
-            .push(" DROP CONSTRAINT ")
-            .iden(constraint)
-            .build(),
+        crate::model::convert::sql::drop_constraint_if_exists(partition, constraint),
     );
     recipe
 }
@@ -321,7 +317,7 @@ mod tests {
             group_recipe(&members, &links).sql().collect::<Vec<_>>(),
             [
                 "DETACH line 1",
-                r#"ALTER TABLE "public"."line_1" DROP CONSTRAINT "line_order_fkey""#,
+                r#"ALTER TABLE "public"."line_1" DROP CONSTRAINT IF EXISTS "line_order_fkey""#,
                 "DETACH order 1",
             ]
         );
@@ -340,7 +336,7 @@ mod tests {
             drop_kept_key(("s", "line_p"), "line_order_fkey")
                 .sql()
                 .collect::<Vec<_>>(),
-            [r#"ALTER TABLE "s"."line_p" DROP CONSTRAINT "line_order_fkey""#]
+            [r#"ALTER TABLE "s"."line_p" DROP CONSTRAINT IF EXISTS "line_order_fkey""#]
         );
     }
 }

@@ -520,17 +520,9 @@ pub(crate) fn grant(
     grantee: &str,
     grantable: bool,
 ) -> Option<String> {
-    const PRIVILEGES: [&str; 8] = [
-        "SELECT",
-        "INSERT",
-        "UPDATE",
-        "DELETE",
-        "TRUNCATE",
-        "REFERENCES",
-        "TRIGGER",
-        "MAINTAIN",
-    ];
-    let privilege = PRIVILEGES.iter().find(|p| **p == privilege)?;
+    let privilege = crate::model::properties::TABLE_PRIVILEGES
+        .iter()
+        .find(|p| **p == privilege)?;
     let sql = Sql::new("GRANT ")
         .push(privilege)
         .push(" ON TABLE ")
