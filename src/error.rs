@@ -365,6 +365,24 @@ pub enum Error {
         table: String,
     },
 
+    /// Something Citus does not allow on a distributed table, refused before any SQL.
+    #[error("{table:?} is a distributed (Citus) table: {what} is not possible there. {why}")]
+    UnsupportedOnCitus {
+        /// The table, `schema.name`.
+        table: String,
+        /// What was asked.
+        what: &'static str,
+        /// Why not, and what to do instead.
+        why: &'static str,
+    },
+
+    /// The service (or `pg-partition`) is connected to a Citus worker.
+    #[error(
+        "this database is a Citus worker: partitions of distributed tables are created, detached and recorded on \
+         the coordinator; point the service (or --database-url) at the coordinator"
+    )]
+    CitusWorker,
+
     /// A partition to detach still has rows that other rows reference through a foreign key (PostgreSQL's
     /// message, inside, names the constraint and a key); nothing was changed.
     #[error(
@@ -468,6 +486,8 @@ impl Error {
             Error::PastPointOfNoReturn { .. } => "past-point-of-no-return",
             Error::TableBusy { .. } => "table-busy",
             Error::StillReferenced { .. } => "still-referenced",
+            Error::UnsupportedOnCitus { .. } => "unsupported-on-citus",
+            Error::CitusWorker => "citus-worker",
         }
     }
 }

@@ -472,7 +472,7 @@ const RELATIONS_SQL: &str = concat!(
            h.m[1]::int, h.m[2]::int,
            CASE WHEN pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT' AND c.relkind IN ('r', 'p')
                 THEN (xpath('/row/e/text()', query_to_xml(
-                          format('SELECT EXISTS (SELECT FROM %I.%I) AS e', ns.nspname, c.relname),
+                          format('SELECT EXISTS (SELECT 1 FROM %I.%I) AS e', ns.nspname, c.relname),
                           false, true, '')))[1]::text = 'true' END,
            r.m[1], r.m[2]
     FROM rel

@@ -180,6 +180,15 @@ impl TableHandle {
         if settings.drop_after.is_some_and(|d| d < Duration::zero()) {
             return Err(invalid(ConfigProblem::NegativeDropAfter));
         }
+        if settings.concurrent_detach && !ctx.config.concurrent_detach {
+            super::citus::refuse_if_distributed(
+                &txn,
+                (&self.schema, &self.table),
+                "concurrent_detach",
+                super::citus::NO_CONCURRENT_DETACH,
+            )
+            .await?;
+        }
         if settings.concurrent_detach
             && let Some(default) = core::default_log(&txn, ctx.config.id).await?
         {
@@ -376,6 +385,13 @@ impl TableHandle {
         use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
         let (txn, ctx) = self.lock().await?;
         check_tablespace(&txn, tablespace).await?;
+        super::citus::refuse_if_distributed(
+            &txn,
+            (&self.schema, &self.table),
+            "set_tablespace",
+            super::citus::NO_TABLESPACE,
+        )
+        .await?;
         let Some(log) = core::reread(&txn, &ctx, std::slice::from_ref(partition))
             .await?
             .pop()

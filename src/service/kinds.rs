@@ -44,6 +44,13 @@ struct Common {
 
 impl Common {
     async fn validate(&self, txn: &DatabaseTransaction, table: (&str, &str)) -> Result<()> {
+        super::citus::refuse_tablespaces(
+            txn,
+            table,
+            self.attach_tablespace.as_deref(),
+            self.detach_tablespace.as_deref(),
+        )
+        .await?;
         for tablespace in [&self.attach_tablespace, &self.detach_tablespace]
             .into_iter()
             .flatten()

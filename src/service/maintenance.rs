@@ -474,6 +474,7 @@ impl PartitionService {
     }
 
     async fn plan_tables(&self, only: Option<i32>) -> Result<Plan> {
+        self.refuse_citus_worker().await?;
         let db = self.connection();
         let at = self.now();
         let mut configs = partition_config::Entity::find()

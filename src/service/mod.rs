@@ -7,6 +7,7 @@
 //! the same table at once: they serialise, and each sees what the previous one did.
 
 mod catalog;
+mod citus;
 mod clock;
 mod convert;
 mod core;
@@ -167,6 +168,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     hooks: Vec<Arc<dyn PartitionHook>>,
     maintenance: MaintenanceOptions,
+    /// Whether the database is a Citus worker, read once.
+    citus_worker: tokio::sync::OnceCell<bool>,
 }
 
 impl PartitionService {
@@ -178,6 +181,7 @@ impl PartitionService {
                 clock: Arc::new(SystemClock),
                 hooks: Vec::new(),
                 maintenance: MaintenanceOptions::default(),
+                citus_worker: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -190,6 +194,7 @@ impl PartitionService {
                 clock: Arc::new(clock),
                 hooks: self.inner.hooks.clone(),
                 maintenance: self.inner.maintenance.clone(),
+                citus_worker: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -205,6 +210,7 @@ impl PartitionService {
                 clock: self.inner.clock.clone(),
                 hooks,
                 maintenance: self.inner.maintenance.clone(),
+                citus_worker: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -217,6 +223,7 @@ impl PartitionService {
                 clock: self.inner.clock.clone(),
                 hooks: self.inner.hooks.clone(),
                 maintenance: options,
+                citus_worker: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -229,6 +236,26 @@ impl PartitionService {
     /// The connection.
     pub fn connection(&self) -> &DatabaseConnection {
         &self.inner.db
+    }
+
+    /// [`Error::CitusWorker`] when the database is a Citus worker (read once per service).
+    pub(crate) async fn refuse_citus_worker(&self) -> Result<()> {
+        let worker = self
+            .inner
+            .citus_worker
+            .get_or_try_init(|| async {
+                match citus::refuse_worker(self.connection()).await {
+                    Ok(()) => Ok(false),
+                    Err(Error::CitusWorker) => Ok(true),
+                    Err(other) => Err(other),
+                }
+            })
+            .await?;
+        if *worker {
+            Err(Error::CitusWorker)
+        } else {
+            Ok(())
+        }
     }
 
     /// The current instant, from the service's clock.
@@ -389,6 +416,7 @@ impl PartitionService {
         let schema = self.resolve_schema(table).await?;
         crate::schema::check_name("schema", &schema)?;
         crate::schema::check_name("table", &table.name)?;
+        self.refuse_citus_worker().await?;
         let txn = self.connection().begin().await?;
         catalog::lock_table(&txn, &schema, &table.name).await?;
         let existing = partition_config::Entity::find()

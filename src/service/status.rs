@@ -84,7 +84,20 @@ pub(crate) async fn status_with<C: sea_orm::ConnectionTrait>(
         .iter()
         .map(|l| (l.schema_name.clone(), l.partition_name.clone()))
         .collect();
-    let relations = catalog::relations(db, &managed, &named).await?;
+    let mut relations = catalog::relations(db, &managed, &named).await?;
+    // A distributed partition's rows and size are in its shards, not in the coordinator's shell.
+    let leaves: Vec<i64> = relations
+        .iter()
+        .filter(|r| r.relkind == "r")
+        .map(|r| r.oid)
+        .collect();
+    let shards = super::citus::shard_stats(db, &leaves).await?;
+    for rel in relations.iter_mut() {
+        if let Some((rows, bytes)) = shards.get(&rel.oid) {
+            rel.estimated_rows = *rows;
+            rel.size_bytes = *bytes;
+        }
+    }
     let oids: Vec<i64> = relations.iter().map(|r| r.oid).collect();
     let indexes = catalog::index_placements(db, &oids).await?;
     let names: Vec<(String, String)> = configs

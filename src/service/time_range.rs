@@ -327,6 +327,13 @@ impl TimeRangeRegistration {
             service.now(),
         )
         .await?;
+        super::citus::refuse_tablespaces(
+            &txn,
+            (&schema, &table),
+            settings.attach_tablespace.as_deref(),
+            settings.detach_tablespace.as_deref(),
+        )
+        .await?;
         settings.validate(&txn).await?;
         super::properties::check(&txn, (&schema, &table), &self.properties).await?;
         let sub = super::validate_sub_partition(self.sub_partition.as_ref())?;

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod citus;
 mod cli;
 mod convert;
 mod drift;

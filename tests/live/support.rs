@@ -77,7 +77,7 @@ pub fn database_name(path: &str) -> String {
     format!("{}_{:08x}", &name[..54], hash as u32)
 }
 
-async fn connect(url: &str, max: u32) -> DatabaseConnection {
+pub async fn connect(url: &str, max: u32) -> DatabaseConnection {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max)
