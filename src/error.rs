@@ -867,6 +867,21 @@ pub enum StatementError {
         missing: String,
     },
 
+    /// A UNIQUE constraint of a table distributed by Citus that lacks the distribution column.
+    #[error(
+        "{constraint} on table {table:?} does not contain the distribution column {column:?}: Citus requires every \
+         unique constraint of a distributed table to contain it (as well as the partition key): add it, or drop \
+         the constraint"
+    )]
+    UniqueWithoutDistributionColumn {
+        /// The table.
+        table: String,
+        /// The constraint.
+        constraint: String,
+        /// The distribution column.
+        column: String,
+    },
+
     /// A UNIQUE constraint or primary key on a table whose partition key contains an expression.
     #[error(
         "{constraint} on table {table:?} cannot be kept because the partition key contains an expression, and \
@@ -941,6 +956,9 @@ impl StatementError {
             StatementError::UnknownKeyColumn { .. } => "unknown-key-column",
             StatementError::UniqueWithoutPartitionKey { .. } => "unique-without-partition-key",
             StatementError::UniqueWithExpressionKey { .. } => "unique-with-expression-key",
+            StatementError::UniqueWithoutDistributionColumn { .. } => {
+                "unique-without-distribution-column"
+            }
             StatementError::InvalidHashBound { .. } => "invalid-hash-bound",
             StatementError::RangeBoundArity { .. } => "range-bound-arity",
             StatementError::EmptyListBound => "empty-list-bound",

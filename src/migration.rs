@@ -6,8 +6,8 @@ use sea_orm_migration::SchemaManager;
 use crate::error::Result;
 use crate::exec::execute;
 use crate::schema::{
-    PartitionAttachStatement, PartitionCreateStatement, PartitionDetachStatement, PartitionedTable,
-    SetTablespaceStatement,
+    DistributeStatement, PartitionAttachStatement, PartitionCreateStatement,
+    PartitionDetachStatement, PartitionedTable, SetTablespaceStatement,
 };
 
 /// Partitioning statements on sea-orm-migration's `SchemaManager`. Each method validates its statement first
@@ -61,8 +61,25 @@ use crate::schema::{
 /// ```
 #[async_trait::async_trait]
 pub trait PartitionSchemaManagerExt {
-    /// `CREATE TABLE .. PARTITION BY ..`, after the legality checks of [`PartitionedTable`].
+    /// `CREATE TABLE .. PARTITION BY ..`, after the legality checks of [`PartitionedTable`]; for a table
+    /// [`distributed_by`](PartitionedTable::distributed_by) a column, then `create_distributed_table` (Citus
+    /// distributes the partitions made later too). Both are checked before either runs.
     async fn create_partitioned_table(&self, table: PartitionedTable) -> Result<()>;
+
+    /// Citus' `create_distributed_table` or `create_reference_table` (see
+    /// [`Distribute`](crate::schema::Distribute)), e.g. for a reference table a distributed one points to.
+    ///
+    /// ```
+    /// use sea_orm_migration::prelude::*;
+    /// use sea_orm_pg_partitioning::prelude::*;
+    /// use sea_orm_pg_partitioning::schema::Distribute;
+    ///
+    /// # async fn up(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    /// manager.distribute(Distribute::reference("country")).await?;
+    /// manager.distribute(Distribute::table("account").column("tenant").to_owned()).await?;
+    /// # Ok(()) }
+    /// ```
+    async fn distribute(&self, statement: DistributeStatement) -> Result<()>;
 
     /// `CREATE TABLE .. PARTITION OF ..`.
     async fn create_partition(&self, partition: PartitionCreateStatement) -> Result<()>;
@@ -123,6 +140,16 @@ pub trait PartitionSchemaManagerExt {
 impl PartitionSchemaManagerExt for SchemaManager<'_> {
     async fn create_partitioned_table(&self, table: PartitionedTable) -> Result<()> {
         let sql = table.build(PostgresQueryBuilder)?;
+        let distribute = table.distribute_statement()?;
+        execute(self.get_connection(), sql).await?;
+        if let Some(distribute) = distribute {
+            execute(self.get_connection(), distribute).await?;
+        }
+        Ok(())
+    }
+
+    async fn distribute(&self, statement: DistributeStatement) -> Result<()> {
+        let sql = statement.build(PostgresQueryBuilder)?;
         execute(self.get_connection(), sql).await
     }
 

@@ -5,6 +5,7 @@
 
 mod alter;
 mod builder;
+mod distribute;
 mod ident;
 mod key;
 mod parent;
@@ -16,6 +17,7 @@ pub use alter::{
     PartitionTruncateStatement, SetTablespaceStatement, TablespaceTarget,
 };
 pub use builder::PartitionBuilder;
+pub use distribute::{Distribute, DistributeStatement};
 pub use ident::MAX_IDENTIFIER_BYTES;
 pub(crate) use ident::check_identifier as check_name;
 pub use key::{

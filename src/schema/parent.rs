@@ -138,6 +138,15 @@ pub struct PartitionedTable {
     key: PartitionKey,
     policy: PrimaryKeyPolicy,
     tablespace: Option<DynIden>,
+    distribution: Option<Distribution>,
+}
+
+/// How a partitioned table is distributed by Citus: its distribution column, and the table it is
+/// co-located with.
+#[derive(Debug, Clone)]
+struct Distribution {
+    column: String,
+    colocate_with: Option<TableRef>,
 }
 
 /// What to do with the primary key when rebuilding the statement.
@@ -155,7 +164,80 @@ impl PartitionedTable {
             key,
             policy: PrimaryKeyPolicy::default(),
             tablespace: None,
+            distribution: None,
         }
+    }
+
+    /// Distributes the table with Citus by `column` (hash): [`distribute_statement`](Self::distribute_statement)
+    /// gives the `create_distributed_table` call to run after the `CREATE TABLE`, and the migration extension's
+    /// `create_partitioned_table` runs both. Citus requires every unique constraint, the primary key included,
+    /// to contain the distribution column as well as the partition key: [`build`](Self::build) checks it
+    /// (widening or suppressing the primary key as [`PrimaryKeyPolicy`] says).
+    ///
+    /// ```
+    /// use sea_orm::sea_query::{ColumnDef, PostgresQueryBuilder, Table};
+    /// use sea_orm_pg_partitioning::StatementError;
+    /// use sea_orm_pg_partitioning::prelude::*;
+    ///
+    /// let event = Table::create()
+    ///     .table("event")
+    ///     .col(ColumnDef::new("tenant").integer().not_null())
+    ///     .col(ColumnDef::new("created_at").timestamp_with_time_zone().not_null())
+    ///     .partitioned_by(PartitionKey::range(["created_at"]))
+    ///     .distributed_by("tenant")
+    ///     .to_owned();
+    /// assert_eq!(
+    ///     event.distribute_statement()?.unwrap(),
+    ///     r#"SELECT create_distributed_table('"event"', 'tenant')"#
+    /// );
+    /// let err = Table::create()
+    ///     .table("account")
+    ///     .col(ColumnDef::new("tenant").integer())
+    ///     .col(ColumnDef::new("email").text().unique_key())
+    ///     .partitioned_by(PartitionKey::hash(["email"]))
+    ///     .distributed_by("tenant")
+    ///     .build(PostgresQueryBuilder)
+    ///     .unwrap_err();
+    /// assert!(matches!(err, StatementError::UniqueWithoutDistributionColumn { .. }));
+    /// # Ok::<(), sea_orm_pg_partitioning::StatementError>(())
+    /// ```
+    pub fn distributed_by<C: IntoIden>(&mut self, column: C) -> &mut Self {
+        let column = column.into_iden().to_string();
+        let colocate_with = self.distribution.take().and_then(|d| d.colocate_with);
+        self.distribution = Some(Distribution {
+            column,
+            colocate_with,
+        });
+        self
+    }
+
+    /// With [`distributed_by`](Self::distributed_by): co-locates the table's shards with those of `table` (same
+    /// shard count and placement), as joins and foreign keys between them need.
+    pub fn colocate_with<T: sea_orm::sea_query::IntoTableRef>(&mut self, table: T) -> &mut Self {
+        if let Some(distribution) = &mut self.distribution {
+            distribution.colocate_with = Some(table.into_table_ref());
+        }
+        self
+    }
+
+    /// The distribution column, if the table is distributed.
+    pub fn get_distribution_column(&self) -> Option<&str> {
+        self.distribution.as_ref().map(|d| d.column.as_str())
+    }
+
+    /// `SELECT create_distributed_table('table', 'column'[, colocate_with => ..])` for a table
+    /// [`distributed_by`](Self::distributed_by) a column; `None` otherwise.
+    pub fn distribute_statement(&self) -> Result<Option<String>> {
+        let (Some(distribution), Some(table)) = (&self.distribution, self.table.get_table_name())
+        else {
+            return Ok(None);
+        };
+        let mut statement = super::distribute::Distribute::table(table.clone());
+        statement.column(distribution.column.clone());
+        if let Some(other) = &distribution.colocate_with {
+            statement.colocate_with(other.clone());
+        }
+        statement.build(PostgresQueryBuilder).map(Some)
     }
 
     /// Chooses what happens to a primary key that lacks key columns (default: [`PrimaryKeyPolicy::Suppress`]).
@@ -239,7 +321,32 @@ impl PartitionedTable {
         }
 
         self.check_unique_constraints(&table, &key_columns)?;
-        let action = self.primary_key_action(&table, &key_columns)?;
+        let mut unique_columns = key_columns.clone();
+        if let Some(distribution) = &self.distribution {
+            check_identifier("column", &distribution.column)?;
+            if !columns.contains(&distribution.column) {
+                return Err(Error::UnknownKeyColumn {
+                    table,
+                    column: distribution.column.clone(),
+                    available: columns.join(", "),
+                });
+            }
+            if !unique_columns.contains(&distribution.column) {
+                unique_columns.push(distribution.column.clone());
+            }
+            self.check_unique_constraints(&table, &unique_columns)
+                .map_err(|err| match err {
+                    Error::UniqueWithoutPartitionKey {
+                        table, constraint, ..
+                    } => Error::UniqueWithoutDistributionColumn {
+                        table,
+                        constraint,
+                        column: distribution.column.clone(),
+                    },
+                    other => other,
+                })?;
+        }
+        let action = self.primary_key_action(&table, &unique_columns)?;
 
         // Build a faithful copy first: if it does not render exactly like the original, the original holds
         // something the getters do not expose, and dropping it silently would change the table.

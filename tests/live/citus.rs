@@ -424,3 +424,119 @@ async fn what_citus_refuses_is_a_typed_error_and_drift_adoption_and_the_cli_work
     let _ = worker.close().await;
     t.finish().await;
 }
+
+#[tokio::test]
+async fn a_migration_creates_a_distributed_partitioned_table_and_a_reference_table() {
+    use sea_orm::sea_query::{ColumnDef, Table};
+    use sea_orm_migration::SchemaManager;
+    use sea_orm_pg_partitioning::schema::Distribute;
+    let Some(t) = CitusDb::new(test_name!(
+        "a_migration_creates_a_distributed_partitioned_table_and_a_reference_table"
+    ))
+    .await
+    else {
+        return;
+    };
+    let db = &t.conn;
+    let manager = SchemaManager::new(db);
+    // A unique constraint without the distribution column: refused before any SQL.
+    let err = manager
+        .create_partitioned_table(
+            Table::create()
+                .table("bad")
+                .col(ColumnDef::new("Tenant").integer().not_null())
+                .col(
+                    ColumnDef::new("created_at")
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .col(ColumnDef::new("code").text().not_null())
+                .index(
+                    sea_orm::sea_query::Index::create()
+                        .unique()
+                        .name("bad_code")
+                        .col("code")
+                        .col("created_at"),
+                )
+                .partitioned_by(PartitionKey::range(["created_at"]))
+                .distributed_by("Tenant")
+                .to_owned(),
+        )
+        .await
+        .expect_err("illegal");
+    assert!(
+        matches!(
+            err,
+            Error::Statement(
+                sea_orm_pg_partitioning::StatementError::UniqueWithoutDistributionColumn { .. }
+            )
+        ),
+        "{err}"
+    );
+    assert!(!crate::support::catalog::exists(db, "public", "bad").await);
+
+    manager
+        .distribute(Distribute::reference("country"))
+        .await
+        .expect_err("no such table yet");
+    exec(db, "CREATE TABLE country (code text PRIMARY KEY)").await;
+    manager
+        .distribute(Distribute::reference("country"))
+        .await
+        .expect("reference table");
+    // Mixed case: the names reach Citus exactly; the primary key is widened with the key and the
+    // distribution column.
+    manager
+        .create_partitioned_table(
+            Table::create()
+                .table("Event")
+                .col(ColumnDef::new("id").big_integer().not_null().primary_key())
+                .col(ColumnDef::new("Tenant").integer().not_null())
+                .col(
+                    ColumnDef::new("created_at")
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .partitioned_by(PartitionKey::range(["created_at"]))
+                .primary_key_policy(PrimaryKeyPolicy::IncludeKey)
+                .distributed_by("Tenant")
+                .to_owned(),
+        )
+        .await
+        .expect("distributed");
+    let dist = strings(
+        db,
+        "SELECT logicalrelid::text || ' ' || partmethod::text || ' ' || COALESCE(column_to_column_name(logicalrelid, partkey), '-') \
+         FROM pg_dist_partition ORDER BY 1",
+        vec![],
+    )
+    .await;
+    assert_eq!(dist, [r#""Event" h Tenant"#, "country n -"], "{dist:?}");
+    let pk = strings(
+        db,
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = '\"Event\"'::regclass AND contype = 'p'",
+        vec![],
+    )
+    .await;
+    assert_eq!(pk, [r#"PRIMARY KEY (id, created_at, "Tenant")"#]);
+    // Partitions the service makes are distributed too.
+    let clock = ManualClock::new(utc(2026, 3, 10, 12, 0));
+    let service = PartitionService::new(db.clone()).with_clock(clock);
+    service
+        .time_range_table("Event")
+        .period(Period::Day)
+        .register()
+        .await
+        .expect("register");
+    service.run_maintenance().await.expect("premake");
+    exec(
+        db,
+        r#"INSERT INTO "Event" SELECT g, g % 7, '2026-03-10 01:00+00' FROM generate_series(1, 100) g"#,
+    )
+    .await;
+    assert_eq!(
+        shard_nodes(db, "Event_2026-03-10_2026-03-11").await.len(),
+        2
+    );
+    t.finish().await;
+}
