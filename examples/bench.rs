@@ -4,7 +4,7 @@
 //! scripts/bench            # installs postgresql-15-partman when missing (as root), then runs this in release
 //! ```
 //!
-//! `BENCH_ONLY=main|growth|online|encoding|convert|index` runs one group of scenarios.
+//! `BENCH_ONLY=main|growth|online|encoding|convert|index|columnar` runs one group of scenarios.
 //!
 //! Method. Every scenario runs `RUNS` times (default 5; `BENCH_RUNS` overrides). Each run of each tool uses a
 //! database of its own, created for it, so no tool pays for another's catalog. The figures are ratios of
@@ -44,6 +44,12 @@
 //!   back while an index is built on `payload`: with one blocking `CREATE INDEX` on the parent, then with
 //!   `create_index` (`ON ONLY`, `CONCURRENTLY` per partition, attached). The ratio of build times, and the
 //!   writer's p99 and worst insert during each.
+//! - columnar: one daily partition of `BENCH_COLUMNAR_ROWS` rows (default 1 000 000), made once and copied for
+//!   every measurement. In each of `RUNS` pairs, alternating which goes first, a reader counts the partition's
+//!   rows back to back while it is converted to `columnar`: with a raw `ALTER TABLE .. SET ACCESS METHOD
+//!   columnar`, then with our retention action (`run_maintenance()`, which also checks the table and records
+//!   the sizes in the log). The ratio of conversion times, the compression (heap / columnar size) and the
+//!   reader's worst count during each. Needs `citus_columnar` (skipped otherwise).
 
 use std::time::{Duration as StdDuration, Instant};
 
@@ -56,6 +62,8 @@ use sea_orm_migration::MigratorTrait;
 use sea_orm_pg_partitioning::prelude::*;
 use sea_orm_pg_partitioning::service::Clock;
 
+#[path = "bench/columnar.rs"]
+mod columnar;
 #[path = "bench/convert.rs"]
 mod convert;
 #[path = "bench/index.rs"]
@@ -763,6 +771,15 @@ async fn main() -> Res<()> {
     };
     if let Some(figures) = indexed.as_mut() {
         index::print(figures);
+        println!();
+    }
+    let mut archived = if wants("columnar") {
+        columnar::run(&mut server, runs).await?
+    } else {
+        None
+    };
+    if let Some(figures) = archived.as_mut() {
+        columnar::print(figures);
         println!();
     }
     if let Some(figures) = converted.as_mut() {

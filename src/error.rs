@@ -667,6 +667,9 @@ pub enum ConfigProblem {
         /// PostgreSQL's message.
         reason: String,
     },
+    /// Retention `Columnar` where partitions cannot be converted.
+    #[error("retention columnar is not possible here: {0}")]
+    ColumnarUnavailable(&'static str),
     /// Tables that cannot be retired together.
     #[error("it cannot be retired together with {other}: {why}")]
     GroupNotAlike {

@@ -127,7 +127,7 @@ enum Command {
     },
     /// Shows a table's configuration, or changes it with --set KEY=VALUE (validated as the library does).
     ///
-    /// Keys: premake, retention (detach|drop), drop_after (e.g. 30d, 12h, 3600), creation_mode
+    /// Keys: premake, retention (detach|drop|columnar), drop_after (e.g. 30d, 12h, 3600), creation_mode
     /// (direct|attach), concurrent_detach (true|false); for time ranges also period, interval (N|none),
     /// attach_tablespace, detach_tablespace (NAME|none), time_zone.
     Config {
@@ -716,7 +716,8 @@ impl ConfigChanges {
                     changes.retention = Some(match value {
                         "detach" => RetentionAction::Detach,
                         "drop" => RetentionAction::Drop,
-                        _ => return Err(bad("use detach or drop")),
+                        "columnar" => RetentionAction::Columnar,
+                        _ => return Err(bad("use detach, drop or columnar")),
                     })
                 }
                 "drop_after" => {
@@ -876,10 +877,10 @@ async fn print_config(handle: &TableHandle) -> Result<u8, Failure> {
     out!("premake            {}", m.premake);
     out!(
         "retention          {}",
-        if m.retention == RetentionAction::Drop {
-            "drop"
-        } else {
-            "detach"
+        match m.retention {
+            RetentionAction::Drop => "drop",
+            RetentionAction::Columnar => "columnar",
+            RetentionAction::Detach => "detach",
         }
     );
     out!(

@@ -20,6 +20,10 @@ pub enum RetentionAction {
     /// Detach them, then drop them once detached for longer than `drop_after_seconds`.
     #[sea_orm(string_value = "drop")]
     Drop,
+    /// Keep them attached, converted to the `columnar` access method (compressed, read-mostly; from the
+    /// `citus_columnar` extension, or Citus): the log records each one's size before and after.
+    #[sea_orm(string_value = "columnar")]
+    Columnar,
 }
 
 /// How maintenance creates partitions.

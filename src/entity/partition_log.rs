@@ -77,6 +77,13 @@ pub struct Model {
     /// The partition a conversion kept the table's old rows in ([`legacy_partition`](crate::service::ConversionBuilder::legacy_partition)):
     /// one range over many periods (or steps), never reported as misaligned.
     pub legacy: bool,
+    /// When retention converted it to the `columnar` access method
+    /// ([`RetentionAction::Columnar`](super::partition_config::RetentionAction::Columnar)).
+    pub columnar_at: Option<DateTimeUtc>,
+    /// Its size in bytes before that conversion (on Citus, its shards' total).
+    pub size_before: Option<i64>,
+    /// Its size in bytes after it.
+    pub size_after: Option<i64>,
     /// When the partition was created.
     pub created_at: DateTimeUtc,
     /// When it was last detached.

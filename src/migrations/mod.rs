@@ -31,6 +31,7 @@ mod m20261201_000001_sopp_created_tablespace;
 mod m20261201_000002_sopp_key_encoding;
 mod m20261201_000003_sopp_conversion;
 mod m20261201_000004_sopp_partition_properties;
+mod m20261201_000005_sopp_columnar;
 
 /// The crate's migrations, in order: a sea-orm-migration `Migrator` of its own, or a list to merge into
 /// yours (`Migrator::migrations()`).
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_sopp_key_encoding::Migration),
             Box::new(m20261201_000003_sopp_conversion::Migration),
             Box::new(m20261201_000004_sopp_partition_properties::Migration),
+            Box::new(m20261201_000005_sopp_columnar::Migration),
         ]
     }
 }

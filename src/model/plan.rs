@@ -52,6 +52,9 @@ pub enum StepAction {
     Drop,
     /// Complete a `DETACH .. CONCURRENTLY` that was interrupted.
     FinishDetach,
+    /// Convert an attached partition past retention to the `columnar` access method (retention action
+    /// `columnar`).
+    Columnar,
 }
 
 impl StepAction {
@@ -62,6 +65,7 @@ impl StepAction {
             StepAction::Detach => "detach",
             StepAction::Drop => "drop",
             StepAction::FinishDetach => "finish-detach",
+            StepAction::Columnar => "columnar",
         }
     }
 }
@@ -469,7 +473,12 @@ fn plan_time(
                 && l.end.is_some_and(|end| end < threshold)
                 && !is_protected(l, now)
         }) {
-            steps.push(detach_step(ctx, log, reason.clone())?);
+            if let Some(step) = retire_step(ctx, log, reason.clone())? {
+                steps.push(step);
+            }
+        }
+        if config.retention_action == RetentionAction::Columnar {
+            return Ok(());
         }
         detach_planned(
             ctx,
@@ -549,7 +558,7 @@ fn plan_int(
                 && l.int_end.is_some_and(|end| end <= threshold)
                 && !is_protected(l, now)
         }) {
-            steps.push(detach_step(
+            steps.extend(retire_step(
                 ctx,
                 log,
                 format!("more than {keep} partition(s) below the one holding the largest key"),
@@ -570,6 +579,24 @@ fn create_step(ctx: &Table, range: StepRange, reason: String) -> Result<Option<S
         None,
         reason,
     )?))
+}
+
+/// What retention does to `log`: detach it, or with the `columnar` action convert it (once).
+fn retire_step(ctx: &Table, log: &partition_log::Model, reason: String) -> Result<Option<Step>> {
+    if ctx.config.retention_action != RetentionAction::Columnar {
+        return detach_step(ctx, log, reason).map(Some);
+    }
+    if log.columnar_at.is_some() || log.kind != PartitionKind::Range {
+        return Ok(None);
+    }
+    step(
+        ctx,
+        StepAction::Columnar,
+        log.partition_name.clone(),
+        Some(log),
+        format!("{reason}: to columnar"),
+    )
+    .map(Some)
 }
 
 fn detach_step(ctx: &Table, log: &partition_log::Model, reason: String) -> Result<Step> {
@@ -625,6 +652,8 @@ pub(crate) struct StepFacts {
     pub default_rows: Option<DefaultRows>,
     /// Detaches with a `detach_tablespace`: where the partition's tables and indexes are.
     pub placed: Vec<Placed>,
+    /// The table is distributed by Citus (a columnar conversion goes through Citus' function).
+    pub distributed: bool,
 }
 
 /// The statements of a step on `partition` of the table, and the strongest lock they take. Pure: the plan
@@ -679,6 +708,10 @@ pub(crate) fn compose(
             PARENT_SHARED,
         ),
         StepAction::Drop => (recipe::drop(target)?, "ACCESS EXCLUSIVE on the partition"),
+        StepAction::Columnar => (
+            recipe::to_columnar(target, facts.distributed),
+            "ACCESS EXCLUSIVE on the partition while it is rewritten",
+        ),
     })
 }
 
@@ -756,6 +789,9 @@ pub(crate) mod fixtures {
             tablespace: None,
             created_tablespace: None,
             legacy: false,
+            columnar_at: None,
+            size_before: None,
+            size_after: None,
             created_at: start,
             detached_at: None,
         }
@@ -873,6 +909,43 @@ mod tests {
             max_key: None,
         };
         assert!(plan_table(&state, utc(2024, 4, 10)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn columnar_retention_converts_attached_partitions_once_and_detaches_nothing() {
+        let mut c = config(Some(Period::Month), None);
+        c.interval = Some(1);
+        c.premake = Some(0);
+        c.retention_action = RetentionAction::Columnar;
+        let ctx = ctx(c);
+        let mut converted = log(1, utc(2023, 12, 1), utc(2024, 1, 1), true);
+        converted.columnar_at = Some(utc(2024, 2, 1));
+        let logs = [
+            converted,                                      // columnar already
+            log(2, utc(2024, 1, 1), utc(2024, 2, 1), true), // past retention: converted
+            log(3, utc(2024, 3, 1), utc(2024, 4, 1), true),
+        ];
+        let state = TableState {
+            ctx: &ctx,
+            logs: &logs,
+            max_key: None,
+        };
+        let steps = plan_table(&state, utc(2024, 3, 20)).unwrap();
+        assert_eq!(actions(&steps), [("columnar", "p2".to_owned())]);
+        assert_eq!(
+            steps[0].recipe.sql().collect::<Vec<_>>(),
+            [r#"ALTER TABLE "public"."p2" SET ACCESS METHOD columnar"#]
+        );
+        assert!(steps[0].lock.contains("rewritten"));
+        let facts = StepFacts {
+            distributed: true,
+            ..StepFacts::default()
+        };
+        let (recipe, _) = compose(&ctx, StepAction::Columnar, "p2", &facts).unwrap();
+        assert_eq!(
+            recipe.sql().collect::<Vec<_>>(),
+            [r#"SELECT alter_table_set_access_method('"public"."p2"'::regclass, 'columnar')"#]
+        );
     }
 
     #[test]

@@ -484,6 +484,30 @@ pub(crate) fn referencing_rows(
     sql.build()
 }
 
+/// Converts a partition to the `columnar` access method: `ALTER TABLE .. SET ACCESS METHOD columnar`, or on a
+/// distributed (Citus) table Citus' `alter_table_set_access_method`, which converts every shard.
+pub(crate) fn to_columnar(partition: (String, String), distributed: bool) -> Recipe {
+    use crate::model::convert::sql::Sql;
+    let target = partition.1.clone();
+    let table = (partition.0.as_str(), partition.1.as_str());
+    let sql = if distributed {
+        let mut name = String::new();
+        name.push_str(&Sql::new("").table(table).build());
+        Sql::new("SELECT alter_table_set_access_method(")
+            .value(name)
+            .push("::regclass, 'columnar')")
+            .build()
+    } else {
+        Sql::new("ALTER TABLE ")
+            .table(table)
+            .push(" SET ACCESS METHOD columnar")
+            .build()
+    };
+    let mut recipe = Recipe::default();
+    recipe.push(StatementKind::Ddl, &target, sql);
+    recipe
+}
+
 /// `ANALYZE [ONLY] "schema"."table"`: `ONLY` (PostgreSQL 18) leaves the partitions to autovacuum.
 pub(crate) fn analyze(table: (&str, &str), only: bool) -> String {
     crate::model::convert::sql::Sql::new(if only { "ANALYZE ONLY " } else { "ANALYZE " })

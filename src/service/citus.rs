@@ -134,3 +134,73 @@ pub(crate) async fn refuse_tablespaces<C: ConnectionTrait>(
     }
     refuse_if_distributed(conn, table, "a tablespace setting", NO_TABLESPACE).await
 }
+
+/// The total size of a table in bytes: its shards' on a distributed table.
+pub(crate) async fn total_size<C: ConnectionTrait>(
+    conn: &C,
+    (schema, table): (&str, &str),
+    distributed: bool,
+) -> Result<i64> {
+    let sql = if distributed {
+        "SELECT citus_total_relation_size(to_regclass(format('%I.%I', $1::text, $2::text)))::int8"
+    } else {
+        "SELECT pg_total_relation_size(to_regclass(format('%I.%I', $1::text, $2::text)))::int8"
+    };
+    Ok(query_one(conn, sql, vec![schema.into(), table.into()])
+        .await?
+        .map(|r| r.try_get_by_index::<Option<i64>>(0))
+        .transpose()?
+        .flatten()
+        .unwrap_or(0))
+}
+
+/// Whether the `columnar` access method is there (the `citus_columnar` extension, or Citus).
+pub(crate) async fn has_columnar<C: ConnectionTrait>(conn: &C) -> Result<bool> {
+    Ok(query_one(
+        conn,
+        "SELECT 1 FROM pg_am WHERE amname = 'columnar'",
+        vec![],
+    )
+    .await?
+    .is_some())
+}
+
+/// Why the table's partitions cannot be converted to `columnar`, if they cannot.
+pub(crate) async fn check_columnar<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &crate::model::table::Table,
+) -> Result<(), crate::error::ConfigProblem> {
+    use crate::error::ConfigProblem;
+    let failed = |_| ConfigProblem::ColumnarUnavailable("the catalog could not be read");
+    if !has_columnar(conn).await.map_err(failed)? {
+        return Err(ConfigProblem::ColumnarUnavailable(
+            "the columnar access method is not installed: CREATE EXTENSION citus_columnar (shipped with Citus)",
+        ));
+    }
+    if ctx.sub_partition().is_some() {
+        return Err(ConfigProblem::ColumnarUnavailable(
+            "the table is sub-partitioned, and a partitioned partition has no access method of its own",
+        ));
+    }
+    let distributed = distribution_column(conn, &ctx.config.schema_name, &ctx.config.table_name)
+        .await
+        .map_err(failed)?
+        .is_some();
+    let version: i32 = query_one(
+        conn,
+        "SELECT current_setting('server_version_num')::int",
+        vec![],
+    )
+    .await
+    .map_err(failed)?
+    .map(|r| r.try_get_by_index(0))
+    .transpose()
+    .map_err(|_| ConfigProblem::ColumnarUnavailable("the server version could not be read"))?
+    .unwrap_or(0);
+    if !distributed && version < 150_000 {
+        return Err(ConfigProblem::ColumnarUnavailable(
+            "ALTER TABLE .. SET ACCESS METHOD needs PostgreSQL 15 or later",
+        ));
+    }
+    Ok(())
+}

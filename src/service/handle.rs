@@ -177,6 +177,13 @@ impl TableHandle {
             return Err(invalid(ConfigProblem::DropWithoutGrace));
         }
         super::check_premake(settings.premake)?;
+        if settings.retention == RetentionAction::Columnar
+            && ctx.config.retention_action != RetentionAction::Columnar
+        {
+            super::citus::check_columnar(&txn, &ctx)
+                .await
+                .map_err(invalid)?;
+        }
         if settings.drop_after.is_some_and(|d| d < Duration::zero()) {
             return Err(invalid(ConfigProblem::NegativeDropAfter));
         }

@@ -338,6 +338,15 @@ async fn add_facts<C: sea_orm::ConnectionTrait>(
                     facts.placed = core::placed(db, log).await?.0;
                 }
             }
+            StepAction::Columnar => {
+                facts.distributed = super::citus::distribution_column(
+                    db,
+                    &ctx.config.schema_name,
+                    &ctx.config.table_name,
+                )
+                .await?
+                .is_some();
+            }
             _ => continue,
         }
         (step.recipe, step.lock) = plan::compose(ctx, step.action, &step.partition, &facts)?;
@@ -812,6 +821,7 @@ impl PartitionService {
             StepAction::Detach => self.step_detach(step).await,
             StepAction::Drop => self.step_drop(step).await,
             StepAction::FinishDetach => self.step_finish_detach(step).await,
+            StepAction::Columnar => self.step_columnar(step).await,
         }
     }
 
@@ -854,6 +864,53 @@ impl PartitionService {
         let tablespace = ctx.config.detach_tablespace.clone();
         core::detach(self, &txn, &ctx, log, tablespace.as_deref()).await?;
         txn.commit().await?;
+        Ok(StepOutcome::Done { moved_rows: None })
+    }
+
+    /// Converts a partition past retention to `columnar`, recording its size before and after, in one
+    /// transaction under the table's lock.
+    async fn step_columnar(&self, step: &Step) -> Result<StepOutcome> {
+        use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+        let (txn, ctx) = self.lock_step(step).await?;
+        let Some(log) = reread(&txn, step).await? else {
+            return Ok(StepOutcome::Skipped(
+                "the partition is no longer recorded".to_owned(),
+            ));
+        };
+        if !log.is_attached || log.columnar_at.is_some() {
+            return Ok(StepOutcome::Skipped(
+                "detached, or columnar already".to_owned(),
+            ));
+        }
+        let distributed = super::citus::distribution_column(
+            &txn,
+            &ctx.config.schema_name,
+            &ctx.config.table_name,
+        )
+        .await?
+        .is_some();
+        let partition = (log.schema_name.clone(), log.partition_name.clone());
+        let before =
+            super::citus::total_size(&txn, (&partition.0, &partition.1), distributed).await?;
+        let facts = StepFacts {
+            distributed,
+            ..StepFacts::default()
+        };
+        let (recipe, _) = plan::compose(&ctx, StepAction::Columnar, &log.partition_name, &facts)?;
+        exec::run(&txn, &ctx.qualified(), &recipe, |_, err| err).await?;
+        // Measured once the conversion has committed: columnar writes part of its storage at commit, and
+        // Citus measures no size in a transaction that rewrote shards.
+        let mut active = log.into_active_model();
+        active.columnar_at = Set(Some(self.now()));
+        active.size_before = Set(Some(before));
+        let log = active.update(&txn).await?;
+        txn.commit().await?;
+        let db = self.connection();
+        let after = super::citus::total_size(db, (&partition.0, &partition.1), distributed).await?;
+        let mut active = log.into_active_model();
+        active.size_after = Set(Some(after));
+        active.update(db).await?;
+        tracing::info!(partition = %partition.1, before, after, "converted to columnar");
         Ok(StepOutcome::Done { moved_rows: None })
     }
 

@@ -7,7 +7,7 @@
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 use sea_orm_pg_partitioning::prelude::*;
-use sea_orm_pg_partitioning::service::ManualClock;
+use sea_orm_pg_partitioning::service::{ManualClock, StepAction};
 
 use crate::support::{connect, database_name, exec, strings, url_with_database};
 use crate::test_name;
@@ -537,6 +537,210 @@ async fn a_migration_creates_a_distributed_partitioned_table_and_a_reference_tab
     assert_eq!(
         shard_nodes(db, "Event_2026-03-10_2026-03-11").await.len(),
         2
+    );
+    t.finish().await;
+}
+
+/// A database of its own on the coordinator's server without the Citus extension: a single PostgreSQL
+/// server, where `citus_columnar` works on its own.
+async fn plain_db(path: &str) -> Option<(DatabaseConnection, String, String)> {
+    let cluster = cluster(path)?;
+    let name = database_name(path);
+    let admin = connect(&cluster.coordinator, 1).await;
+    exec(
+        &admin,
+        &format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#),
+    )
+    .await;
+    exec(
+        &admin,
+        &format!(r#"CREATE DATABASE "{name}" TEMPLATE template0"#),
+    )
+    .await;
+    let _ = admin.close().await;
+    let conn = connect(&url_with_database(&cluster.coordinator, &name), 4).await;
+    sea_orm_pg_partitioning_migration::Migrator::up(&conn, None)
+        .await
+        .expect("crate migrations");
+    Some((conn, cluster.coordinator, name))
+}
+
+/// Whether `table` uses the columnar access method.
+async fn access_method<C: ConnectionTrait>(db: &C, table: &str) -> String {
+    strings(
+        db,
+        "SELECT COALESCE(a.amname::text, '-') FROM pg_class c LEFT JOIN pg_am a ON a.oid = c.relam WHERE c.relname = $1",
+        vec![table.into()],
+    )
+    .await[0]
+        .clone()
+}
+
+/// Rows of `ev` for one day: 2026-03-10, 20 000 of them.
+const ONE_DAY: &str = "INSERT INTO ev SELECT g % 20, '2026-03-10 00:00+00'::timestamptz + g * interval '4 seconds', \
+                       repeat('payload ', 8) || (g % 100) FROM generate_series(1, 20000) g";
+
+#[tokio::test]
+async fn columnar_retention_on_a_single_server_compresses_old_partitions_and_keeps_their_rows() {
+    let path = test_name!(
+        "columnar_retention_on_a_single_server_compresses_old_partitions_and_keeps_their_rows"
+    );
+    let Some((db, server, name)) = plain_db(path).await else {
+        return;
+    };
+    exec(
+        &db,
+        "CREATE TABLE ev (tenant int NOT NULL, created_at timestamptz NOT NULL, payload text) PARTITION BY RANGE (created_at)",
+    )
+    .await;
+    let clock = ManualClock::new(utc(2026, 3, 10, 12, 0));
+    let service = PartitionService::new(db.clone()).with_clock(clock.clone());
+    let events = service
+        .time_range_table("ev")
+        .period(Period::Day)
+        .interval(1)
+        .register()
+        .await
+        .expect("register");
+    // Without the extension: refused, nothing changed.
+    let err = events
+        .update_maintenance(|m| m.retention = RetentionAction::Columnar)
+        .await
+        .expect_err("no columnar");
+    assert!(
+        matches!(&err, Error::InvalidConfig { problem: sea_orm_pg_partitioning::ConfigProblem::ColumnarUnavailable(why), .. } if why.contains("citus_columnar")),
+        "{err}"
+    );
+    assert_eq!(
+        events
+            .maintenance_settings()
+            .await
+            .expect("settings")
+            .retention,
+        RetentionAction::Detach
+    );
+    exec(&db, "CREATE EXTENSION citus_columnar").await;
+    events
+        .update_maintenance(|m| m.retention = RetentionAction::Columnar)
+        .await
+        .expect("columnar");
+    service.run_maintenance().await.expect("premake");
+    exec(&db, ONE_DAY).await;
+    let day = "ev_2026-03-10_2026-03-11";
+    let before = count(&db, day).await;
+
+    // Two days on: 03-10 is past retention, converted, still attached; run again: nothing more to do.
+    clock.set(utc(2026, 3, 12, 12, 0));
+    let plan = service.plan().await.expect("plan");
+    let step = plan
+        .steps
+        .iter()
+        .find(|s| s.partition == day)
+        .expect("planned");
+    assert_eq!(step.action, StepAction::Columnar);
+    let report = service.run_plan(&plan).await;
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(access_method(&db, day).await, "columnar");
+    assert_eq!(count(&db, day).await, before);
+    assert!(
+        crate::support::catalog::partitions(&db, "public", "ev")
+            .await
+            .iter()
+            .any(|(n, _)| n == day)
+    );
+    let log = events
+        .partitions()
+        .await
+        .expect("logs")
+        .into_iter()
+        .find(|l| l.partition_name == day)
+        .expect("logged");
+    let (size_before, size_after) = (
+        log.size_before.expect("before"),
+        log.size_after.expect("after"),
+    );
+    assert!(log.columnar_at.is_some());
+    assert!(
+        size_after * 3 < size_before,
+        "{size_before} -> {size_after}"
+    );
+    let again = service.plan().await.expect("plan");
+    assert!(!again.steps.iter().any(|s| s.partition == day), "{again:?}");
+    // Rows can still be read and written.
+    exec(
+        &db,
+        "INSERT INTO ev VALUES (1, '2026-03-10 23:00+00', 'late')",
+    )
+    .await;
+    assert_eq!(count(&db, day).await, before + 1);
+    let _ = db.close().await;
+    let admin = connect(&server, 1).await;
+    exec(
+        &admin,
+        &format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#),
+    )
+    .await;
+    let _ = admin.close().await;
+}
+
+#[tokio::test]
+async fn columnar_retention_converts_every_shard_of_a_distributed_partition() {
+    let Some(t) = CitusDb::new(test_name!(
+        "columnar_retention_converts_every_shard_of_a_distributed_partition"
+    ))
+    .await
+    else {
+        return;
+    };
+    let db = &t.conn;
+    exec(
+        db,
+        "CREATE TABLE ev (tenant int NOT NULL, created_at timestamptz NOT NULL, payload text) PARTITION BY RANGE (created_at); \
+         SELECT create_distributed_table('ev', 'tenant');",
+    )
+    .await;
+    exec(db, "CREATE EXTENSION citus_columnar").await;
+    let clock = ManualClock::new(utc(2026, 3, 10, 12, 0));
+    let service = PartitionService::new(db.clone()).with_clock(clock.clone());
+    let events = service
+        .time_range_table("ev")
+        .period(Period::Day)
+        .interval(1)
+        .register()
+        .await
+        .expect("register");
+    events
+        .update_maintenance(|m| m.retention = RetentionAction::Columnar)
+        .await
+        .expect("columnar");
+    service.run_maintenance().await.expect("premake");
+    exec(db, ONE_DAY).await;
+    let day = "ev_2026-03-10_2026-03-11";
+    clock.set(utc(2026, 3, 12, 12, 0));
+    let report = service.run_maintenance().await.expect("columnar");
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(count(db, day).await, 20_000);
+    assert_eq!(access_method(db, day).await, "columnar");
+    // Every shard, on both workers.
+    assert_eq!(shard_nodes(db, day).await.len(), 2);
+    let methods = strings(
+        db,
+        "SELECT DISTINCT result FROM run_command_on_shards(to_regclass(format('%I', $1::text)), \
+         $$SELECT a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.oid = '%s'::regclass$$)",
+        vec![day.into()],
+    )
+    .await;
+    assert_eq!(methods, ["columnar"]);
+    let log = events
+        .partitions()
+        .await
+        .expect("logs")
+        .into_iter()
+        .find(|l| l.partition_name == day)
+        .expect("logged");
+    assert!(
+        log.size_after.expect("after") < log.size_before.expect("before"),
+        "{log:?}"
     );
     t.finish().await;
 }

@@ -366,6 +366,9 @@ async fn a_mixed_migrator_rolls_back_what_was_applied_last_and_survives_fresh_an
     Mixed::down(db, Some(1)).await.expect("down 1");
     assert!(!has_column(db, "app", "note").await);
     assert!(catalog::exists(db, "public", "sopp_conversion").await);
+    assert!(has_column(db, "sopp_partition_log", "columnar_at").await);
+    Mixed::down(db, Some(1)).await.expect("down columnar");
+    assert!(!has_column(db, "sopp_partition_log", "columnar_at").await);
     assert!(has_column(db, "sopp_partition_config", "properties").await);
     Mixed::down(db, Some(1)).await.expect("down 2");
     assert!(!has_column(db, "sopp_partition_config", "properties").await);
