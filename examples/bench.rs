@@ -4,7 +4,7 @@
 //! scripts/bench            # installs postgresql-15-partman when missing (as root), then runs this in release
 //! ```
 //!
-//! `BENCH_ONLY=main|growth|online|encoding|convert|index|columnar` runs one group of scenarios.
+//! `BENCH_ONLY=main|growth|online|encoding|convert|index|columnar|citus` runs one group of scenarios.
 //!
 //! Method. Every scenario runs `RUNS` times (default 5; `BENCH_RUNS` overrides). Each run of each tool uses a
 //! database of its own, created for it, so no tool pays for another's catalog. The figures are ratios of
@@ -50,6 +50,11 @@
 //!   columnar`, then with our retention action (`run_maintenance()`, which also checks the table and records
 //!   the sizes in the log). The ratio of conversion times, the compression (heap / columnar size) and the
 //!   reader's worst count during each. Needs `citus_columnar` (skipped otherwise).
+//! - citus: under `scripts/with-citus scripts/bench`, 10 tables × 31 daily partitions made from empty by one
+//!   `run_maintenance()`, then a no-op run, on distributed tables (`create_distributed_table` by a `tenant`
+//!   column, 4 shards, 2 workers) against the same tables in a database of the coordinator's server without
+//!   the extension (the same binaries and settings); `RUNS` pairs, alternating which goes first; the ratios
+//!   distributed / single node.
 
 use std::time::{Duration as StdDuration, Instant};
 
@@ -62,6 +67,8 @@ use sea_orm_migration::MigratorTrait;
 use sea_orm_pg_partitioning::prelude::*;
 use sea_orm_pg_partitioning::service::Clock;
 
+#[path = "bench/citus.rs"]
+mod citus;
 #[path = "bench/columnar.rs"]
 mod columnar;
 #[path = "bench/convert.rs"]
@@ -780,6 +787,15 @@ async fn main() -> Res<()> {
     };
     if let Some(figures) = archived.as_mut() {
         columnar::print(figures);
+        println!();
+    }
+    let mut distributed = if wants("citus") {
+        citus::run(runs).await?
+    } else {
+        None
+    };
+    if let Some(figures) = distributed.as_mut() {
+        citus::print(figures);
         println!();
     }
     if let Some(figures) = converted.as_mut() {

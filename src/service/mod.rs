@@ -306,7 +306,8 @@ impl PartitionService {
 
     /// Checks that the server is PostgreSQL 14 or later ([`Error::UnsupportedServer`] otherwise) and that the
     /// crate's tables exist where this connection looks for them (its `search_path`):
-    /// [`Error::NotInstalled`] when the migrations have not run there.
+    /// [`Error::NotInstalled`] when the migrations have not run there, [`Error::CitusWorker`] on a Citus
+    /// worker (the tables are the coordinator's).
     ///
     /// ```no_run
     /// # use sea_orm_pg_partitioning::prelude::*;
@@ -316,6 +317,8 @@ impl PartitionService {
     /// ```
     pub async fn check_installed(&self) -> Result<()> {
         use sea_orm::EntityName as _;
+        // A Citus worker has none of the crate's tables: say where they are instead.
+        self.refuse_citus_worker().await?;
         let found = catalog::tables_found(
             self.connection(),
             &[

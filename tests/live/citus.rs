@@ -422,6 +422,15 @@ async fn what_citus_refuses_is_a_typed_error_and_drift_adoption_and_the_cli_work
         .expect_err("worker");
     assert!(matches!(err, Error::CitusWorker), "{err}");
     let _ = worker.close().await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_pg-partition"))
+        .args(["maintain"])
+        .env("DATABASE_URL", t.worker_url())
+        .output()
+        .await
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("coordinator"), "{stderr}");
     t.finish().await;
 }
 

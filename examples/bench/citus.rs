@@ -1,0 +1,212 @@
+//! The `citus` group: premake and a no-op run on distributed tables against the same on a single node, both on
+//! the Citus coordinator's server (the single node is a database there without the extension, so both sides
+//! run on the same binaries and settings). Needs the cluster of `scripts/with-citus` (`CITUS_DATABASE_URL`,
+//! `CITUS_WORKER_URLS`); skipped with a message otherwise.
+
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::Utc;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm_migration::MigratorTrait;
+use sea_orm_pg_partitioning::prelude::*;
+
+use super::{Res, ms, summary, url_with_database};
+
+/// Tables per side, each with `PREMAKE + 1` daily partitions made from empty.
+const TABLES: usize = 10;
+const PREMAKE: u32 = 30;
+
+/// The figures of every pair.
+#[derive(Default)]
+pub struct Figures {
+    /// Distributed / single node: premake, per pair.
+    pub premake: Vec<f64>,
+    /// Distributed / single node: the no-op run, per pair.
+    pub noop: Vec<f64>,
+    /// Milliseconds, per pair: (single premake, single no-op, distributed premake, distributed no-op).
+    pub times: Vec<(f64, f64, f64, f64)>,
+}
+
+async fn connect(url: &str) -> Res<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.sqlx_logging(false).max_connections(4);
+    Ok(Database::connect(options).await?)
+}
+
+fn port(url: &str) -> Res<u16> {
+    url.rsplit_once(':')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| format!("no port in {url}").into())
+}
+
+/// A fresh database `name` on each of `servers`; with `citus`, the extension on each and the workers added
+/// on the first (the coordinator).
+async fn database(servers: &[String], name: &str, citus: bool) -> Res<DatabaseConnection> {
+    let mut first = None;
+    for (i, server) in servers.iter().enumerate() {
+        let admin = connect(server).await?;
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE template0"))
+            .await?;
+        admin.close().await?;
+        let db = connect(&url_with_database(server, name)).await?;
+        if citus {
+            db.execute_unprepared("CREATE EXTENSION citus").await?;
+        }
+        if i == 0 {
+            first = Some(db);
+        } else {
+            db.close().await?;
+        }
+    }
+    let db = first.ok_or("no server")?;
+    if citus {
+        db.execute_unprepared(&format!(
+            "SELECT citus_set_coordinator_host('127.0.0.1', {})",
+            port(&servers[0])?
+        ))
+        .await?;
+        for worker in &servers[1..] {
+            db.execute_unprepared(&format!(
+                "SELECT citus_add_node('127.0.0.1', {})",
+                port(worker)?
+            ))
+            .await?;
+        }
+    }
+    sea_orm_pg_partitioning_migration::Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+async fn drop_database(servers: &[String], name: &str) -> Res<()> {
+    for server in servers {
+        let admin = connect(server).await?;
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await?;
+        admin.close().await?;
+    }
+    Ok(())
+}
+
+/// Premake from empty, then a no-op run, of `TABLES` tables: the two durations.
+async fn side(
+    servers: &[String],
+    name: &str,
+    distributed: bool,
+) -> Res<(StdDuration, StdDuration)> {
+    let nodes = if distributed { servers } else { &servers[..1] };
+    let db = database(nodes, name, distributed).await?;
+    for i in 0..TABLES {
+        db.execute_unprepared(&format!(
+            "CREATE TABLE ev_{i} (tenant int NOT NULL, created_at timestamptz NOT NULL, payload text) \
+             PARTITION BY RANGE (created_at)"
+        ))
+        .await?;
+        if distributed {
+            db.execute_unprepared(&format!(
+                "SELECT create_distributed_table('ev_{i}', 'tenant')"
+            ))
+            .await?;
+        }
+    }
+    let clock = ManualClock::new(Utc::now());
+    let service = PartitionService::new(db.clone()).with_clock(clock);
+    for i in 0..TABLES {
+        service
+            .time_range_table(format!("ev_{i}"))
+            .period(Period::Day)
+            .register()
+            .await?
+            .update_maintenance(|m| m.premake = PREMAKE)
+            .await?;
+    }
+    let began = Instant::now();
+    let report = service.run_maintenance().await?;
+    let premake = began.elapsed();
+    if !report.is_ok() {
+        return Err(format!("maintenance failed: {report:?}").into());
+    }
+    let began = Instant::now();
+    let report = service.run_maintenance().await?;
+    let noop = began.elapsed();
+    if !report.tables.is_empty() {
+        return Err(format!("the second run had work: {report:?}").into());
+    }
+    db.close().await?;
+    drop_database(nodes, name).await?;
+    Ok((premake, noop))
+}
+
+/// `pairs` alternating pairs (single node first in even pairs); `None` without a cluster.
+pub async fn run(pairs: usize) -> Res<Option<Figures>> {
+    let Ok(coordinator) = std::env::var("CITUS_DATABASE_URL") else {
+        eprintln!("citus: skipped, no cluster (run it as scripts/with-citus scripts/bench)");
+        return Ok(None);
+    };
+    let servers: Vec<String> = std::iter::once(coordinator)
+        .chain(
+            std::env::var("CITUS_WORKER_URLS")
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned),
+        )
+        .collect();
+    let mut figures = Figures::default();
+    for pair in 0..pairs {
+        eprintln!("citus pair {}/{pairs}", pair + 1);
+        let (single, distributed) = if pair % 2 == 0 {
+            let single = side(&servers, "sopp_bench_citus_single", false).await?;
+            (single, side(&servers, "sopp_bench_citus_dist", true).await?)
+        } else {
+            let distributed = side(&servers, "sopp_bench_citus_dist", true).await?;
+            (
+                side(&servers, "sopp_bench_citus_single", false).await?,
+                distributed,
+            )
+        };
+        eprintln!(
+            "  citus: single node premake {:.0} ms, no-op {:.1} ms; distributed premake {:.0} ms, no-op {:.1} ms",
+            ms(single.0),
+            ms(single.1),
+            ms(distributed.0),
+            ms(distributed.1)
+        );
+        figures
+            .premake
+            .push(distributed.0.as_secs_f64() / single.0.as_secs_f64());
+        figures
+            .noop
+            .push(distributed.1.as_secs_f64() / single.1.as_secs_f64());
+        figures.times.push((
+            ms(single.0),
+            ms(single.1),
+            ms(distributed.0),
+            ms(distributed.1),
+        ));
+    }
+    Ok(Some(figures))
+}
+
+/// The group's table.
+pub fn print(figures: &mut Figures) {
+    println!(
+        "| Citus, {TABLES} tables × {} daily partitions: distributed / single node | min | median | max | target |",
+        PREMAKE + 1
+    );
+    println!("|---|---|---|---|---|");
+    summary("premake from empty", &mut figures.premake, "reported");
+    summary("no-op maintenance", &mut figures.noop, "reported");
+    let parts: Vec<String> = figures
+        .times
+        .iter()
+        .map(|(sp, sn, dp, dn)| {
+            format!("single {sp:.0} / {sn:.1} ms, distributed {dp:.0} / {dn:.1} ms")
+        })
+        .collect();
+    println!("\ncitus: premake / no-op per pair: {}", parts.join(" | "));
+}
