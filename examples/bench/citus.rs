@@ -25,6 +25,98 @@ pub struct Figures {
     pub noop: Vec<f64>,
     /// Milliseconds, per pair: (single premake, single no-op, distributed premake, distributed no-op).
     pub times: Vec<(f64, f64, f64, f64)>,
+    /// A distributed partition to columnar: ours / raw `alter_table_set_access_method`, per pair.
+    pub columnar: Vec<f64>,
+    /// Its compression (size before / after), per conversion.
+    pub compression: Vec<f64>,
+}
+
+/// Rows of the distributed partition converted to columnar.
+const COLUMNAR_ROWS: i64 = 500_000;
+
+/// One distributed partition of `COLUMNAR_ROWS` rows converted to columnar, ours (retention `columnar`) or
+/// raw (`alter_table_set_access_method`): the time and the sizes before and after.
+async fn columnar_side(servers: &[String], ours: bool) -> Res<(StdDuration, (i64, i64))> {
+    use chrono::TimeZone;
+    let name = if ours {
+        "sopp_bench_citus_col_ours"
+    } else {
+        "sopp_bench_citus_col_raw"
+    };
+    let db = database(servers, name, true).await?;
+    db.execute_unprepared(
+        "CREATE TABLE ev (tenant int NOT NULL, created_at timestamptz NOT NULL, kind text NOT NULL, value float8) \
+         PARTITION BY RANGE (created_at); \
+         SELECT create_distributed_table('ev', 'tenant'); \
+         CREATE TABLE \"ev_2026-01-01_2026-01-02\" PARTITION OF ev FOR VALUES FROM ('2026-01-01 00:00+00') TO ('2026-01-02 00:00+00');",
+    )
+    .await?;
+    // The days up to now exist already, so that maintenance has only the conversion to do.
+    for day in 2..6 {
+        db.execute_unprepared(&format!(
+            "CREATE TABLE \"ev_2026-01-0{day}_2026-01-0{next}\" PARTITION OF ev \
+             FOR VALUES FROM ('2026-01-0{day} 00:00+00') TO ('2026-01-0{next} 00:00+00')",
+            next = day + 1
+        ))
+        .await?;
+    }
+    db.execute_unprepared("CREATE EXTENSION citus_columnar")
+        .await?;
+    db.execute_unprepared(&format!(
+        "INSERT INTO ev SELECT g % 500, '2026-01-01 00:00+00'::timestamptz + g * (interval '1 day' / {COLUMNAR_ROWS}), \
+         (ARRAY['click', 'view', 'purchase', 'signup'])[1 + g % 4], (g % 1000) / 10.0 FROM generate_series(0, {COLUMNAR_ROWS} - 1) g"
+    ))
+    .await?;
+    db.execute_unprepared("VACUUM ANALYZE ev").await?;
+    let size = || async {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT citus_total_relation_size('\"ev_2026-01-01_2026-01-02\"')::int8",
+            ))
+            .await?
+            .ok_or("no size")?;
+        Res::Ok(row.try_get_by_index::<i64>(0)?)
+    };
+    let before = size().await?;
+    let clock = ManualClock::new(
+        chrono::Utc
+            .with_ymd_and_hms(2026, 1, 5, 12, 0, 0)
+            .single()
+            .ok_or("instant")?,
+    );
+    let service = PartitionService::new(db.clone()).with_clock(clock);
+    let (events, _) = service
+        .time_range_table("ev")
+        .period(Period::Day)
+        .interval(1)
+        .adopt()
+        .await?;
+    if ours {
+        events
+            .update_maintenance(|m| {
+                m.retention = RetentionAction::Columnar;
+                m.premake = 0;
+            })
+            .await?;
+    }
+    let began = Instant::now();
+    if ours {
+        let report = service.run_maintenance().await?;
+        if !report.is_ok() {
+            return Err(format!("maintenance failed: {report:?}").into());
+        }
+    } else {
+        db.execute_unprepared(
+            "SELECT alter_table_set_access_method('\"ev_2026-01-01_2026-01-02\"', 'columnar')",
+        )
+        .await?;
+    }
+    let took = began.elapsed();
+    let after = size().await?;
+    db.close().await?;
+    drop_database(servers, name).await?;
+    Ok((took, (before, after)))
 }
 
 async fn connect(url: &str) -> Res<DatabaseConnection> {
@@ -188,6 +280,30 @@ pub async fn run(pairs: usize) -> Res<Option<Figures>> {
             ms(distributed.0),
             ms(distributed.1),
         ));
+        let (raw, ours) = if pair % 2 == 0 {
+            let raw = columnar_side(&servers, false).await?;
+            (raw, columnar_side(&servers, true).await?)
+        } else {
+            let ours = columnar_side(&servers, true).await?;
+            (columnar_side(&servers, false).await?, ours)
+        };
+        eprintln!(
+            "  citus columnar: raw {:.2} s ({} -> {} bytes), ours {:.2} s ({} -> {} bytes)",
+            raw.0.as_secs_f64(),
+            raw.1.0,
+            raw.1.1,
+            ours.0.as_secs_f64(),
+            ours.1.0,
+            ours.1.1
+        );
+        figures
+            .columnar
+            .push(ours.0.as_secs_f64() / raw.0.as_secs_f64());
+        for (before, after) in [raw.1, ours.1] {
+            figures
+                .compression
+                .push(before as f64 / after.max(1) as f64);
+        }
     }
     Ok(Some(figures))
 }
@@ -201,6 +317,16 @@ pub fn print(figures: &mut Figures) {
     println!("|---|---|---|---|---|");
     summary("premake from empty", &mut figures.premake, "reported");
     summary("no-op maintenance", &mut figures.noop, "reported");
+    summary(
+        "a distributed partition to columnar: ours / raw alter_table_set_access_method",
+        &mut figures.columnar,
+        "reported",
+    );
+    summary(
+        "its compression: size before / after",
+        &mut figures.compression,
+        "reported",
+    );
     let parts: Vec<String> = figures
         .times
         .iter()

@@ -54,11 +54,22 @@ async fn source(server: &mut Server, rows: i64) -> Res<()> {
         .await?;
     let db = connect(&server.url, SOURCE).await?;
     sea_orm_pg_partitioning_migration::Migrator::up(&db, None).await?;
+    // The days up to now exist already, so that maintenance has only the conversion to do.
+    let later: String = (2..6)
+        .map(|day| {
+            format!(
+                "CREATE TABLE \"ev_2026-01-0{day}_2026-01-0{next}\" PARTITION OF ev \
+                 FOR VALUES FROM ('2026-01-0{day} 00:00+00') TO ('2026-01-0{next} 00:00+00');",
+                next = day + 1
+            )
+        })
+        .collect();
     db.execute_unprepared(&format!(
         "CREATE EXTENSION citus_columnar; \
          CREATE TABLE ev (tenant int NOT NULL, created_at timestamptz NOT NULL, kind text NOT NULL, value float8) \
              PARTITION BY RANGE (created_at); \
          CREATE TABLE \"{PARTITION}\" PARTITION OF ev FOR VALUES FROM ('2026-01-01 00:00+00') TO ('2026-01-02 00:00+00'); \
+         {later} \
          INSERT INTO ev SELECT g % 500, '2026-01-01 00:00+00'::timestamptz + g * (interval '1 day' / {rows}), \
              (ARRAY['click', 'view', 'purchase', 'signup'])[1 + g % 4], (g % 1000) / 10.0 \
              FROM generate_series(0, {rows} - 1) g;"

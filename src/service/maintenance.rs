@@ -676,10 +676,10 @@ impl PartitionService {
             }
             i += 1;
         }
-        let changed = report
-            .steps
-            .iter()
-            .any(|s| matches!(s.outcome, StepOutcome::Done { .. }));
+        // A columnar conversion changes how rows are stored, not which: the parent's statistics stand.
+        let changed = report.steps.iter().any(|s| {
+            matches!(s.outcome, StepOutcome::Done { .. }) && s.step.action != StepAction::Columnar
+        });
         if changed && report.error.is_none() && self.maintenance_options().analyze_parent {
             paced_pause(pace(last_busy, self.maintenance_options().duty_cycle), stop).await;
             if let Some(step) = steps.first() {
