@@ -3,6 +3,8 @@
 //! run on the same binaries and settings). Needs the cluster of `scripts/with-citus` (`CITUS_DATABASE_URL`,
 //! `CITUS_WORKER_URLS`); skipped with a message otherwise.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Utc;
@@ -29,6 +31,8 @@ pub struct Figures {
     pub columnar: Vec<f64>,
     /// Its compression (size before / after), per conversion.
     pub compression: Vec<f64>,
+    /// The reader's worst count of the partition during the conversion, ms: raw, ours.
+    pub reader: Vec<(f64, f64)>,
 }
 
 /// Rows of the distributed partition converted to columnar.
@@ -36,7 +40,10 @@ const COLUMNAR_ROWS: i64 = 500_000;
 
 /// One distributed partition of `COLUMNAR_ROWS` rows converted to columnar, ours (retention `columnar`) or
 /// raw (`alter_table_set_access_method`): the time and the sizes before and after.
-async fn columnar_side(servers: &[String], ours: bool) -> Res<(StdDuration, (i64, i64))> {
+async fn columnar_side(
+    servers: &[String],
+    ours: bool,
+) -> Res<(StdDuration, (i64, i64), StdDuration)> {
     use chrono::TimeZone;
     let name = if ours {
         "sopp_bench_citus_col_ours"
@@ -100,6 +107,14 @@ async fn columnar_side(servers: &[String], ours: bool) -> Res<(StdDuration, (i64
             })
             .await?;
     }
+    let reader_db = connect(&url_with_database(&servers[0], name)).await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = super::convert::writing(
+        reader_db.clone(),
+        stop.clone(),
+        r#"SELECT count(*) FROM "ev_2026-01-01_2026-01-02""#,
+    );
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
     let began = Instant::now();
     if ours {
         let report = service.run_maintenance().await?;
@@ -113,10 +128,14 @@ async fn columnar_side(servers: &[String], ours: bool) -> Res<(StdDuration, (i64
         .await?;
     }
     let took = began.elapsed();
+    tokio::time::sleep(StdDuration::from_millis(100)).await;
+    stop.store(true, Ordering::Relaxed);
+    let worst = reader.await?.into_iter().max().unwrap_or_default();
+    reader_db.close().await?;
     let after = size().await?;
     db.close().await?;
     drop_database(servers, name).await?;
-    Ok((took, (before, after)))
+    Ok((took, (before, after), worst))
 }
 
 async fn connect(url: &str) -> Res<DatabaseConnection> {
@@ -288,17 +307,20 @@ pub async fn run(pairs: usize) -> Res<Option<Figures>> {
             (columnar_side(&servers, false).await?, ours)
         };
         eprintln!(
-            "  citus columnar: raw {:.2} s ({} -> {} bytes), ours {:.2} s ({} -> {} bytes)",
+            "  citus columnar: raw {:.2} s ({} -> {} bytes, reader worst {:.0} ms), ours {:.2} s ({} -> {} bytes, reader worst {:.0} ms)",
             raw.0.as_secs_f64(),
             raw.1.0,
             raw.1.1,
+            ms(raw.2),
             ours.0.as_secs_f64(),
             ours.1.0,
-            ours.1.1
+            ours.1.1,
+            ms(ours.2)
         );
         figures
             .columnar
             .push(ours.0.as_secs_f64() / raw.0.as_secs_f64());
+        figures.reader.push((ms(raw.2), ms(ours.2)));
         for (before, after) in [raw.1, ours.1] {
             figures
                 .compression
@@ -335,4 +357,13 @@ pub fn print(figures: &mut Figures) {
         })
         .collect();
     println!("\ncitus: premake / no-op per pair: {}", parts.join(" | "));
+    let reads: Vec<String> = figures
+        .reader
+        .iter()
+        .map(|(raw, ours)| format!("raw: worst read {raw:.0} ms; ours: worst read {ours:.0} ms"))
+        .collect();
+    println!(
+        "citus: a reader of the partition during each columnar conversion: {}",
+        reads.join(" | ")
+    );
 }
