@@ -88,7 +88,7 @@ async fn columnar_side(
     let before = size().await?;
     let clock = ManualClock::new(
         chrono::Utc
-            .with_ymd_and_hms(2026, 1, 5, 12, 0, 0)
+            .with_ymd_and_hms(2026, 1, 3, 12, 0, 0)
             .single()
             .ok_or("instant")?,
     );

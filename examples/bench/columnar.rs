@@ -114,7 +114,7 @@ async fn side(server: &mut Server, ours: bool) -> Res<(StdDuration, (i64, i64), 
     let reader_db = connect(&server.url, &name).await?;
     let service = PartitionService::new(db.clone()).with_clock(ManualClock::new(
         chrono::Utc
-            .with_ymd_and_hms(2026, 1, 5, 12, 0, 0)
+            .with_ymd_and_hms(2026, 1, 3, 12, 0, 0)
             .single()
             .ok_or("instant")?,
     ));
