@@ -19,25 +19,7 @@ use crate::model::recipe::Recipe;
 /// `(schema, name)`.
 pub(crate) type Link = ((String, String), (String, String));
 
-/// A partition of another table of the step's retirement group, retired with the step's own.
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Companion {
-    /// The table's configuration id.
-    pub config_id: i32,
-    /// The table, `schema.name`.
-    pub table: String,
-    /// The table's schema.
-    pub schema: String,
-    /// The table's name.
-    pub table_name: String,
-    /// The partition.
-    pub partition: String,
-    /// Its log row.
-    pub log_id: i64,
-    /// Its own statements (the step's [`recipe`](Step::recipe) has the whole group's, in order).
-    pub recipe: Recipe,
-}
+pub use crate::model::plan::Companion;
 
 /// Why `other` cannot be retired together with `first`; `None` when they are partitioned alike: the same
 /// kind of range with the same period and zone (or step), the same retention, and blocking detaches.

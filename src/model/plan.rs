@@ -105,7 +105,27 @@ pub struct Step {
     pub reason: String,
     /// A detach of a table in a retirement group: the partitions of the same range of the group's other
     /// tables, retired with this one in the same transaction (see [`model::group`](crate::model::group)).
-    pub together: Vec<crate::model::group::Companion>,
+    pub together: Vec<Companion>,
+}
+
+/// A partition of another table of the step's retirement group, retired with the step's own.
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Companion {
+    /// The table's configuration id.
+    pub config_id: i32,
+    /// The table, `schema.name`.
+    pub table: String,
+    /// The table's schema.
+    pub schema: String,
+    /// The table's name.
+    pub table_name: String,
+    /// The partition.
+    pub partition: String,
+    /// Its log row.
+    pub log_id: i64,
+    /// Its own statements (the step's [`recipe`](Step::recipe) has the whole group's, in order).
+    pub recipe: Recipe,
 }
 
 /// What maintenance would do now, table by table.

@@ -31,17 +31,7 @@ use crate::model::index::partition_index_name;
 use crate::model::recipe::Recipe;
 use crate::schema::MAX_IDENTIFIER_BYTES;
 
-/// The privileges a table can be granted (`MAINTAIN` from PostgreSQL 17 on).
-pub const TABLE_PRIVILEGES: [&str; 8] = [
-    "SELECT",
-    "INSERT",
-    "UPDATE",
-    "DELETE",
-    "TRUNCATE",
-    "REFERENCES",
-    "TRIGGER",
-    "MAINTAIN",
-];
+pub use crate::model::convert::sql::TABLE_PRIVILEGES;
 
 /// What `ALL` grants: every table privilege but `MAINTAIN` (which servers before 17 do not know).
 const ALL_PRIVILEGES: [&str; 7] = [

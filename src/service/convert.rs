@@ -1474,7 +1474,16 @@ impl Runner {
         }
         // The partitions were made before the table had its name, owner and grants: they follow it now.
         let config = self.service.config_of(target_name(self.names())).await?;
-        super::properties::apply_to_all(&self.service, &config).await
+        let (txn, ctx) = super::core::lock(
+            &self.service,
+            config.id,
+            &config.schema_name,
+            &config.table_name,
+        )
+        .await?;
+        super::properties::apply_to_all(&txn, &ctx).await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     /// Each foreign key the table held: added to every partition `NOT VALID` (a moment's lock), validated

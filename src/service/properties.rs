@@ -267,26 +267,19 @@ pub(crate) async fn apply_to_partition(
     apply(txn, ctx, with_leaves(ctx, partition, leaves)).await
 }
 
-/// Gives every attached partition of the registered table (and every sub-partition) what it lacks, under the
-/// table's lock, in one transaction: for a table whose partitions were made before it was registered (a
-/// conversion's).
-pub(crate) async fn apply_to_all(
-    service: &super::PartitionService,
-    config: &crate::entity::partition_config::Model,
-) -> Result<()> {
+/// Gives every attached partition of the table (and every sub-partition) what it lacks, in the caller's
+/// transaction (which holds the table's lock): for a table whose partitions were made before it was
+/// registered (a conversion's).
+pub(crate) async fn apply_to_all(txn: &DatabaseTransaction, ctx: &Table) -> Result<()> {
     use crate::entity::partition_log;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let (txn, ctx) =
-        super::core::lock(service, config.id, &config.schema_name, &config.table_name).await?;
     let names = partition_log::Entity::find()
-        .filter(partition_log::Column::ConfigId.eq(config.id))
+        .filter(partition_log::Column::ConfigId.eq(ctx.config.id))
         .filter(partition_log::Column::IsAttached.eq(true))
-        .all(&txn)
+        .all(txn)
         .await?
         .into_iter()
         .map(|l| (l.schema_name, l.partition_name))
         .collect();
-    apply(&txn, &ctx, names).await?;
-    txn.commit().await?;
-    Ok(())
+    apply(txn, ctx, names).await
 }

@@ -513,6 +513,18 @@ pub(crate) fn set_owner(table: (&str, &str), owner: &str) -> String {
         .build()
 }
 
+/// The privileges a table can be granted (`MAINTAIN` from PostgreSQL 17 on).
+pub const TABLE_PRIVILEGES: [&str; 8] = [
+    "SELECT",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "TRUNCATE",
+    "REFERENCES",
+    "TRIGGER",
+    "MAINTAIN",
+];
+
 /// `GRANT privilege ON TABLE .. TO grantee [WITH GRANT OPTION]`; `PUBLIC` as the keyword.
 pub(crate) fn grant(
     table: (&str, &str),
@@ -520,9 +532,7 @@ pub(crate) fn grant(
     grantee: &str,
     grantable: bool,
 ) -> Option<String> {
-    let privilege = crate::model::properties::TABLE_PRIVILEGES
-        .iter()
-        .find(|p| **p == privilege)?;
+    let privilege = TABLE_PRIVILEGES.iter().find(|p| **p == privilege)?;
     let sql = Sql::new("GRANT ")
         .push(privilege)
         .push(" ON TABLE ")
