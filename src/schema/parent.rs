@@ -321,31 +321,7 @@ impl PartitionedTable {
         }
 
         self.check_unique_constraints(&table, &key_columns)?;
-        let mut unique_columns = key_columns.clone();
-        if let Some(distribution) = &self.distribution {
-            check_identifier("column", &distribution.column)?;
-            if !columns.contains(&distribution.column) {
-                return Err(Error::UnknownKeyColumn {
-                    table,
-                    column: distribution.column.clone(),
-                    available: columns.join(", "),
-                });
-            }
-            if !unique_columns.contains(&distribution.column) {
-                unique_columns.push(distribution.column.clone());
-            }
-            self.check_unique_constraints(&table, &unique_columns)
-                .map_err(|err| match err {
-                    Error::UniqueWithoutPartitionKey {
-                        table, constraint, ..
-                    } => Error::UniqueWithoutDistributionColumn {
-                        table,
-                        constraint,
-                        column: distribution.column.clone(),
-                    },
-                    other => other,
-                })?;
-        }
+        let unique_columns = self.check_distribution(&table, &columns, &key_columns)?;
         let action = self.primary_key_action(&table, &unique_columns)?;
 
         // Build a faithful copy first: if it does not render exactly like the original, the original holds
@@ -380,6 +356,43 @@ impl PartitionedTable {
     /// Validates the definition and renders the `CREATE TABLE .. PARTITION BY ..` statement.
     pub fn build(&self, builder: PostgresQueryBuilder) -> Result<String> {
         Ok(self.to_table_create_statement()?.to_string(builder))
+    }
+
+    /// The columns every unique constraint must contain: the key's, and the distribution column when the table
+    /// is distributed (checked to be a column, and against every unique constraint).
+    fn check_distribution(
+        &self,
+        table: &str,
+        columns: &[String],
+        key_columns: &[String],
+    ) -> Result<Vec<String>> {
+        let mut unique_columns = key_columns.to_vec();
+        let Some(distribution) = &self.distribution else {
+            return Ok(unique_columns);
+        };
+        check_identifier("column", &distribution.column)?;
+        if !columns.contains(&distribution.column) {
+            return Err(Error::UnknownKeyColumn {
+                table: table.to_owned(),
+                column: distribution.column.clone(),
+                available: columns.join(", "),
+            });
+        }
+        if !unique_columns.contains(&distribution.column) {
+            unique_columns.push(distribution.column.clone());
+        }
+        self.check_unique_constraints(table, &unique_columns)
+            .map_err(|err| match err {
+                Error::UniqueWithoutPartitionKey {
+                    table, constraint, ..
+                } => Error::UniqueWithoutDistributionColumn {
+                    table,
+                    constraint,
+                    column: distribution.column.clone(),
+                },
+                other => other,
+            })?;
+        Ok(unique_columns)
     }
 
     fn check_unique_constraints(&self, table: &str, key_columns: &[String]) -> Result<()> {
@@ -657,6 +670,42 @@ mod tests {
             .col(ColumnDef::new("id").integer().primary_key())
             .col(ColumnDef::new("ts").timestamp_with_time_zone().not_null())
             .to_owned()
+    }
+
+    #[test]
+    fn a_distributed_table_widens_or_suppresses_its_primary_key_with_the_distribution_column() {
+        let mut table = event();
+        table.col(ColumnDef::new("tenant").integer().not_null());
+        let mut widened = table.partitioned_by(PartitionKey::range(["ts"]));
+        widened
+            .primary_key_policy(PrimaryKeyPolicy::IncludeKey)
+            .distributed_by("tenant")
+            .colocate_with("account");
+        assert!(
+            build(&widened)
+                .unwrap()
+                .contains(r#"PRIMARY KEY ("id", "ts", "tenant")"#)
+        );
+        assert_eq!(
+            widened.distribute_statement().unwrap().unwrap(),
+            r#"SELECT create_distributed_table('"event"', 'tenant', 'hash', '"account"')"#
+        );
+        let mut suppressed = table.partitioned_by(PartitionKey::range(["ts"]));
+        suppressed.distributed_by("tenant");
+        assert!(!build(&suppressed).unwrap().contains("PRIMARY KEY"));
+        let mut unknown = table.partitioned_by(PartitionKey::range(["ts"]));
+        unknown.distributed_by("nope");
+        assert!(matches!(
+            build(&unknown),
+            Err(Error::UnknownKeyColumn { column, .. }) if column == "nope"
+        ));
+        assert_eq!(
+            table
+                .partitioned_by(PartitionKey::range(["ts"]))
+                .distribute_statement()
+                .unwrap(),
+            None
+        );
     }
 
     #[test]
