@@ -1134,7 +1134,7 @@ impl PartitionService {
             .iter()
             .map(|new| (config.schema_name.clone(), new.name.clone()))
             .collect();
-        super::properties::apply(&txn, &ctx, created).await?;
+        super::properties::apply_or_warn(&txn, &ctx, created).await?;
         let now = self.now();
         let rows: Vec<partition_log::ActiveModel> = news
             .into_iter()

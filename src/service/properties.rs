@@ -257,14 +257,38 @@ pub(crate) fn with_leaves(
         .collect()
 }
 
-/// Applies the table's properties to a partition just created or attached, in its transaction.
+/// Applies the table's properties to a partition just created or attached, in its transaction, within a
+/// savepoint: when one cannot be applied (a role dropped since it was declared), the partition is still made,
+/// a warning is logged, and status reports it as `properties-differ`. Running out of partitions because a
+/// grant failed would be worse than a partition without the grant.
 pub(crate) async fn apply_to_partition(
     txn: &DatabaseTransaction,
     ctx: &Table,
     partition: &str,
     leaves: impl IntoIterator<Item = String>,
 ) -> Result<()> {
-    apply(txn, ctx, with_leaves(ctx, partition, leaves)).await
+    apply_or_warn(txn, ctx, with_leaves(ctx, partition, leaves)).await
+}
+
+/// [`apply`] within a savepoint, logging instead of failing (see [`apply_to_partition`]).
+pub(crate) async fn apply_or_warn(
+    txn: &DatabaseTransaction,
+    ctx: &Table,
+    partitions: Vec<(String, String)>,
+) -> Result<()> {
+    let savepoint = txn.begin().await?;
+    match apply(&savepoint, ctx, partitions).await {
+        Ok(()) => savepoint.commit().await?,
+        Err(err) => {
+            savepoint.rollback().await?;
+            tracing::warn!(
+                table = %ctx.qualified(),
+                error = %err,
+                "partition properties not applied; status reports the partitions as properties-differ"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Gives every attached partition of the table (and every sub-partition) what it lacks, in the caller's

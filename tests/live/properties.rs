@@ -442,5 +442,26 @@ async fn bad_properties_are_typed_errors_and_change_nothing() {
         .storage("fillfactor", "90");
     events.set_properties(good.clone()).await.expect("set");
     assert_eq!(events.properties().await.expect("properties"), good);
+    // A role dropped after it was declared: partitions are still made (without its grant), and status says
+    // what they lack.
+    let gone = roles(db, &t.name, &["gone"]).await.remove(0);
+    events
+        .set_properties(good.clone().grant(gone.as_str(), ["SELECT"]))
+        .await
+        .expect("set");
+    exec(db, &format!(r#"DROP ROLE "{gone}""#)).await;
+    let report = service.run_maintenance().await.expect("maintenance");
+    assert!(report.errors().next().is_none(), "{report:?}");
+    let made = events.partitions().await.expect("partitions");
+    assert!(!made.is_empty());
+    let status = service.status_of("ev").await.expect("status");
+    assert!(
+        status
+            .anomalies
+            .iter()
+            .any(|a| a.kind() == AnomalyKind::PropertiesDiffer && a.to_string().contains(&gone)),
+        "{:#?}",
+        status.anomalies
+    );
     t.finish().await;
 }
