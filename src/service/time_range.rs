@@ -74,7 +74,16 @@ impl TimeRangeSettings {
         })
     }
 
-    async fn validate<C: ConnectionTrait>(&self, conn: &C) -> Result<()> {
+    /// Checks the settings of `table`: a positive interval, tablespaces that exist (and none on a table
+    /// distributed by Citus).
+    async fn validate<C: ConnectionTrait>(&self, conn: &C, table: (&str, &str)) -> Result<()> {
+        super::citus::refuse_tablespaces(
+            conn,
+            table,
+            self.attach_tablespace.as_deref(),
+            self.detach_tablespace.as_deref(),
+        )
+        .await?;
         match self.interval {
             Some(0) => return Err(Error::ZeroInterval),
             Some(n) => super::check_count("interval", n, 1)?,
@@ -327,14 +336,7 @@ impl TimeRangeRegistration {
             service.now(),
         )
         .await?;
-        super::citus::refuse_tablespaces(
-            &txn,
-            (&schema, &table),
-            settings.attach_tablespace.as_deref(),
-            settings.detach_tablespace.as_deref(),
-        )
-        .await?;
-        settings.validate(&txn).await?;
+        settings.validate(&txn, (&schema, &table)).await?;
         super::properties::check(&txn, (&schema, &table), &self.properties).await?;
         let sub = super::validate_sub_partition(self.sub_partition.as_ref())?;
         let now = service.now();
@@ -626,7 +628,9 @@ impl TimeRangeTable {
                 detached: Vec::new(),
             });
         }
-        after.validate(&txn).await?;
+        after
+            .validate(&txn, (&ctx.config.schema_name, &ctx.config.table_name))
+            .await?;
         ctx.encoding()?
             .check_period(after.period)
             .map_err(|problem| Error::KeyEncoding {

@@ -350,6 +350,20 @@ async fn what_citus_refuses_is_a_typed_error_and_drift_adoption_and_the_cli_work
         "{err}"
     );
     assert!(!metrics.config().await.expect("config").concurrent_detach);
+    // A tablespace set later is refused as at registration.
+    let err = metrics
+        .update_config(|s| s.detach_tablespace = Some(crate::support::TS_A.to_owned()))
+        .await
+        .expect_err("tablespace");
+    assert!(matches!(err, Error::UnsupportedOnCitus { .. }), "{err}");
+    assert!(
+        metrics
+            .config()
+            .await
+            .expect("config")
+            .detach_tablespace
+            .is_none()
+    );
     service.run_maintenance().await.expect("premake");
 
     // Drift: a partition detached by hand is found and attached back (catalog follows log).
