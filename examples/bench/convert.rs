@@ -75,8 +75,7 @@ pub(super) async fn copy_of(
     source: &str,
     label: &str,
 ) -> Res<(String, DatabaseConnection)> {
-    server.counter += 1;
-    let name = format!("sopp_bench_{label}_{}", server.counter);
+    let name = server.name(label);
     server
         .admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

@@ -42,7 +42,9 @@ pub struct CatalogPartition {
     pub indexes: Vec<IndexPlacement>,
     /// The planner's row estimate (`None` before the first `ANALYZE` or vacuum).
     pub estimated_rows: Option<i64>,
-    /// Its size with indexes and TOAST, in bytes.
+    /// Its size with indexes and TOAST, in bytes, as of its last `VACUUM` or `ANALYZE` (autovacuum's
+    /// included): the catalog's page counts, so that reading the status of many partitions takes no lock
+    /// on each and costs no file system call (0 before the first).
     pub size_bytes: i64,
 }
 

@@ -434,7 +434,8 @@ impl<'a> ManagedTable<'a> {
 }
 
 /// The query of [`relations`]: parameters are the managed tables' schemas, names and time zones, then the
-/// schemas and names of the relations the log names.
+/// schemas and names of the relations the log names, then whether those are to be left out (see
+/// [`unlogged_partitions`]) rather than read too.
 const RELATIONS_SQL: &str = concat!(
     r#"
     WITH cfg AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(s, n, tz)),
@@ -447,30 +448,40 @@ const RELATIONS_SQL: &str = concat!(
         JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = cfg.n "#,
     key_sql!(joins),
     r#"),
-    rel AS (
-        SELECT i.inhrelid AS oid FROM parent JOIN pg_inherits i ON i.inhparent = parent.oid
-        UNION
+    -- The relations the log names ($4, $5): with $6, the partitions to leave out, else more to read.
+    named AS (
         SELECT c.oid FROM unnest($4::text[], $5::text[]) AS l(s, n)
         JOIN pg_namespace ns ON ns.nspname = l.s
         JOIN pg_class c ON c.relnamespace = ns.oid AND c.relname = l.n),
+    -- Each relation once, with its managed parent's key type and zone when it is a partition of one
+    -- (carried here: joining the parents again per row would scan them for every partition).
+    rel AS (
+        SELECT DISTINCT ON (u.oid) u.oid, u.kt, u.tz FROM (
+            SELECT i.inhrelid AS oid, parent.kt, parent.tz
+            FROM parent JOIN pg_inherits i ON i.inhparent = parent.oid
+            WHERE NOT $6::bool OR i.inhrelid NOT IN (SELECT oid FROM named)
+            UNION ALL
+            SELECT oid, NULL, NULL FROM named WHERE NOT $6::bool) u
+        ORDER BY u.oid, u.tz NULLS LAST),
     d AS (SELECT dattablespace FROM pg_database WHERE datname = current_database())
     SELECT c.oid::bigint, ns.nspname::text, c.relname::text, c.relkind::text,
            pn.nspname::text, pc.relname::text, COALESCE(i.inhdetachpending, false),
-           pg_get_expr(c.relpartbound, c.oid), ts.spcname::text,
+           b.e, ts.spcname::text,
            CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint END,
-           pg_total_relation_size(c.oid),
-           CASE WHEN par.kt = 'timestamp with time zone' AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
+           ((c.relpages::bigint + COALESCE(tt.relpages, 0) + COALESCE(isz.pages, 0))
+            * current_setting('block_size')::bigint)::bigint,
+           CASE WHEN rel.kt = 'timestamp with time zone' AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
                 THEN btrim(r.m[1], '''')::timestamptz
-                WHEN par.kt IN ('timestamp without time zone', 'date') AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
-                THEN btrim(r.m[1], '''')::timestamp AT TIME ZONE par.tz END,
-           CASE WHEN par.kt = 'timestamp with time zone' AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
+                WHEN rel.kt IN ('timestamp without time zone', 'date') AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
+                THEN btrim(r.m[1], '''')::timestamp AT TIME ZONE rel.tz END,
+           CASE WHEN rel.kt = 'timestamp with time zone' AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
                 THEN btrim(r.m[2], '''')::timestamptz
-                WHEN par.kt IN ('timestamp without time zone', 'date') AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
-                THEN btrim(r.m[2], '''')::timestamp AT TIME ZONE par.tz END,
-           CASE WHEN par.kt IN ('bigint', 'integer', 'smallint') THEN ir.lo::bigint END,
-           CASE WHEN par.kt IN ('bigint', 'integer', 'smallint') THEN ir.hi::bigint END,
+                WHEN rel.kt IN ('timestamp without time zone', 'date') AND r.m[1] ~ '^''[^'']*''$' AND r.m[2] ~ '^''[^'']*''$'
+                THEN btrim(r.m[2], '''')::timestamp AT TIME ZONE rel.tz END,
+           CASE WHEN rel.kt IN ('bigint', 'integer', 'smallint') THEN ir.lo::bigint END,
+           CASE WHEN rel.kt IN ('bigint', 'integer', 'smallint') THEN ir.hi::bigint END,
            h.m[1]::int, h.m[2]::int,
-           CASE WHEN pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT' AND c.relkind IN ('r', 'p')
+           CASE WHEN b.e = 'DEFAULT' AND c.relkind IN ('r', 'p')
                 THEN (xpath('/row/e/text()', query_to_xml(
                           format('SELECT EXISTS (SELECT 1 FROM %I.%I) AS e', ns.nspname, c.relname),
                           false, true, '')))[1]::text = 'true' END,
@@ -480,17 +491,27 @@ const RELATIONS_SQL: &str = concat!(
     JOIN pg_namespace ns ON ns.oid = c.relnamespace
     CROSS JOIN d
     JOIN pg_tablespace ts ON ts.oid = COALESCE(NULLIF(c.reltablespace, 0), d.dattablespace)
+    LEFT JOIN pg_class tt ON tt.oid = c.reltoastrelid
+    LEFT JOIN (SELECT x.indrelid, sum(ix.relpages) AS pages FROM pg_index x
+               JOIN pg_class ix ON ix.oid = x.indexrelid GROUP BY x.indrelid) isz ON isz.indrelid = c.oid
     LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
     LEFT JOIN pg_class pc ON pc.oid = i.inhparent
     LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
-    LEFT JOIN parent par ON par.oid = i.inhparent
-    LEFT JOIN LATERAL (SELECT regexp_match(pg_get_expr(c.relpartbound, c.oid),
-                                           '^FOR VALUES FROM \((.*)\) TO \((.*)\)$') AS m) r ON true
+    -- Each expression once per row: OFFSET 0 keeps PostgreSQL from copying it into every use.
+    CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS e OFFSET 0) b
+    -- The two sides of a range bound, cut at its ` TO ` (a capturing regular expression costs several
+    -- times as much per partition).
+    LEFT JOIN LATERAL (SELECT ARRAY[substr(b.e, 18, strpos(b.e, ') TO (') - 18),
+                                    substr(b.e, strpos(b.e, ') TO (') + 6,
+                                           length(b.e) - strpos(b.e, ') TO (') - 6)] AS m
+                       WHERE b.e LIKE 'FOR VALUES FROM (%) TO (%)' OFFSET 0) r ON true
     -- Integers print bare, or quoted (bigint, negative numbers), possibly with a cast.
     LEFT JOIN LATERAL (SELECT (regexp_match(r.m[1], '^''?(-?[0-9]+)''?(::[a-z ]+)?$'))[1] AS lo,
-                              (regexp_match(r.m[2], '^''?(-?[0-9]+)''?(::[a-z ]+)?$'))[1] AS hi) ir ON true
-    LEFT JOIN LATERAL (SELECT regexp_match(pg_get_expr(c.relpartbound, c.oid),
-                                           '^FOR VALUES WITH \(modulus (\d+), remainder (\d+)\)$') AS m) h ON true
+                              (regexp_match(r.m[2], '^''?(-?[0-9]+)''?(::[a-z ]+)?$'))[1] AS hi
+                       WHERE rel.kt IN ('bigint', 'integer', 'smallint') OFFSET 0) ir ON true
+    LEFT JOIN LATERAL (SELECT regexp_match(b.e,
+                                           '^FOR VALUES WITH \(modulus (\d+), remainder (\d+)\)$') AS m
+                       WHERE b.e LIKE 'FOR VALUES WITH (%' OFFSET 0) h ON true
     ORDER BY ns.nspname, c.relname"#
 );
 
@@ -499,18 +520,14 @@ const RELATIONS_SQL: &str = concat!(
 /// an encoded boundary stays as it was (an integer range, or none), which status reports as a misfit.
 fn decode_edges(
     rel: Option<&mut CatalogRelation>,
-    tables: &[ManagedTable<'_>],
+    encoded: &std::collections::HashMap<(&str, &str), TimeEncoding>,
     (from, to): (Option<String>, Option<String>),
 ) {
     let Some(rel) = rel else { return };
-    let Some(encoding) = tables
-        .iter()
-        .find(|t| {
-            rel.parent
-                .as_ref()
-                .is_some_and(|(s, n)| s == t.schema && n == t.name)
-        })
-        .and_then(|t| t.encoding)
+    let Some(&encoding) = rel
+        .parent
+        .as_ref()
+        .and_then(|(s, n)| encoded.get(&(s.as_str(), n.as_str())))
     else {
         return;
     };
@@ -533,10 +550,30 @@ fn decode_edges(
 /// Every partition of the given tables and every relation the log names, in one query whatever their
 /// number. The rows of each DEFAULT partition are checked with `query_to_xml`, which runs an `EXISTS`
 /// query whose identifiers PostgreSQL's `format('%I')` quotes.
-pub(crate) async fn relations<C: ConnectionTrait>(
+pub(crate) async fn relations<C: ConnectionTrait + sea_orm::StreamTrait>(
     conn: &C,
     tables: &[ManagedTable<'_>],
     logged: &[(String, String)],
+) -> Result<Vec<CatalogRelation>> {
+    read_relations(conn, tables, logged, false).await
+}
+
+/// The partitions of the given tables that are not among `logged`, in one query: the bounds, the costly
+/// part of [`relations`] (PostgreSQL prints each with `pg_get_expr`), are read for those only, which
+/// usually means none.
+pub(crate) async fn unlogged_partitions<C: ConnectionTrait + sea_orm::StreamTrait>(
+    conn: &C,
+    tables: &[ManagedTable<'_>],
+    logged: &[(String, String)],
+) -> Result<Vec<CatalogRelation>> {
+    read_relations(conn, tables, logged, true).await
+}
+
+async fn read_relations<C: ConnectionTrait + sea_orm::StreamTrait>(
+    conn: &C,
+    tables: &[ManagedTable<'_>],
+    logged: &[(String, String)],
+    leave_out_logged: bool,
 ) -> Result<Vec<CatalogRelation>> {
     let values = vec![
         tables
@@ -564,9 +601,25 @@ pub(crate) async fn relations<C: ConnectionTrait>(
             .map(|l| l.1.clone())
             .collect::<Vec<_>>()
             .into(),
+        leave_out_logged.into(),
     ];
+    let encoded: std::collections::HashMap<(&str, &str), TimeEncoding> = tables
+        .iter()
+        .filter_map(|t| Some(((t.schema, t.name), t.encoding?)))
+        .collect();
     let mut out = Vec::new();
-    for row in query_all(conn, RELATIONS_SQL, values).await? {
+    // Row by row: over many thousands of partitions, the rows and what they become would otherwise be held
+    // at once.
+    use futures_util::TryStreamExt as _;
+    let rows = conn
+        .stream_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            RELATIONS_SQL,
+            values,
+        ))
+        .await?;
+    let mut rows = std::pin::pin!(rows);
+    while let Some(row) = rows.try_next().await? {
         let parent_schema: Option<String> = row.try_get_by_index(4)?;
         let parent_name: Option<String> = row.try_get_by_index(5)?;
         let range = |a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>| a.zip(b);
@@ -592,7 +645,7 @@ pub(crate) async fn relations<C: ConnectionTrait>(
         });
         let edges: (Option<String>, Option<String>) =
             (row.try_get_by_index(18)?, row.try_get_by_index(19)?);
-        decode_edges(out.last_mut(), tables, edges);
+        decode_edges(out.last_mut(), &encoded, edges);
     }
     Ok(out)
 }
@@ -632,26 +685,27 @@ pub(crate) async fn relation_props<C: ConnectionTrait>(
     let rows = query_all(
         conn,
         "SELECT n.nspname::text, c.relname::text, c.relkind = 'p', pg_get_userbyid(c.relowner)::text, \
-                COALESCE(c.reloptions::text[], '{}') || ARRAY(SELECT 'toast.' || o FROM pg_class t, \
-                      unnest(t.reloptions) o WHERE t.oid = c.reltoastrelid), c.relreplident::text, \
-                (SELECT i.relname::text FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
-                 WHERE x.indrelid = c.oid AND x.indisreplident LIMIT 1), \
-                ARRAY(SELECT i.relname::text FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
-                      WHERE x.indrelid = c.oid AND x.indisunique ORDER BY 1), \
-                ARRAY(SELECT i.relname::text FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
-                      JOIN pg_inherits h ON h.inhrelid = i.oid JOIN pg_class pi ON pi.oid = h.inhparent \
-                      WHERE x.indrelid = c.oid ORDER BY i.relname), \
-                ARRAY(SELECT pi.relname::text FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
-                      JOIN pg_inherits h ON h.inhrelid = i.oid JOIN pg_class pi ON pi.oid = h.inhparent \
-                      WHERE x.indrelid = c.oid ORDER BY i.relname), \
-                ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text END \
-                      FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner \
-                      ORDER BY a.grantee, a.privilege_type), \
-                ARRAY(SELECT a.privilege_type::text FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner \
-                      ORDER BY a.grantee, a.privilege_type), \
-                ARRAY(SELECT a.is_grantable FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner \
-                      ORDER BY a.grantee, a.privilege_type) \
+                COALESCE(c.reloptions::text[], '{}') || COALESCE(toast.options, '{}'), c.relreplident::text, \
+                ix.identity, COALESCE(ix.uniques, '{}'), COALESCE(ix.children, '{}'), \
+                COALESCE(ix.parents, '{}'), COALESCE(acl.grantees, '{}'), COALESCE(acl.privileges, '{}'), \
+                COALESCE(acl.grantable, '{}') \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         LEFT JOIN LATERAL (SELECT array_agg('toast.' || o) AS options FROM pg_class t, unnest(t.reloptions) o \
+                            WHERE t.oid = c.reltoastrelid) toast ON true \
+         LEFT JOIN LATERAL ( \
+             SELECT (array_agg(i.relname::text ORDER BY i.relname) FILTER (WHERE x.indisreplident))[1] AS identity, \
+                    array_agg(i.relname::text ORDER BY i.relname) FILTER (WHERE x.indisunique) AS uniques, \
+                    array_agg(i.relname::text ORDER BY i.relname) FILTER (WHERE pi.oid IS NOT NULL) AS children, \
+                    array_agg(pi.relname::text ORDER BY i.relname) FILTER (WHERE pi.oid IS NOT NULL) AS parents \
+             FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+             LEFT JOIN pg_inherits h ON h.inhrelid = i.oid LEFT JOIN pg_class pi ON pi.oid = h.inhparent \
+             WHERE x.indrelid = c.oid) ix ON true \
+         LEFT JOIN LATERAL ( \
+             SELECT array_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text END \
+                              ORDER BY a.grantee, a.privilege_type) AS grantees, \
+                    array_agg(a.privilege_type::text ORDER BY a.grantee, a.privilege_type) AS privileges, \
+                    array_agg(a.is_grantable ORDER BY a.grantee, a.privilege_type) AS grantable \
+             FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner) acl ON true \
          WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[])) \
            AND c.relkind IN ('r', 'p')",
         vec![schemas.into(), names.into()],

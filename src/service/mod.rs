@@ -170,6 +170,8 @@ struct Inner {
     maintenance: MaintenanceOptions,
     /// Whether the database is a Citus worker, read once.
     citus_worker: tokio::sync::OnceCell<bool>,
+    /// The server's `server_version_num`, read once.
+    server_version: tokio::sync::OnceCell<i32>,
 }
 
 impl PartitionService {
@@ -182,6 +184,7 @@ impl PartitionService {
                 hooks: Vec::new(),
                 maintenance: MaintenanceOptions::default(),
                 citus_worker: tokio::sync::OnceCell::new(),
+                server_version: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -195,6 +198,7 @@ impl PartitionService {
                 hooks: self.inner.hooks.clone(),
                 maintenance: self.inner.maintenance.clone(),
                 citus_worker: tokio::sync::OnceCell::new(),
+                server_version: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -211,6 +215,7 @@ impl PartitionService {
                 hooks,
                 maintenance: self.inner.maintenance.clone(),
                 citus_worker: tokio::sync::OnceCell::new(),
+                server_version: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -224,6 +229,7 @@ impl PartitionService {
                 hooks: self.inner.hooks.clone(),
                 maintenance: options,
                 citus_worker: tokio::sync::OnceCell::new(),
+                server_version: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -256,6 +262,27 @@ impl PartitionService {
         } else {
             Ok(())
         }
+    }
+
+    /// The server's `server_version_num` (e.g. 150020), read once per service; 0 when it cannot be read.
+    pub(crate) async fn server_version(&self) -> i32 {
+        use sea_orm::ConnectionTrait as _;
+        *self
+            .inner
+            .server_version
+            .get_or_init(|| async {
+                self.connection()
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        sea_orm::DbBackend::Postgres,
+                        "SELECT current_setting('server_version_num')::int",
+                    ))
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|r| r.try_get_by_index::<i32>(0).ok())
+                    .unwrap_or(0)
+            })
+            .await
     }
 
     /// The current instant, from the service's clock.

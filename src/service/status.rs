@@ -1,7 +1,7 @@
 //! Status: reads every managed table's partitions from the catalog and its log, in a constant number of
 //! queries whatever the number of partitions, and hands them to the pure [`assess`](crate::model::assess).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -67,18 +67,27 @@ impl PartitionService {
     }
 }
 
+/// A partitioned index that is not valid, with the partitions lacking theirs.
+type IncompleteIndex = (String, Vec<String>);
+
 /// The status of the given tables, read through `db` (a transaction holding their locks, during repairs).
-pub(crate) async fn status_with<C: sea_orm::ConnectionTrait>(
+pub(crate) async fn status_with<C: sea_orm::ConnectionTrait + sea_orm::StreamTrait>(
     db: &C,
     configs: Vec<partition_config::Model>,
     now: DateTime<Utc>,
 ) -> Result<Status> {
     let ids: Vec<i32> = configs.iter().map(|c| c.id).collect();
-    let logs = partition_log::Entity::find()
-        .filter(partition_log::Column::ConfigId.is_in(ids))
-        .order_by_asc(partition_log::Column::Id)
-        .all(db)
-        .await?;
+    // Row by row, as the catalog below: the rows and the models are not held at once.
+    let logs: Vec<partition_log::Model> = {
+        use futures_util::TryStreamExt as _;
+        partition_log::Entity::find()
+            .filter(partition_log::Column::ConfigId.is_in(ids))
+            .order_by_asc(partition_log::Column::Id)
+            .stream(db)
+            .await?
+            .try_collect()
+            .await?
+    };
     let managed: Vec<ManagedTable<'_>> = configs.iter().map(ManagedTable::of).collect();
     let named: Vec<(String, String)> = logs
         .iter()
@@ -107,26 +116,57 @@ pub(crate) async fn status_with<C: sea_orm::ConnectionTrait>(
     let key_types = catalog::key_types(db, &names).await?;
     let incomplete = catalog::incomplete_indexes(db, &names).await?;
     let drift = property_drift(db, &configs, &relations).await?;
+    // Everything grouped by table once, so that the work grows with the number of partitions, not with
+    // partitions × tables.
+    let mut logs_of: HashMap<i32, Vec<partition_log::Model>> = HashMap::new();
+    for log in logs {
+        logs_of.entry(log.config_id).or_default().push(log);
+    }
+    let mut children_of: HashMap<(&str, &str), Vec<&CatalogRelation>> = HashMap::new();
+    let mut by_name: HashMap<(&str, &str), &CatalogRelation> = HashMap::new();
+    for rel in &relations {
+        if let Some((schema, name)) = &rel.parent {
+            children_of
+                .entry((schema.as_str(), name.as_str()))
+                .or_default()
+                .push(rel);
+        }
+        by_name.insert((rel.schema.as_str(), rel.name.as_str()), rel);
+    }
+    let mut incomplete_of: HashMap<&(String, String), Vec<IncompleteIndex>> = HashMap::new();
+    for (table, index, missing) in &incomplete {
+        incomplete_of
+            .entry(table)
+            .or_default()
+            .push((index.clone(), missing.clone()));
+    }
+    let mut drift_of: HashMap<i32, Vec<(String, String, Vec<PropertyDifference>)>> = HashMap::new();
+    for (config_id, schema, name, differences) in drift {
+        drift_of
+            .entry(config_id)
+            .or_default()
+            .push((schema, name, differences));
+    }
     let mut tables = Vec::with_capacity(configs.len());
     for config in &configs {
         let key = (config.schema_name.clone(), config.table_name.clone());
         let exists = key_types.contains_key(&key);
-        let own_logs: Vec<partition_log::Model> = logs
-            .iter()
-            .filter(|l| l.config_id == config.id)
+        let own_logs = logs_of.remove(&config.id).unwrap_or_default();
+        // Its partitions in the catalog, and the relations its log names wherever they are now (a
+        // detached partition, or one attached elsewhere), each once, in the catalog's order.
+        let mut rels: Vec<&CatalogRelation> = children_of
+            .get(&(config.schema_name.as_str(), config.table_name.as_str()))
             .cloned()
-            .collect();
-        let own_names: BTreeSet<(&str, &str)> = own_logs
-            .iter()
-            .map(|l| (l.schema_name.as_str(), l.partition_name.as_str()))
-            .collect();
-        let rels: Vec<&CatalogRelation> = relations
-            .iter()
-            .filter(|r| {
-                r.parent.as_ref() == Some(&key)
-                    || own_names.contains(&(r.schema.as_str(), r.name.as_str()))
-            })
-            .collect();
+            .unwrap_or_default();
+        for log in &own_logs {
+            if let Some(rel) = by_name.get(&(log.schema_name.as_str(), log.partition_name.as_str()))
+                && rel.parent.as_ref() != Some(&key)
+            {
+                rels.push(rel);
+            }
+        }
+        rels.sort_by_key(|r| (r.schema.as_str(), r.name.as_str()));
+        rels.dedup_by_key(|r| (r.schema.as_str(), r.name.as_str()));
         let max_key = if exists && matches!(TableSpec::of(config), Ok(TableSpec::IntRange { .. })) {
             let ctx = Table {
                 config: config.clone(),
@@ -144,16 +184,8 @@ pub(crate) async fn status_with<C: sea_orm::ConnectionTrait>(
             indexes: &indexes,
             max_key,
             now,
-            incomplete_indexes: incomplete
-                .iter()
-                .filter(|(table, _, _)| *table == key)
-                .map(|(_, index, missing)| (index.clone(), missing.clone()))
-                .collect(),
-            property_drift: drift
-                .iter()
-                .filter(|(config_id, ..)| *config_id == config.id)
-                .map(|(_, schema, name, d)| (schema.clone(), name.clone(), d.clone()))
-                .collect(),
+            incomplete_indexes: incomplete_of.remove(&key).unwrap_or_default(),
+            property_drift: drift_of.remove(&config.id).unwrap_or_default(),
         }));
     }
     Ok(Status { at: now, tables })
@@ -185,6 +217,29 @@ async fn property_drift<C: sea_orm::ConnectionTrait>(
         .iter()
         .filter_map(|r| Some(((r.schema.as_str(), r.name.as_str()), r.parent.as_ref()?)))
         .collect();
+    // Each attached partition under the managed table it belongs to: its parent, or its parent's parent
+    // for a sub-partition.
+    let managed: std::collections::HashSet<(&str, &str)> = configs
+        .iter()
+        .map(|c| (c.schema_name.as_str(), c.table_name.as_str()))
+        .collect();
+    let mut attached_to: HashMap<(&str, &str), Vec<&(String, String)>> = HashMap::new();
+    for partition in &attached {
+        let mut up = parent_of
+            .get(&(partition.0.as_str(), partition.1.as_str()))
+            .copied();
+        if let Some(p) = up
+            && !managed.contains(&(p.0.as_str(), p.1.as_str()))
+        {
+            up = parent_of.get(&(p.0.as_str(), p.1.as_str())).copied();
+        }
+        if let Some(p) = up {
+            attached_to
+                .entry((p.0.as_str(), p.1.as_str()))
+                .or_default()
+                .push(partition);
+        }
+    }
     let mut drift = Vec::new();
     for config in configs {
         let Some(parent) = by_name.get(&(config.schema_name.as_str(), config.table_name.as_str()))
@@ -195,16 +250,11 @@ async fn property_drift<C: sea_orm::ConnectionTrait>(
             continue;
         };
         let wanted = properties::wanted(&declared, parent);
-        let managed = (config.schema_name.clone(), config.table_name.clone());
-        for (schema, name) in &attached {
-            // A partition of the table, or a sub-partition of one of its partitions.
-            let mut up = parent_of.get(&(schema.as_str(), name.as_str())).copied();
-            if up.is_some_and(|p| *p != managed) {
-                up = up.and_then(|p| parent_of.get(&(p.0.as_str(), p.1.as_str())).copied());
-            }
-            if up != Some(&managed) {
-                continue;
-            }
+        let own = attached_to
+            .get(&(config.schema_name.as_str(), config.table_name.as_str()))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for &(schema, name) in own {
             if let Some(rel) = by_name.get(&(schema.as_str(), name.as_str())) {
                 let differences = properties::differences(&wanted, rel);
                 if !differences.is_empty() {

@@ -901,9 +901,9 @@ async fn parent_stats(db: &DatabaseConnection, table: &str) -> (f64, Option<Stri
 }
 
 #[tokio::test]
-async fn maintenance_that_changes_partitions_analyzes_the_parent() {
+async fn maintenance_that_takes_rows_away_analyzes_the_parent() {
     let t = setup(test_name!(
-        "maintenance_that_changes_partitions_analyzes_the_parent"
+        "maintenance_that_takes_rows_away_analyzes_the_parent"
     ))
     .await;
     let db = &t.conn;
@@ -915,6 +915,7 @@ async fn maintenance_that_changes_partitions_analyzes_the_parent() {
         service
             .time_range_table(name)
             .period(Period::Day)
+            .interval(2)
             .register()
             .await
             .expect("register");
@@ -926,6 +927,22 @@ async fn maintenance_that_changes_partitions_analyzes_the_parent() {
     }
     // Autovacuum never analyzes a partitioned parent: it has no estimate yet.
     assert_eq!(parent_stats(db, "analyzed").await, (-1.0, None));
+    // Creating partitions leaves the table's rows as they were: no ANALYZE for that.
+    clock.set(utc(2024, 3, 11, 12, 0));
+    let report = service.run_maintenance_for("analyzed").await.expect("run");
+    assert!(report.is_ok() && report.created() > 0, "{report:?}");
+    assert_eq!(parent_stats(db, "analyzed").await, (-1.0, None));
+    service.run_maintenance_for("quiet").await.expect("run");
+    for name in ["analyzed", "quiet"] {
+        exec(
+            db,
+            &format!("INSERT INTO {name} (created_at) SELECT '2024-03-12 13:00+00'::timestamptz FROM generate_series(1, 500)"),
+        )
+        .await;
+    }
+
+    // Two days on, retention detaches the partition of 10 March and its 2 000 rows: the parent is analyzed.
+    clock.set(utc(2024, 3, 13, 12, 0));
     let quiet = service
         .clone()
         .with_maintenance_options(MaintenanceOptions {
@@ -933,38 +950,37 @@ async fn maintenance_that_changes_partitions_analyzes_the_parent() {
             ..MaintenanceOptions::default()
         });
     let report = quiet.run_maintenance_for("quiet").await.expect("run");
-    assert!(report.is_ok() && report.created() > 0, "{report:?}");
+    assert_eq!(report.detached(), 1, "{report:?}");
     assert_eq!(
         parent_stats(db, "quiet").await,
         (-1.0, None),
         "analyze_parent: false"
     );
     let report = service.run_maintenance_for("analyzed").await.expect("run");
-    assert!(report.is_ok() && report.created() > 0, "{report:?}");
+    assert_eq!(report.detached(), 1, "{report:?}");
     // `last_analyze` of a partitioned table is kept from PostgreSQL 15 on; its `reltuples` on every version.
     let (rows, _) = parent_stats(db, "analyzed").await;
-    assert_eq!(rows, 2000.0);
+    assert_eq!(rows, 500.0);
     // Nothing to do: no ANALYZE either.
-    exec(db, "INSERT INTO analyzed (created_at) SELECT '2024-03-10 14:00+00'::timestamptz FROM generate_series(1, 500)").await;
+    exec(db, "INSERT INTO analyzed (created_at) SELECT '2024-03-13 14:00+00'::timestamptz FROM generate_series(1, 100)").await;
     let report = service.run_maintenance_for("analyzed").await.expect("run");
-    assert_eq!(report.created(), 0, "{report:?}");
-    assert_eq!(parent_stats(db, "analyzed").await.0, 2000.0);
-    clock.set(utc(2024, 3, 12, 12, 0));
-    service.run_maintenance_for("analyzed").await.expect("run");
-    assert_eq!(
-        parent_stats(db, "analyzed").await.0,
-        2500.0,
-        "a day on, a new partition: analyzed again"
-    );
-    // Rows change with no partition to make: once autovacuum (here by hand) has analyzed the partitions, a
-    // run that has nothing to do analyzes the parent whose estimate is off by more than a tenth.
-    exec(db, "INSERT INTO analyzed (created_at) SELECT '2024-03-12 14:00+00'::timestamptz FROM generate_series(1, 1000)").await;
+    assert_eq!(report.created() + report.detached(), 0, "{report:?}");
+    assert_eq!(parent_stats(db, "analyzed").await.0, 500.0);
+    // A day on, the empty partition of 11 March is detached: the rows are as they were, no ANALYZE.
+    clock.set(utc(2024, 3, 14, 12, 0));
+    let report = service.run_maintenance_for("analyzed").await.expect("run");
+    assert_eq!(report.detached(), 1, "{report:?}");
+    assert_eq!(parent_stats(db, "analyzed").await.0, 500.0);
+
+    // Rows change with nothing to do: once autovacuum (here by hand) has analyzed the partitions, a run
+    // that has nothing to do analyzes the parent whose estimate is off by more than a tenth.
     let leaves = strings(
         db,
         "SELECT relid::regclass::text FROM pg_partition_tree('analyzed') WHERE isleaf",
         vec![],
     )
     .await;
+    exec(db, "INSERT INTO analyzed (created_at) SELECT '2024-03-14 14:00+00'::timestamptz FROM generate_series(1, 1000)").await;
     for leaf in &leaves {
         exec(db, &format!("ANALYZE {leaf}")).await;
     }
@@ -973,14 +989,14 @@ async fn maintenance_that_changes_partitions_analyzes_the_parent() {
         report.tables.iter().all(|t| t.table != "public.analyzed"),
         "nothing to do for it: {report:?}"
     );
-    assert_eq!(parent_stats(db, "analyzed").await.0, 3500.0);
+    assert_eq!(parent_stats(db, "analyzed").await.0, 1600.0);
     // Within a tenth: left alone.
-    exec(db, "INSERT INTO analyzed (created_at) SELECT '2024-03-12 15:00+00'::timestamptz FROM generate_series(1, 100)").await;
+    exec(db, "INSERT INTO analyzed (created_at) SELECT '2024-03-14 15:00+00'::timestamptz FROM generate_series(1, 100)").await;
     for leaf in &leaves {
         exec(db, &format!("ANALYZE {leaf}")).await;
     }
     service.run_maintenance().await.expect("run");
-    assert_eq!(parent_stats(db, "analyzed").await.0, 3500.0);
+    assert_eq!(parent_stats(db, "analyzed").await.0, 1600.0);
     t.finish().await;
 }
 
