@@ -178,14 +178,7 @@ impl Server {
     }
 
     async fn drop(&self, db: DatabaseConnection) -> Res<()> {
-        let name: String = db
-            .query_one_raw(Statement::from_string(
-                DbBackend::Postgres,
-                "SELECT current_database()::text",
-            ))
-            .await?
-            .ok_or("no database")?
-            .try_get_by_index(0)?;
+        let name = database_name(&db).await?;
         db.close().await?;
         self.admin
             .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -196,6 +189,18 @@ impl Server {
 
 fn table(i: usize) -> String {
     format!("b{i:02}")
+}
+
+/// The name of the database `db` is connected to.
+async fn database_name(db: &DatabaseConnection) -> Res<String> {
+    Ok(db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_database()::text",
+        ))
+        .await?
+        .ok_or("no database")?
+        .try_get_by_index(0)?)
 }
 
 async fn make_tables(db: &DatabaseConnection) -> Res<()> {

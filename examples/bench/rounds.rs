@@ -353,14 +353,7 @@ pub async fn reset_statements(server: &Server) {
 /// Prints, from `pg_stat_statements` (`BENCH_STATEMENTS=1`), where the server's time went in `db` since the
 /// last reset: calls and total milliseconds per statement, the largest first.
 pub async fn print_statements(server: &Server, db: &DatabaseConnection, label: &str) -> Res<()> {
-    let name: String = db
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT current_database()::text",
-        ))
-        .await?
-        .ok_or("no database")?
-        .try_get_by_index(0)?;
+    let name = super::database_name(db).await?;
     let rows = server
         .admin
         .query_all_raw(Statement::from_sql_and_values(

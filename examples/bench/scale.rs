@@ -205,14 +205,7 @@ pub async fn run(server: &Server, pairs: usize, today: DateTime<Utc>) -> Res<Fig
         .and_then(|n| n.parse().ok())
         .unwrap_or(1000);
     let db = server.database("scale").await?;
-    let name: String = db
-        .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT current_database()::text",
-        ))
-        .await?
-        .ok_or("no database")?
-        .try_get_by_index(0)?;
+    let name = super::database_name(&db).await?;
     let first = today - Duration::days(PAST);
     let clock = ManualClock::new(today + Duration::hours(1));
     let service = PartitionService::new(db.clone()).with_clock(clock.clone());

@@ -637,18 +637,8 @@ impl PartitionService {
         let interrupted = done.iter().any(|(_, _, stopped)| *stopped);
         if self.maintenance_options().analyze_parent {
             let reports: Vec<&TableReport> = done.iter().map(|(_, report, _)| report).collect();
-            for (schema, table) in self.rows_removed(&reports).await {
-                if stop.is_some_and(|s| *s.borrow()) {
-                    break;
-                }
-                let started = Instant::now();
-                self.analyze_parent(&schema, &table).await;
-                paced_pause(
-                    pace(started.elapsed(), self.maintenance_options().duty_cycle),
-                    stop,
-                )
-                .await;
-            }
+            let tables = self.rows_removed(&reports).await;
+            self.analyze_parents(tables, stop).await;
         }
         Report {
             at: plan.at,
@@ -852,13 +842,26 @@ impl PartitionService {
                 return;
             }
         };
-        for row in stale {
-            let (Ok(schema), Ok(table)) = (
-                row.try_get_by_index::<String>(0),
-                row.try_get_by_index::<String>(1),
-            ) else {
-                continue;
-            };
+        let tables: Vec<(String, String)> = stale
+            .iter()
+            .filter_map(|row| {
+                Some((
+                    row.try_get_by_index::<String>(0).ok()?,
+                    row.try_get_by_index::<String>(1).ok()?,
+                ))
+            })
+            .collect();
+        self.analyze_parents(tables, stop).await;
+    }
+
+    /// [`analyze_parent`](Self::analyze_parent) of each of `tables` in turn, each paced by `duty_cycle`,
+    /// until `stop` is raised.
+    async fn analyze_parents(
+        &self,
+        tables: Vec<(String, String)>,
+        stop: Option<&watch::Receiver<bool>>,
+    ) {
+        for (schema, table) in tables {
             if stop.is_some_and(|s| *s.borrow()) {
                 return;
             }
