@@ -291,6 +291,21 @@ fn ms(d: StdDuration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// pg_partman's maintenance of every table it manages, without `ANALYZE` or pg_jobmon.
+const PARTMAN_MAINTENANCE: &str =
+    "SELECT partman.run_maintenance(p_analyze := false, p_jobmon := false)";
+
+/// How long `sql` takes to run on `db`.
+async fn timed_sql(db: &DatabaseConnection, sql: &str) -> Res<StdDuration> {
+    timed(async {
+        db.execute_unprepared(sql)
+            .await
+            .map(|_| ())
+            .map_err(Into::into)
+    })
+    .await
+}
+
 async fn timed<F: std::future::Future<Output = Res<()>>>(f: F) -> Res<StdDuration> {
     let began = Instant::now();
     f.await?;

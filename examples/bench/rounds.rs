@@ -13,8 +13,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use sea_orm_pg_partitioning::prelude::*;
 
 use super::{
-    DAYS, Res, Server, TABLES, make_tables, ms, ours_create, partman_create, raw_premake, summary,
-    table, timed, verdict,
+    DAYS, PARTMAN_MAINTENANCE, Res, Server, TABLES, make_tables, ms, ours_create, partman_create,
+    raw_premake, summary, table, timed, timed_sql, verdict,
 };
 
 /// A contender's run: its measured time (set-up and clean-up are not measured).
@@ -93,13 +93,7 @@ async fn premake_round(
             make_tables(&db).await?;
             let sql = raw_premake(today)?;
             server.settle().await?;
-            let took = timed(async {
-                db.execute_unprepared(&sql)
-                    .await
-                    .map(|_| ())
-                    .map_err(Into::into)
-            })
-            .await?;
+            let took = timed_sql(&db, &sql).await?;
             let listing = Instant::now();
             db.query_all_raw(Statement::from_string(
                 DbBackend::Postgres,
@@ -171,15 +165,7 @@ async fn premake_round(
         for p in 0..NOOP_PAIRS {
             let partman = Box::pin(async {
                 server.settle().await?;
-                timed(async {
-                    partman_db
-                        .execute_unprepared(
-                            "SELECT partman.run_maintenance(p_analyze := false, p_jobmon := false)",
-                        )
-                        .await?;
-                    Ok(())
-                })
-                .await
+                timed_sql(&partman_db, PARTMAN_MAINTENANCE).await
             }) as Run<'_>;
             let ours = Box::pin(async {
                 server.settle().await?;
@@ -237,13 +223,7 @@ async fn retention_round(
             make_tables(&db).await?;
             db.execute_unprepared(&raw_premake(past)?).await?;
             server.settle().await?;
-            let took = timed(async {
-                db.execute_unprepared(&detach)
-                    .await
-                    .map(|_| ())
-                    .map_err(Into::into)
-            })
-            .await?;
+            let took = timed_sql(&db, &detach).await?;
             server.drop(db).await?;
             Ok(took)
         }) as Run<'_>;
@@ -256,14 +236,7 @@ async fn retention_round(
             )
             .await?;
             server.settle().await?;
-            let took = timed(async {
-                db.execute_unprepared(
-                    "SELECT partman.run_maintenance(p_analyze := false, p_jobmon := false)",
-                )
-                .await?;
-                Ok(())
-            })
-            .await?;
+            let took = timed_sql(&db, PARTMAN_MAINTENANCE).await?;
             server.drop(db).await?;
             Ok(took)
         }) as Run<'_>;

@@ -258,10 +258,7 @@ pub async fn run(server: &Server, pairs: usize, today: DateTime<Utc>) -> Res<Fig
             let partman = async {
                 server.settle().await?;
                 let began = Instant::now();
-                db.execute_unprepared(
-                    "SELECT partman.run_maintenance(p_analyze := false, p_jobmon := false)",
-                )
-                .await?;
+                db.execute_unprepared(super::PARTMAN_MAINTENANCE).await?;
                 Res::Ok(began.elapsed())
             };
             let (ours, partman) = if p % 2 == 0 {
