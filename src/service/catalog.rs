@@ -674,17 +674,10 @@ pub(crate) async fn index_placements<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// The properties of `tables` (those that exist): owner, the privileges of other roles, storage options,
-/// replica identity, unique indexes and which index of the parent each index is attached to. One query.
-pub(crate) async fn relation_props<C: ConnectionTrait>(
-    conn: &C,
-    tables: &[(String, String)],
-) -> Result<Vec<crate::model::properties::RelationProps>> {
-    use crate::model::properties::{AclEntry, RelationProps};
-    let (schemas, names): (Vec<String>, Vec<String>) = tables.iter().cloned().unzip();
-    let rows = query_all(
-        conn,
-        "SELECT n.nspname::text, c.relname::text, c.relkind = 'p', pg_get_userbyid(c.relowner)::text, \
+/// The query of [`relation_props`]: the owner, the privileges of other roles, storage options, replica
+/// identity, unique indexes and which index of the parent each index is attached to, of the relations named
+/// by $1 (schemas) and $2 (names) that exist.
+const RELATION_PROPS_SQL: &str = "SELECT n.nspname::text, c.relname::text, c.relkind = 'p', pg_get_userbyid(c.relowner)::text, \
                 COALESCE(c.reloptions::text[], '{}') || COALESCE(toast.options, '{}'), c.relreplident::text, \
                 ix.identity, COALESCE(ix.uniques, '{}'), COALESCE(ix.children, '{}'), \
                 COALESCE(ix.parents, '{}'), COALESCE(acl.grantees, '{}'), COALESCE(acl.privileges, '{}'), \
@@ -707,40 +700,78 @@ pub(crate) async fn relation_props<C: ConnectionTrait>(
                     array_agg(a.is_grantable ORDER BY a.grantee, a.privilege_type) AS grantable \
              FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner) acl ON true \
          WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[])) \
-           AND c.relkind IN ('r', 'p')",
-        vec![schemas.into(), names.into()],
-    )
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let children: Vec<String> = r.try_get_by_index(8)?;
-            let parents: Vec<String> = r.try_get_by_index(9)?;
-            let grantees: Vec<String> = r.try_get_by_index(10)?;
-            let privileges: Vec<String> = r.try_get_by_index(11)?;
-            let grantable: Vec<bool> = r.try_get_by_index(12)?;
-            Ok(RelationProps {
-                schema: r.try_get_by_index(0)?,
-                name: r.try_get_by_index(1)?,
-                partitioned: r.try_get_by_index(2)?,
-                owner: r.try_get_by_index(3)?,
-                options: r.try_get_by_index(4)?,
-                replica_identity: r.try_get_by_index(5)?,
-                identity_index: r.try_get_by_index(6)?,
-                unique_indexes: r.try_get_by_index(7)?,
-                index_parents: children.into_iter().zip(parents).collect(),
-                acl: grantees
-                    .into_iter()
-                    .zip(privileges)
-                    .zip(grantable)
-                    .map(|((grantee, privilege), grantable)| AclEntry {
-                        grantee,
-                        privilege,
-                        grantable,
-                    })
-                    .collect(),
-            })
-        })
+           AND c.relkind IN ('r', 'p')";
+
+/// The properties of `tables` (those that exist): owner, the privileges of other roles, storage options,
+/// replica identity, unique indexes and which index of the parent each index is attached to. One query.
+pub(crate) async fn relation_props<C: ConnectionTrait>(
+    conn: &C,
+    tables: &[(String, String)],
+) -> Result<Vec<crate::model::properties::RelationProps>> {
+    let (schemas, names): (Vec<String>, Vec<String>) = tables.iter().cloned().unzip();
+    query_all(conn, RELATION_PROPS_SQL, vec![schemas.into(), names.into()])
+        .await?
+        .iter()
+        .map(props_of_row)
         .collect()
+}
+
+/// [`relation_props`] of the relations named by `schemas` and `names`, handed to `each` one at a time as
+/// they arrive: over many thousands of partitions, they are never all held at once.
+pub(crate) async fn each_relation_props<C, F>(
+    conn: &C,
+    schemas: Vec<String>,
+    names: Vec<String>,
+    mut each: F,
+) -> Result<()>
+where
+    C: ConnectionTrait + sea_orm::StreamTrait,
+    F: FnMut(crate::model::properties::RelationProps),
+{
+    use futures_util::TryStreamExt as _;
+    let rows = conn
+        .stream_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            RELATION_PROPS_SQL,
+            vec![schemas.into(), names.into()],
+        ))
+        .await?;
+    let mut rows = std::pin::pin!(rows);
+    while let Some(row) = rows.try_next().await? {
+        each(props_of_row(&row)?);
+    }
+    Ok(())
+}
+
+/// One row of [`RELATION_PROPS_SQL`].
+fn props_of_row(r: &QueryResult) -> Result<crate::model::properties::RelationProps> {
+    use crate::model::properties::{AclEntry, RelationProps};
+    let children: Vec<String> = r.try_get_by_index(8)?;
+    let parents: Vec<String> = r.try_get_by_index(9)?;
+    let grantees: Vec<String> = r.try_get_by_index(10)?;
+    let privileges: Vec<String> = r.try_get_by_index(11)?;
+    let grantable: Vec<bool> = r.try_get_by_index(12)?;
+    Ok(RelationProps {
+        schema: r.try_get_by_index(0)?,
+        name: r.try_get_by_index(1)?,
+        partitioned: r.try_get_by_index(2)?,
+        owner: r.try_get_by_index(3)?,
+        options: r.try_get_by_index(4)?,
+        replica_identity: r.try_get_by_index(5)?,
+        identity_index: r.try_get_by_index(6)?,
+        unique_indexes: r.try_get_by_index(7)?,
+        index_parents: children.into_iter().zip(parents).collect(),
+        acl: grantees
+            .into_iter()
+            .zip(privileges)
+            .zip(grantable)
+            .map(|((grantee, privilege), grantable)| AclEntry {
+                grantee,
+                privilege,
+                grantable,
+            })
+            .collect(),
+    })
 }
 
 /// The foreign keys between `tables` (partitioned tables): (the referencing table, the referenced one),

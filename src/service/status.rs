@@ -94,6 +94,7 @@ pub(crate) async fn status_with<C: sea_orm::ConnectionTrait + sea_orm::StreamTra
         .map(|l| (l.schema_name.clone(), l.partition_name.clone()))
         .collect();
     let mut relations = catalog::relations(db, &managed, &named).await?;
+    drop(named);
     // A distributed partition's rows and size are in its shards, not in the coordinator's shell.
     let leaves: Vec<i64> = relations
         .iter()
@@ -192,8 +193,9 @@ pub(crate) async fn status_with<C: sea_orm::ConnectionTrait + sea_orm::StreamTra
 }
 
 /// For each table, its attached partitions (and sub-partitions) that lack properties they should carry:
-/// one catalog query for the tables and all their partitions.
-async fn property_drift<C: sea_orm::ConnectionTrait>(
+/// the tables' properties in one query, then their partitions' in another, compared as they arrive (over
+/// many thousands of partitions they are never all held at once).
+async fn property_drift<C: sea_orm::ConnectionTrait + sea_orm::StreamTrait>(
     db: &C,
     configs: &[partition_config::Model],
     relations: &[CatalogRelation],
@@ -202,66 +204,69 @@ async fn property_drift<C: sea_orm::ConnectionTrait>(
         .iter()
         .map(|c| (c.schema_name.clone(), c.table_name.clone()))
         .collect();
-    let attached: Vec<(String, String)> = relations
-        .iter()
-        .filter(|r| r.parent.is_some() && !r.detach_pending)
-        .map(|r| (r.schema.clone(), r.name.clone()))
-        .collect();
-    let names: Vec<(String, String)> = parents.iter().chain(&attached).cloned().collect();
-    let props = catalog::relation_props(db, &names).await?;
-    let by_name: HashMap<(&str, &str), &RelationProps> = props
+    let parent_props = catalog::relation_props(db, &parents).await?;
+    let parent_props: HashMap<(&str, &str), &RelationProps> = parent_props
         .iter()
         .map(|p| ((p.schema.as_str(), p.name.as_str()), p))
         .collect();
-    let parent_of: HashMap<(&str, &str), &(String, String)> = relations
-        .iter()
-        .filter_map(|r| Some(((r.schema.as_str(), r.name.as_str()), r.parent.as_ref()?)))
-        .collect();
-    // Each attached partition under the managed table it belongs to: its parent, or its parent's parent
-    // for a sub-partition.
-    let managed: std::collections::HashSet<(&str, &str)> = configs
-        .iter()
-        .map(|c| (c.schema_name.as_str(), c.table_name.as_str()))
-        .collect();
-    let mut attached_to: HashMap<(&str, &str), Vec<&(String, String)>> = HashMap::new();
-    for partition in &attached {
-        let mut up = parent_of
-            .get(&(partition.0.as_str(), partition.1.as_str()))
-            .copied();
-        if let Some(p) = up
-            && !managed.contains(&(p.0.as_str(), p.1.as_str()))
-        {
-            up = parent_of.get(&(p.0.as_str(), p.1.as_str())).copied();
-        }
-        if let Some(p) = up {
-            attached_to
-                .entry((p.0.as_str(), p.1.as_str()))
-                .or_default()
-                .push(partition);
-        }
-    }
-    let mut drift = Vec::new();
+    // What each table's partitions should carry.
+    let mut wanted: HashMap<(&str, &str), (i32, properties::Wanted)> = HashMap::new();
     for config in configs {
-        let Some(parent) = by_name.get(&(config.schema_name.as_str(), config.table_name.as_str()))
-        else {
+        let key = (config.schema_name.as_str(), config.table_name.as_str());
+        let Some(parent) = parent_props.get(&key) else {
             continue;
         };
         let Ok(declared) = PartitionProperties::from_json(config.properties.as_ref()) else {
             continue;
         };
-        let wanted = properties::wanted(&declared, parent);
-        let own = attached_to
-            .get(&(config.schema_name.as_str(), config.table_name.as_str()))
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        for &(schema, name) in own {
-            if let Some(rel) = by_name.get(&(schema.as_str(), name.as_str())) {
-                let differences = properties::differences(&wanted, rel);
-                if !differences.is_empty() {
-                    drift.push((config.id, schema.clone(), name.clone(), differences));
-                }
-            }
+        wanted.insert(key, (config.id, properties::wanted(&declared, parent)));
+    }
+    // Each attached partition under the managed table it belongs to: its parent, or its parent's parent
+    // for a sub-partition.
+    let parent_of: HashMap<(&str, &str), &(String, String)> = relations
+        .iter()
+        .filter_map(|r| Some(((r.schema.as_str(), r.name.as_str()), r.parent.as_ref()?)))
+        .collect();
+    let mut table_of: HashMap<(&str, &str), (&str, &str)> = HashMap::new();
+    let (mut schemas, mut names) = (Vec::new(), Vec::new());
+    for rel in relations
+        .iter()
+        .filter(|r| r.parent.is_some() && !r.detach_pending)
+    {
+        let mut up = parent_of
+            .get(&(rel.schema.as_str(), rel.name.as_str()))
+            .copied();
+        if let Some(p) = up
+            && !wanted.contains_key(&(p.0.as_str(), p.1.as_str()))
+        {
+            up = parent_of.get(&(p.0.as_str(), p.1.as_str())).copied();
+        }
+        if let Some(p) = up
+            && wanted.contains_key(&(p.0.as_str(), p.1.as_str()))
+        {
+            table_of.insert(
+                (rel.schema.as_str(), rel.name.as_str()),
+                (p.0.as_str(), p.1.as_str()),
+            );
+            schemas.push(rel.schema.clone());
+            names.push(rel.name.clone());
         }
     }
+    let mut drift = Vec::new();
+    catalog::each_relation_props(db, schemas, names, |rel| {
+        let Some((config_id, wanted)) = table_of
+            .get(&(rel.schema.as_str(), rel.name.as_str()))
+            .and_then(|table| wanted.get(table))
+        else {
+            return;
+        };
+        let differences = properties::differences(wanted, &rel);
+        if !differences.is_empty() {
+            drift.push((*config_id, rel.schema, rel.name, differences));
+        }
+    })
+    .await?;
+    // In the catalog's order, as the rest of the status.
+    drift.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
     Ok(drift)
 }
