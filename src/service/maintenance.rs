@@ -734,7 +734,8 @@ impl PartitionService {
     /// when nothing was detached.
     async fn rows_removed(&self, reports: &[&TableReport]) -> Vec<(String, String)> {
         use sea_orm::ConnectionTrait as _;
-        let mut columns: [Vec<String>; 4] = Default::default();
+        // A partition lives in its table's schema.
+        let mut columns: [Vec<String>; 3] = Default::default();
         for report in reports.iter().filter(|r| r.error.is_none()) {
             for done in &report.steps {
                 let step = &done.step;
@@ -753,8 +754,7 @@ impl PartitionService {
                 {
                     columns[0].push(schema.clone());
                     columns[1].push(table.clone());
-                    columns[2].push(schema.clone());
-                    columns[3].push(partition.clone());
+                    columns[2].push(partition.clone());
                 }
             }
         }
@@ -762,25 +762,20 @@ impl PartitionService {
             return Vec::new();
         }
         const SQL: &str = "SELECT DISTINCT t.s, t.n \
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS t(s, n, ps, pn) \
+            FROM unnest($1::text[], $2::text[], $3::text[]) AS t(s, n, p) \
             WHERE coalesce((SELECT CASE WHEN c.relkind = 'p' \
                         THEN (SELECT coalesce(sum(pg_relation_size(l.relid)), 0) \
                               FROM pg_partition_tree(c.oid) l WHERE l.isleaf) \
                         ELSE pg_relation_size(c.oid) END \
-                    FROM pg_class c WHERE c.oid = to_regclass(format('%I.%I', t.ps, t.pn))), 1) > 0 \
+                    FROM pg_class c WHERE c.oid = to_regclass(format('%I.%I', t.s, t.p))), 1) > 0 \
             ORDER BY 1, 2";
-        let [schemas, tables, partition_schemas, partitions] = columns;
+        let [schemas, tables, partitions] = columns;
         let rows = self
             .connection()
             .query_all_raw(sea_orm::Statement::from_sql_and_values(
                 sea_orm::DbBackend::Postgres,
                 SQL,
-                [
-                    schemas.into(),
-                    tables.into(),
-                    partition_schemas.into(),
-                    partitions.into(),
-                ],
+                [schemas.into(), tables.into(), partitions.into()],
             ))
             .await;
         match rows {
