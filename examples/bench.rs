@@ -44,14 +44,15 @@
 //!   writer's own time and its p99 latency. The same with no maintenance shows the machine's own noise.
 //! - retention is also run with `parallel_tables = 1` (one table at a time; the default is two at once).
 //! - scale (`BENCH_ONLY=scale`): 1 000 tables (`BENCH_SCALE_TABLES`) × 100 daily partitions, made by raw
-//!   DDL with pg_partman's names, given to pg_partman (`create_parent`, which keeps them and adds a DEFAULT
-//!   partition to each) and adopted by us, in one database, built up to 10, 100 and 1 000 tables and
+//!   DDL with pg_partman's names and no index, given to pg_partman (`create_parent`, which keeps them; finding
+//!   every partition it would make already there, it adds no DEFAULT partition) and adopted by us, in one
+//!   database, built up to 10, 100 and 1 000 tables and
 //!   measured at each: `status()` and `plan()` (wall time; statements the server ran, from
 //!   `pg_stat_statements`; the process's peak resident memory, `VmHWM` after resetting it through
 //!   `/proc/self/clear_refs`), and our no-op `run_maintenance()` against `partman.run_maintenance()`,
 //!   `RUNS` pairs alternating. At the largest, `RUNS` runs that each have one partition to create on every
 //!   table, against the same 1 000 `CREATE TABLE .. PARTITION OF` in one transaction (made just before,
-//!   then dropped).
+//!   then dropped). `BENCH_KEEP=1` keeps the database afterwards, to look into with `psql`.
 //! - encoding: the premake and the no-op run above (ours, direct), on the 50 tables keyed by a `timestamptz`
 //!   and keyed by a UUIDv7 `id` that is also the primary key, each in a database of its own, alternating
 //!   which goes first; the ratio uuidv7 / timestamptz of each run.

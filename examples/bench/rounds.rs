@@ -331,9 +331,15 @@ pub async fn print_statements(server: &Server, db: &DatabaseConnection, label: &
         .admin
         .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT s.calls, s.total_exec_time, left(regexp_replace(s.query, '\\s+', ' ', 'g'), 110) \
-             FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1 \
-             ORDER BY s.total_exec_time DESC LIMIT 12",
+            // Statements that differ only in their quoted names (one DETACH per partition) as one, and all
+            // of them in the last row.
+            "WITH s AS (SELECT s.calls, s.total_exec_time AS t, \
+                               left(regexp_replace(regexp_replace(s.query, '\"[^\"]*\"', '\"…\"', 'g'), \
+                                                   '\\s+', ' ', 'g'), 110) AS q \
+                        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1), \
+                  g AS (SELECT sum(calls)::int8 AS calls, sum(t)::float8 AS t, q FROM s GROUP BY q) \
+             (SELECT * FROM g ORDER BY t DESC LIMIT 12) \
+             UNION ALL SELECT sum(calls)::int8, sum(t)::float8, 'all statements' FROM g",
             [name.into()],
         ))
         .await;
@@ -344,14 +350,17 @@ pub async fn print_statements(server: &Server, db: &DatabaseConnection, label: &
     let (mut calls, mut total) = (0i64, 0.0f64);
     let mut lines = vec![];
     for row in &rows {
-        let c: i64 = row.try_get_by_index(0)?;
-        let t: f64 = row.try_get_by_index(1)?;
+        let c: i64 = row.try_get_by_index::<Option<i64>>(0)?.unwrap_or(0);
+        let t: f64 = row.try_get_by_index::<Option<f64>>(1)?.unwrap_or(0.0);
         let q: String = row.try_get_by_index(2)?;
-        calls += c;
-        total += t;
+        if q == "all statements" {
+            (calls, total) = (c, t);
+        }
         lines.push(format!("    {c:>6} calls {t:>9.1} ms  {q}"));
     }
-    eprintln!("  {label}: server time by statement (top 12: {calls} calls, {total:.0} ms)");
+    eprintln!(
+        "  {label}: server time by statement (the 12 costliest and all: {calls} calls, {total:.0} ms)"
+    );
     for line in lines {
         eprintln!("{line}");
     }

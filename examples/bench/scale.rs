@@ -152,7 +152,8 @@ async fn build(db: &DatabaseConnection, from: usize, to: usize, first: DateTime<
     Ok(())
 }
 
-/// The tables `from..to` given to pg_partman (it adds a DEFAULT partition to each) and adopted by us.
+/// The tables `from..to` given to pg_partman (finding all its partitions there, it adds no DEFAULT) and
+/// adopted by us.
 async fn manage(
     db: &DatabaseConnection,
     service: &PartitionService,
@@ -224,9 +225,18 @@ pub async fn run(server: &Server, pairs: usize, today: DateTime<Utc>) -> Res<Fig
             began.elapsed().as_secs_f64()
         );
         built = n;
+        let partitions: i64 = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT count(*) FROM pg_inherits",
+            ))
+            .await?
+            .map(|r| r.try_get_by_index(0))
+            .transpose()?
+            .unwrap_or(0);
         let mut size = Size {
             tables: n,
-            partitions: n as i64 * (PARTITIONS + 1),
+            partitions,
             status: vec![],
             plan: vec![],
             noop: vec![],
@@ -298,7 +308,6 @@ pub async fn run(server: &Server, pairs: usize, today: DateTime<Utc>) -> Res<Fig
         let drop_sql: String = (0..largest)
             .map(|i| format!("DROP TABLE {}_raw;", table(i)))
             .collect();
-        // pg_partman's DEFAULT partitions are empty: the raw creates scan them as ours do.
         let (raw, ()) = measured(server, &name, async {
             db.execute_unprepared(&raw_sql).await?;
             Ok(())
@@ -327,7 +336,11 @@ pub async fn run(server: &Server, pairs: usize, today: DateTime<Utc>) -> Res<Fig
         );
         figures.creates.push((raw.wall, ours.wall, ours.queries));
     }
-    server.drop(db).await?;
+    if std::env::var("BENCH_KEEP").is_ok() {
+        eprintln!("scale: database {name} kept (BENCH_KEEP)");
+    } else {
+        server.drop(db).await?;
+    }
     Ok(figures)
 }
 

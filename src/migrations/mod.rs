@@ -32,6 +32,7 @@ mod m20261201_000002_sopp_key_encoding;
 mod m20261201_000003_sopp_conversion;
 mod m20261201_000004_sopp_partition_properties;
 mod m20261201_000005_sopp_columnar;
+mod m20261201_000006_sopp_log_hot_updates;
 
 /// The crate's migrations, in order: a sea-orm-migration `Migrator` of its own, or a list to merge into
 /// yours (`Migrator::migrations()`).
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_sopp_conversion::Migration),
             Box::new(m20261201_000004_sopp_partition_properties::Migration),
             Box::new(m20261201_000005_sopp_columnar::Migration),
+            Box::new(m20261201_000006_sopp_log_hot_updates::Migration),
         ]
     }
 }

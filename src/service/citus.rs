@@ -106,8 +106,8 @@ pub(crate) async fn shard_stats<C: ConnectionTrait>(
                  FROM run_command_on_shards(d.logicalrelid, \
                       $$SELECT reltuples FROM pg_class WHERE oid = '%s'::regclass$$) r), \
                 citus_total_relation_size(d.logicalrelid)::int8 \
-         FROM pg_dist_partition d \
-         WHERE d.logicalrelid::oid::int8 = ANY($1::int8[]) AND d.partmethod = 'h' \
+         FROM unnest($1::int8[]) AS u(oid) JOIN pg_dist_partition d ON d.logicalrelid::oid = u.oid::oid \
+         WHERE d.partmethod = 'h' \
            AND (SELECT c.relkind FROM pg_class c WHERE c.oid = d.logicalrelid) = 'r'",
         vec![oids.to_vec().into()],
     )

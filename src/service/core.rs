@@ -20,6 +20,28 @@ use crate::model::recipe::{self, DefaultRows, Placed, Recipe};
 use crate::model::table::{NewPartition, Table};
 use crate::schema::{DetachMode, PartitionBound};
 
+/// The log rows `select` finds, streamed and decoded by position ([`partition_log::Model::from_row`]):
+/// over 100 000 rows, sea-orm's decoding by name cost more than the server's query.
+pub(crate) async fn logs<C>(
+    db: &C,
+    select: sea_orm::Select<partition_log::Entity>,
+) -> Result<Vec<partition_log::Model>>
+where
+    C: ConnectionTrait + sea_orm::StreamTrait,
+{
+    use futures_util::TryStreamExt as _;
+    use sea_orm::QueryTrait as _;
+    let rows = db
+        .stream_raw(select.build(sea_orm::DbBackend::Postgres))
+        .await?;
+    let mut rows = std::pin::pin!(rows);
+    let mut out = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        out.push(partition_log::Model::from_row(&row)?);
+    }
+    Ok(out)
+}
+
 /// The table's configuration with its key type read from the catalog.
 pub(crate) async fn load<C: ConnectionTrait>(
     conn: &C,

@@ -54,6 +54,10 @@ pub struct MaintenanceOptions {
     /// against 1.60× one at a time in the benchmarks. More finishes a run over many tables sooner, at the cost of
     /// that many pool connections and more server CPU while it runs; with `duty_cycle` each table is
     /// paced, so the run's share of the server is about `parallel_tables × duty_cycle`.
+    ///
+    /// [`status()`](crate::service::PartitionService::status) over 100 tables or more uses as many readers,
+    /// each with its share of the tables in a snapshot of its own: over 100 000 partitions most of its time is
+    /// the server reading the catalog, which this spreads over the server's cores.
     pub parallel_tables: usize,
     /// The share of wall-clock time a run spends executing steps, in (0, 1]. After a step (or a batch of
     /// steps) that took `t`, the run pauses `t × (1 − duty_cycle) / duty_cycle` before the next one, so the
@@ -258,13 +262,30 @@ async fn plan_one<C: sea_orm::ConnectionTrait>(
 
 /// Leaves out the detaches of partitions whose rows other rows still reference through a foreign key (PostgreSQL
 /// would refuse them): each becomes a [`BlockedStep`](plan::BlockedStep) naming the referencing table and the
-/// count of its rows. The referencing keys are read once per table with a detach planned.
+/// count of its rows. The referencing keys of all tables with a detach planned are read in one query.
 async fn refuse_referenced<C: sea_orm::ConnectionTrait>(
     db: &C,
     steps: Vec<Step>,
 ) -> Result<(Vec<Step>, Vec<plan::BlockedStep>)> {
-    let mut keys: HashMap<(String, String), Vec<crate::model::recipe::ForeignKeyTo>> =
-        HashMap::new();
+    // The keys on every table a detach is planned for, in one query.
+    let mut parents: Vec<(String, String)> = steps
+        .iter()
+        .filter(|s| matches!(s.action, StepAction::Detach) && s.log_id.is_some())
+        .flat_map(|s| {
+            std::iter::once((s.schema.clone(), s.table_name.clone())).chain(
+                s.together
+                    .iter()
+                    .map(|c| (c.schema.clone(), c.table_name.clone())),
+            )
+        })
+        .collect();
+    parents.sort_unstable();
+    parents.dedup();
+    let keys = if parents.is_empty() {
+        HashMap::new()
+    } else {
+        catalog::referencing_keys(db, &parents).await?
+    };
     let (mut kept, mut blocked) = (Vec::with_capacity(steps.len()), Vec::new());
     for step in steps {
         // A detach of a partition this same plan creates has nothing to check: it does not exist yet.
@@ -286,10 +307,6 @@ async fn refuse_referenced<C: sea_orm::ConnectionTrait>(
         let retired: Vec<(String, String)> = members.iter().map(|(_, p)| p.clone()).collect();
         let mut refused = None;
         'members: for (parent, partition) in &members {
-            if !keys.contains_key(parent) {
-                let found = catalog::referencing_keys(db, &parent.0, &parent.1).await?;
-                keys.insert(parent.clone(), found);
-            }
             for key in keys.get(parent).into_iter().flatten() {
                 let count = crate::model::recipe::referencing_rows(
                     (&partition.0, &partition.1),
@@ -517,7 +534,7 @@ impl PartitionService {
         let configs = configs.all(db).await?;
         let groups = super::group::groups_of(&configs);
         let mut by_config: HashMap<i32, Vec<partition_log::Model>> = HashMap::new();
-        for log in logs.all(db).await? {
+        for log in core::logs(db, logs).await? {
             by_config.entry(log.config_id).or_default().push(log);
         }
         let names: Vec<(String, String)> = configs
@@ -572,11 +589,46 @@ impl PartitionService {
     /// grace period when so configured), and completion of interrupted concurrent detaches. A table that fails
     /// is reported and the others go on.
     pub async fn run_maintenance(&self) -> Result<Report> {
-        let started = Instant::now();
-        let plan = self.plan().await?;
-        self.pace_after(started.elapsed()).await;
-        let report = self.run_plan(&plan).await;
-        self.analyze_stale(None).await;
+        let run = async {
+            let started = Instant::now();
+            let plan = self.plan().await?;
+            self.pace_after(started.elapsed()).await;
+            Ok(self.run_plan_analyzed(&plan, None).await)
+        };
+        self.run_and_analyze(run, None).await
+    }
+
+    /// Runs `run` (a plan, then its run, and the parents it analyzed), then analyzes the parents whose
+    /// statistics are stale ([`stale_parents`](Self::stale_parents)), unless the run was interrupted. When the
+    /// pool has a connection to spare beside the run's, the staleness query runs while the plan and the run do
+    /// (what the run changes is what `rows_removed` analyzes), and a table both find is analyzed once.
+    async fn run_and_analyze<F, E>(
+        &self,
+        run: F,
+        stop: Option<&watch::Receiver<bool>>,
+    ) -> std::result::Result<Report, E>
+    where
+        F: std::future::Future<Output = std::result::Result<(Report, Vec<(String, String)>), E>>,
+    {
+        let beside = self.parallel_tables() + 1 < self.pool_size();
+        let (run, stale) = if beside {
+            let (run, stale) = tokio::join!(run, self.stale_parents());
+            (run?, Some(stale))
+        } else {
+            (run.await?, None)
+        };
+        let (report, analyzed) = run;
+        if !report.interrupted {
+            let stale = match stale {
+                Some(stale) => stale,
+                None => self.stale_parents().await,
+            };
+            let stale = stale
+                .into_iter()
+                .filter(|t| !analyzed.contains(t))
+                .collect();
+            self.analyze_parents(stale, stop).await;
+        }
         Ok(report)
     }
 
@@ -590,10 +642,15 @@ impl PartitionService {
 
     /// How many tables a run maintains at once: [`MaintenanceOptions::parallel_tables`], at least 1 and at
     /// most the pool's `max_connections` less one.
-    fn parallel_tables(&self) -> usize {
-        use sea_orm::DatabaseConnectionType;
+    pub(crate) fn parallel_tables(&self) -> usize {
         let wanted = Ord::max(self.maintenance_options().parallel_tables, 1);
-        let pool = match &self.connection().inner {
+        wanted.min(self.pool_size().saturating_sub(1)).max(1)
+    }
+
+    /// The pool's `max_connections` (1 for a connection that is not a pool).
+    fn pool_size(&self) -> usize {
+        use sea_orm::DatabaseConnectionType;
+        match &self.connection().inner {
             DatabaseConnectionType::SqlxPostgresPoolConnection(_) => {
                 let max = self
                     .connection()
@@ -603,8 +660,7 @@ impl PartitionService {
                 usize::try_from(max).unwrap_or(usize::MAX)
             }
             _ => 1,
-        };
-        wanted.min(pool.saturating_sub(1)).max(1)
+        }
     }
 
     /// The pause `duty_cycle` asks for after work that took `busy` (planning counts too).
@@ -617,10 +673,15 @@ impl PartitionService {
 
     /// Runs exactly the steps of `plan`, each after checking under the table's lock that it is still needed.
     pub async fn run_plan(&self, plan: &Plan) -> Report {
-        self.run_plan_until(plan, None).await
+        self.run_plan_analyzed(plan, None).await.0
     }
 
-    async fn run_plan_until(&self, plan: &Plan, stop: Option<&watch::Receiver<bool>>) -> Report {
+    /// [`run_plan`](Self::run_plan), and the parents it analyzed because detached partitions held rows.
+    async fn run_plan_analyzed(
+        &self,
+        plan: &Plan,
+        stop: Option<&watch::Receiver<bool>>,
+    ) -> (Report, Vec<(String, String)>) {
         let started = Instant::now();
         let groups = plan.by_table();
         let parallel = self.parallel_tables();
@@ -635,12 +696,13 @@ impl PartitionService {
             .await;
         done.sort_by_key(|(k, _, _)| *k);
         let interrupted = done.iter().any(|(_, _, stopped)| *stopped);
+        let mut analyzed = Vec::new();
         if self.maintenance_options().analyze_parent {
             let reports: Vec<&TableReport> = done.iter().map(|(_, report, _)| report).collect();
-            let tables = self.rows_removed(&reports).await;
-            self.analyze_parents(tables, stop).await;
+            analyzed = self.rows_removed(&reports).await;
+            self.analyze_parents(analyzed.clone(), stop).await;
         }
-        Report {
+        let report = Report {
             at: plan.at,
             tables: done
                 .into_iter()
@@ -651,7 +713,8 @@ impl PartitionService {
             blocked: plan.blocked.clone(),
             duration: started.elapsed(),
             interrupted,
-        }
+        };
+        (report, analyzed)
     }
 
     /// Runs one table's steps in order: runs of creates or detaches batched in one transaction where they
@@ -795,13 +858,14 @@ impl PartitionService {
         }
     }
 
-    /// Analyzes each registered table whose parent statistics lag its partitions': never analyzed while its
-    /// partitions hold rows, or a row estimate off by more than a tenth from the sum of its leaves' (which
-    /// autovacuum keeps current), when every leaf has one. One catalog query for all tables; each `ANALYZE` paced by `duty_cycle`.
-    async fn analyze_stale(&self, stop: Option<&watch::Receiver<bool>>) {
+    /// The registered tables whose parent statistics lag their partitions' (to analyze, each paced by
+    /// `duty_cycle`): never analyzed while their partitions hold rows, or a row estimate off by more than a
+    /// tenth from the sum of their leaves' (which autovacuum keeps current), when every leaf has one. One
+    /// catalog query for all tables; none when `analyze_parent` is off or the query fails (logged).
+    async fn stale_parents(&self) -> Vec<(String, String)> {
         use sea_orm::ConnectionTrait as _;
         if !self.maintenance_options().analyze_parent {
-            return;
+            return Vec::new();
         }
         // The tree is walked through pg_inherits, not pg_partition_tree, which locks every partition: over
         // many thousands that would fill the lock table.
@@ -834,10 +898,10 @@ impl PartitionService {
             Ok(rows) => rows,
             Err(err) => {
                 tracing::warn!(error = %err, "reading the partitioned tables' statistics failed");
-                return;
+                return Vec::new();
             }
         };
-        let tables: Vec<(String, String)> = stale
+        stale
             .iter()
             .filter_map(|row| {
                 Some((
@@ -845,8 +909,7 @@ impl PartitionService {
                     row.try_get_by_index::<String>(1).ok()?,
                 ))
             })
-            .collect();
-        self.analyze_parents(tables, stop).await;
+            .collect()
     }
 
     /// [`analyze_parent`](Self::analyze_parent) of each of `tables` in turn, each paced by `duty_cycle`,
@@ -1405,10 +1468,12 @@ impl PartitionService {
         let at = self.now();
         match self.plan().await {
             Ok(plan) => {
-                let report = self.run_plan_until(&plan, Some(stop)).await;
-                if !report.interrupted {
-                    self.analyze_stale(Some(stop)).await;
-                }
+                let run = async {
+                    Ok::<_, std::convert::Infallible>(
+                        self.run_plan_analyzed(&plan, Some(stop)).await,
+                    )
+                };
+                let Ok(report) = self.run_and_analyze(run, Some(stop)).await;
                 for (table, error) in report.errors() {
                     tracing::warn!(%table, %error, "maintenance of a table failed");
                 }

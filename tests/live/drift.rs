@@ -1130,3 +1130,73 @@ async fn adopting_a_table_registered_as_another_kind_is_refused() {
     assert_eq!(service.configs().await.expect("configs").len(), 1);
     t.finish().await;
 }
+
+/// Over many tables, status is read by several readers at once, each with its share of the tables in a
+/// snapshot of its own: the result is the one a single reader gives, table for table, anomalies included.
+#[tokio::test]
+async fn status_read_by_several_readers_is_what_one_reader_reads() {
+    let t = setup(test_name!(
+        "status_read_by_several_readers_is_what_one_reader_reads"
+    ))
+    .await;
+    let db = &t.conn;
+    let tables = 120;
+    let ddl: String = (0..tables)
+        .map(|i| {
+            format!(
+                "CREATE TABLE r{i:03} (id bigint NOT NULL, created_at timestamptz NOT NULL) \
+                 PARTITION BY RANGE (created_at);"
+            )
+        })
+        .collect();
+    exec(db, &ddl).await;
+    let (service, _clock) = service(db, utc(2024, 3, 10, 12, 0));
+    for i in 0..tables {
+        service
+            .time_range_table(format!("r{i:03}"))
+            .period(Period::Day)
+            .register()
+            .await
+            .expect("register");
+    }
+    let report = service.run_maintenance().await.expect("maintenance");
+    assert!(report.is_ok(), "{report:?}");
+    // Anomalies in both readers' shares: a partition detached by hand (read from the log's names), one
+    // dropped, one made by hand.
+    exec(
+        db,
+        r#"ALTER TABLE r000 DETACH PARTITION "r000_2024-03-10_2024-03-11";
+           DROP TABLE "r001_2024-03-11_2024-03-12";
+           CREATE TABLE r002_extra PARTITION OF r002 FOR VALUES FROM ('2024-03-20') TO ('2024-03-21');
+           ALTER TABLE r117 DETACH PARTITION "r117_2024-03-11_2024-03-12""#,
+    )
+    .await;
+    let one = service
+        .clone()
+        .with_maintenance_options(MaintenanceOptions {
+            parallel_tables: 1,
+            ..MaintenanceOptions::default()
+        });
+    assert_eq!(one.maintenance_options().parallel_tables, 1);
+    let by_one = one.status().await.expect("status by one reader");
+    let by_several = service.status().await.expect("status by several readers");
+    assert_eq!(by_several.tables.len(), tables);
+    let names: Vec<String> = by_several.tables.iter().map(|t| t.table.clone()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(
+        names, sorted,
+        "the tables in the order of the configurations"
+    );
+    let troubled: Vec<&str> = by_several
+        .tables
+        .iter()
+        .filter(|t| !t.anomalies.is_empty())
+        .map(|t| t.table.as_str())
+        .collect();
+    assert_eq!(
+        troubled,
+        ["public.r000", "public.r001", "public.r002", "public.r117"]
+    );
+    assert_eq!(format!("{by_several:?}"), format!("{by_one:?}"));
+}

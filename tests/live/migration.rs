@@ -367,6 +367,28 @@ async fn a_mixed_migrator_rolls_back_what_was_applied_last_and_survives_fresh_an
     assert!(!has_column(db, "app", "note").await);
     assert!(catalog::exists(db, "public", "sopp_conversion").await);
     assert!(has_column(db, "sopp_partition_log", "columnar_at").await);
+    let attached_index = || {
+        crate::support::strings(
+            db,
+            "SELECT indexname::text FROM pg_indexes WHERE indexname = 'sopp_partition_log_config_attached_idx'",
+            vec![],
+        )
+    };
+    let fillfactor = || {
+        crate::support::strings(
+            db,
+            "SELECT coalesce(array_to_string(reloptions, ','), '') FROM pg_class WHERE relname = 'sopp_partition_log'",
+            vec![],
+        )
+    };
+    assert!(attached_index().await.is_empty());
+    assert_eq!(fillfactor().await, ["fillfactor=90"]);
+    Mixed::down(db, Some(1))
+        .await
+        .expect("down heap-only updates");
+    assert_eq!(attached_index().await.len(), 1);
+    assert_eq!(fillfactor().await, [""]);
+    assert!(has_column(db, "sopp_partition_log", "columnar_at").await);
     Mixed::down(db, Some(1)).await.expect("down columnar");
     assert!(!has_column(db, "sopp_partition_log", "columnar_at").await);
     assert!(has_column(db, "sopp_partition_config", "properties").await);
