@@ -538,9 +538,12 @@ macro_rules! relations_sql {
 /// Every partition of the managed tables.
 const PARTITIONS_SQL: &str = relations_sql!("SELECT * FROM child");
 
-/// The partitions of the managed tables that the log does not name.
+/// The partitions of the managed tables that the log does not name. An anti-join, which PostgreSQL hashes
+/// however many names there are (`NOT IN` over a list larger than `work_mem` scanned the list once per
+/// partition: minutes over 100 000).
 const UNLOGGED_SQL: &str = relations_sql!(
-    "SELECT * FROM child WHERE (child.s, child.n) NOT IN (SELECT * FROM unnest($4::text[], $5::text[]))"
+    "SELECT * FROM child WHERE NOT EXISTS (SELECT FROM unnest($4::text[], $5::text[]) AS l(s, n) \
+                                           WHERE l.s = child.s AND l.n = child.n)"
 );
 
 /// The relations the log names, wherever they are (for those that are no partitions of the managed

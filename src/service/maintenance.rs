@@ -77,10 +77,11 @@ pub struct MaintenanceOptions {
     /// assert_eq!(options.lock_timeout, std::time::Duration::from_millis(500));
     /// ```
     pub duty_cycle: f64,
-    /// After a run detached partitions holding rows from a table (the rows it has changed; creating
-    /// partitions, even with rows moved out of DEFAULT, and dropping detached ones leave them as they were),
-    /// and in `run_maintenance` and the background task when a table's row estimate is off by more than a
-    /// tenth from its partitions' (which autovacuum keeps current), `ANALYZE` the partitioned table, whose
+    /// After a run detached partitions holding rows from a table that has a row estimate (the rows it has
+    /// changed; creating partitions, even with rows moved out of DEFAULT, and dropping detached ones leave them
+    /// as they were), and in `run_maintenance` and the background task when a table was never analyzed while
+    /// its partitions hold rows or its row estimate is off by more than a tenth from its partitions' (which
+    /// autovacuum keeps current), `ANALYZE` the partitioned table, whose
     /// statistics autovacuum never refreshes: on PostgreSQL 18 `ANALYZE ONLY` (the
     /// parent's statistics from a sample of its rows, the partitions left to autovacuum), before 18 a plain
     /// `ANALYZE`, which analyzes each partition too. Outside the table's lock; its time counts for
@@ -790,8 +791,10 @@ impl PartitionService {
         (index, report, false)
     }
 
-    /// The tables, of those whose steps all went well, that a run took rows from: a partition detached (alone
-    /// or with its retirement group) that holds rows, or whose size can no longer be read (dropped since).
+    /// The tables, of those whose steps all went well and whose parent has a row estimate, that a run took rows
+    /// from: a partition detached (alone or with its retirement group) that holds rows, or whose size can no
+    /// longer be read (dropped since). A parent never analyzed has no estimate to correct; the staleness check
+    /// analyzes it once its partitions' statistics show rows.
     /// Creating partitions, even with rows moved out of DEFAULT, and dropping detached ones leave the rows of
     /// the partitioned table as they were, and with them its statistics. One query for the whole run, none
     /// when nothing was detached.
@@ -824,13 +827,19 @@ impl PartitionService {
         if columns[0].is_empty() {
             return Vec::new();
         }
+        // Only a parent with an estimate can count rows that are gone: one never analyzed is left to the
+        // staleness check. Looking at a partition's size opens it (about 20 µs each, on a connection that
+        // has not yet), which over a catch-up run of 1 150 detaches was a tenth of the run.
         const SQL: &str = "SELECT DISTINCT t.s, t.n \
             FROM unnest($1::text[], $2::text[], $3::text[]) AS t(s, n, p) \
-            WHERE coalesce((SELECT CASE WHEN c.relkind = 'p' \
+            WHERE CASE WHEN coalesce((SELECT pc.reltuples FROM pg_class pc \
+                                      WHERE pc.oid = to_regclass(format('%I.%I', t.s, t.n))), -1) > 0 \
+                  THEN coalesce((SELECT CASE WHEN c.relkind = 'p' \
                         THEN (SELECT coalesce(sum(pg_relation_size(l.relid)), 0) \
                               FROM pg_partition_tree(c.oid) l WHERE l.isleaf) \
                         ELSE pg_relation_size(c.oid) END \
                     FROM pg_class c WHERE c.oid = to_regclass(format('%I.%I', t.s, t.p))), 1) > 0 \
+                  ELSE false END \
             ORDER BY 1, 2";
         let [schemas, tables, partitions] = columns;
         let rows = self

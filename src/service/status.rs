@@ -119,7 +119,7 @@ impl PartitionService {
 }
 
 /// Below this many tables per reader, status reads them in one snapshot: a reader costs a connection and
-/// nine queries, which pay off only over many partitions.
+/// a dozen queries, which pay off only over many partitions.
 const TABLES_PER_READER: usize = 50;
 
 /// A partitioned index that is not valid, with the partitions lacking theirs.

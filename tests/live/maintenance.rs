@@ -907,11 +907,11 @@ async fn maintenance_that_takes_rows_away_analyzes_the_parent() {
     ))
     .await;
     let db = &t.conn;
-    for name in ["analyzed", "quiet"] {
+    for name in ["analyzed", "quiet", "unknown"] {
         event_table(db, name, "timestamptz").await;
     }
     let (service, clock) = service(db, utc(2024, 3, 10, 12, 0));
-    for name in ["analyzed", "quiet"] {
+    for name in ["analyzed", "quiet", "unknown"] {
         service
             .time_range_table(name)
             .period(Period::Day)
@@ -933,7 +933,8 @@ async fn maintenance_that_takes_rows_away_analyzes_the_parent() {
     assert!(report.is_ok() && report.created() > 0, "{report:?}");
     assert_eq!(parent_stats(db, "analyzed").await, (-1.0, None));
     service.run_maintenance_for("quiet").await.expect("run");
-    for name in ["analyzed", "quiet"] {
+    service.run_maintenance_for("unknown").await.expect("run");
+    for name in ["analyzed", "quiet", "unknown"] {
         exec(
             db,
             &format!("INSERT INTO {name} (created_at) SELECT '2024-03-12 13:00+00'::timestamptz FROM generate_series(1, 500)"),
@@ -956,6 +957,14 @@ async fn maintenance_that_takes_rows_away_analyzes_the_parent() {
         (-1.0, None),
         "analyze_parent: false"
     );
+    // A parent never analyzed has no estimate that the detach could make wrong: left to the staleness check,
+    // which waits for its partitions' statistics.
+    let report = service.run_maintenance_for("unknown").await.expect("run");
+    assert_eq!(report.detached(), 1, "{report:?}");
+    assert_eq!(parent_stats(db, "unknown").await, (-1.0, None));
+    // With an estimate, the 2 000 rows leaving are a reason to analyze it again.
+    exec(db, "ANALYZE analyzed").await;
+    assert_eq!(parent_stats(db, "analyzed").await.0, 2500.0);
     let report = service.run_maintenance_for("analyzed").await.expect("run");
     assert_eq!(report.detached(), 1, "{report:?}");
     // `last_analyze` of a partitioned table is kept from PostgreSQL 15 on; its `reltuples` on every version.

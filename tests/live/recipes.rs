@@ -413,7 +413,8 @@ async fn detaches_moves_and_drops_run_as_planned() {
     exec(
         &t.conn,
         "INSERT INTO plain (created_at) VALUES ('2024-03-10 13:00+00'); \
-         INSERT INTO concurrent (created_at) VALUES ('2024-03-10 13:00+00')",
+         INSERT INTO concurrent (created_at) VALUES ('2024-03-10 13:00+00'); \
+         ANALYZE plain; ANALYZE concurrent",
     )
     .await;
 
@@ -441,7 +442,8 @@ async fn detaches_moves_and_drops_run_as_planned() {
         "{:?}",
         actions(&plan)
     );
-    // The partitions of 10 March of plain and concurrent hold a row: their parents are analyzed.
+    // The partitions of 10 March of plain and concurrent hold a row, and their parents have an estimate:
+    // they are analyzed again.
     runs_as_planned(&mut log, &pool, &service, &plan, &["concurrent", "plain"]).await;
     assert_eq!(
         catalog::tablespace(&t.conn, "public", "concurrent_2024-03-10_2024-03-11").await,
